@@ -1,0 +1,57 @@
+// The channel-state block that nearly every AMI channel event carries (Channel, ChannelState, ..., Linkedid),
+// optionally with a prefix such as "Dest" or "Parkee". Shared by every plugin that follows channels.
+import type { AmiMessage } from './message.ts';
+
+export interface ChannelBlock {
+  channel: string;
+  channel_state: number;
+  channel_state_desc: string;
+  caller_id_num: string;
+  caller_id_name: string;
+  connected_line_num: string;
+  connected_line_name: string;
+  language: string;
+  account_code: string;
+  context: string;
+  exten: string;
+  priority: string;
+  unique_id: string;
+  linked_id: string;
+}
+
+export function channelBlock(m: AmiMessage, prefix = ''): ChannelBlock {
+  const f = m.fields;
+  const g = (k: string) => f[prefix + k] ?? '';
+  const state = Number(g('ChannelState'));
+  return {
+    channel: g('Channel'),
+    channel_state: Number.isFinite(state) ? state : 0,
+    channel_state_desc: g('ChannelStateDesc'),
+    caller_id_num: g('CallerIDNum'),
+    caller_id_name: g('CallerIDName'),
+    connected_line_num: g('ConnectedLineNum'),
+    connected_line_name: g('ConnectedLineName'),
+    language: g('Language'),
+    account_code: g('AccountCode'),
+    context: g('Context'),
+    exten: g('Exten'),
+    priority: g('Priority'),
+    unique_id: g('Uniqueid'),
+    linked_id: g('Linkedid'),
+  };
+}
+
+/** "HH:MM:SS" (CoreShowChannels Duration) to seconds. */
+export function hmsToSeconds(hms: string | undefined): number {
+  if (!hms) return 0;
+  const p = hms.split(':').map(Number);
+  if (p.some((n) => !Number.isFinite(n))) return 0;
+  return p.reduce((acc, n) => acc * 60 + n, 0);
+}
+
+/** A number from an AMI field, or `fallback` when absent or not numeric. */
+export function num(v: string | undefined, fallback = 0): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}

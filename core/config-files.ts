@@ -1,0 +1,67 @@
+// Asterisk's own config files as a service for plugins: the lossless config-store for reading and editing, plus
+// "reload what this file feeds" after every write. A reload asked for while AMI is down is remembered and made
+// after the next login.
+import path from 'node:path';
+import type { AmiClient } from './ami/client.ts';
+import type { GatewayConfig } from './config.ts';
+import type { Logger } from './log.ts';
+import { ConfigFileStore } from '../config-store/index.ts';
+
+export interface ReloadOutcome {
+  status: 'done' | 'failed' | 'pending' | 'none';
+  message?: string;
+}
+
+/** Which reload each managed file needs. */
+const RELOADS: Record<string, { kind: 'command' | 'module'; what: string }> = {
+  'extensions.conf': { kind: 'command', what: 'dialplan reload' },
+  'pjsip.conf': { kind: 'module', what: 'res_pjsip.so' },
+  'queues.conf': { kind: 'module', what: 'app_queue.so' },
+  'res_parking.conf': { kind: 'module', what: 'res_parking.so' },
+  'agents.conf': { kind: 'module', what: 'app_agent_pool.so' },
+};
+
+export class ConfigFiles {
+  readonly store: ConfigFileStore;
+  private readonly pending = new Set<string>();
+
+  constructor(config: GatewayConfig, private readonly ami: Pick<AmiClient, 'connected' | 'action' | 'command'>, private readonly log: Logger) {
+    this.store = new ConfigFileStore({
+      configDir: config.asterisk.config_dir,
+      backupDir: path.join(config.data_dir, 'backups'),
+      retention: config.backups.retention,
+    });
+  }
+
+  /** Ask Asterisk to pick up `file` after it was written. */
+  async reload(file: string): Promise<ReloadOutcome> {
+    const r = RELOADS[file];
+    if (!r) return { status: 'none' };
+    if (!this.ami.connected) {
+      this.pending.add(file);
+      return { status: 'pending', message: 'Asterisk is not connected; the reload is made when AMI reconnects' };
+    }
+    try {
+      if (r.kind === 'command') {
+        const out = await this.ami.command(r.what);
+        return { status: 'done', message: out.join('\n') };
+      }
+      const res = await this.ami.action('ModuleLoad', { Module: r.what, LoadType: 'reload' });
+      return { status: 'done', message: res.fields.Message };
+    } catch (e) {
+      if ((e as Error).name === 'AmiNotConnectedError') {
+        this.pending.add(file);
+        return { status: 'pending', message: 'Asterisk is not connected; the reload is made when AMI reconnects' };
+      }
+      return { status: 'failed', message: (e as Error).message };
+    }
+  }
+
+  async flushPendingReloads(): Promise<void> {
+    for (const file of [...this.pending]) {
+      this.pending.delete(file);
+      const out = await this.reload(file);
+      this.log.info(`pending reload of ${file}: ${out.status}${out.message ? ` (${out.message.split('\n')[0]})` : ''}`);
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// Wires the gateway together: config -> store, accounts, tokens -> AMI client -> plugins -> HTTP app.
+// Tests build a Gateway in-process the same way main.ts does.
+import { AmiClient } from './ami/client.ts';
+import type { AmiMessage } from './ami/message.ts';
+import type { AmiPort } from './ami/port.ts';
+import { Accounts } from './auth/accounts.ts';
+import { registerLoginRoutes } from './auth/login-routes.ts';
+import { TokenStore } from './auth/tokens.ts';
+import { EventBus } from './bus/bus.ts';
+import type { GatewayConfig } from './config.ts';
+import { ConfigFiles } from './config-files.ts';
+import { HttpApp } from './http/app.ts';
+import { ok } from './http/envelope.ts';
+import { loadRuntime, runtime, type RunningServer, type RuntimeAdapter } from './http/serve.ts';
+import { registerWebSocket } from './ws/ws.ts';
+import { createLogger, type Logger } from './log.ts';
+import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
+import type { PluginContext } from './plugins/contract.ts';
+import { PluginHost } from './plugins/host.ts';
+import { Store } from './store/store.ts';
+
+interface AsteriskInfo {
+  version: string | null;
+  startedAt: Date | null;
+  reloadedAt: Date | null;
+}
+
+/** CoreStatus gives the Asterisk host's local date and time; the gateway runs on the same host. */
+function localDate(date?: string, time?: string): Date | null {
+  if (!date || !time) return null;
+  const d = new Date(`${date}T${time}`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export class Gateway {
+  readonly log: Logger;
+  readonly bus = new EventBus();
+  readonly ami: AmiClient;
+  readonly http: HttpApp;
+  readonly plugins: PluginHost;
+  readonly tokens: TokenStore;
+  private server: RunningServer | null = null;
+  private runtime!: RuntimeAdapter;
+  private readonly startedAt = new Date();
+  private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
+
+  private constructor(
+    readonly config: GatewayConfig,
+    readonly store: Store,
+    readonly accounts: Accounts,
+    readonly configFiles: ConfigFiles,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
+    this.ami = new AmiClient({
+      host: config.ami.host,
+      port: config.ami.port,
+      username: config.ami.username,
+      secret: config.ami.secret,
+      reconnectMaxMs: config.ami.reconnect_max_ms,
+      logger: log.child('ami'),
+    });
+    this.plugins = new PluginHost(log.child('plugins'), () => this.ami.connected);
+    this.http = new HttpApp({
+      bodyLimitBytes: config.http.body_limit_bytes,
+      auth: this.authPort(),
+      liveness: (name) => this.plugins.liveness(name),
+      logError: (e) => this.log.error('request failed:', e),
+    });
+  }
+
+  private authPort() {
+    return {
+      resolve: (token: string) => {
+        const userUuid = this.tokens.use(token);
+        return userUuid ? { userUuid, roles: this.accounts.rolesOf(userUuid) } : undefined;
+      },
+    };
+  }
+
+  static async create(config: GatewayConfig, log: Logger = createLogger()): Promise<Gateway> {
+    const store = await Store.open(config.data_dir);
+    const accounts = new Accounts(store);
+    const created = await accounts.bootstrap(config.auth.bootstrap_admin);
+    if (created) log.info(`created bootstrap admin "${created.username}"`);
+    const gw = new Gateway(config, store, accounts, null as unknown as ConfigFiles, log);
+    (gw as { configFiles: ConfigFiles }).configFiles = new ConfigFiles(config, gw.ami, log.child('config-files'));
+    await gw.wire();
+    return gw;
+  }
+
+  private async wire(): Promise<void> {
+    this.runtime = await loadRuntime();
+    registerWebSocket(this.http.hono, this.runtime.upgradeWebSocket, this.authPort(), this.bus);
+    const coreRouter = this.http.router('core');
+    registerLoginRoutes(coreRouter, this.accounts, this.tokens);
+    coreRouter.get('/status', () => ok(this.status()), { public: true });
+
+    const port: AmiPort = {
+      get connected() {
+        return ami.connected;
+      },
+      action: (n, h) => ami.action(n, h),
+      list: (n, h) => ami.list(n, h),
+      command: (c) => ami.command(c),
+    };
+    const ami = this.ami;
+    const ctxFor = (name: string): PluginContext => ({
+      name,
+      router: this.http.router(name),
+      ami: port,
+      store: this.store,
+      accounts: this.accounts,
+      sessions: this.tokens,
+      bus: this.bus,
+      log: this.log.child(name),
+      config: this.config,
+      configFiles: this.configFiles,
+    });
+    const defs = this.config.plugins.map((n) => BUILTIN_PLUGINS.find((p) => p.name === n)!);
+    await this.plugins.load(defs, ctxFor);
+
+    ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m));
+    ami.onConnect(async () => {
+      this.log.info(`AMI connected to ${this.config.ami.host}:${this.config.ami.port}`);
+      await this.readAsteriskInfo();
+      await this.plugins.resyncAll('connect');
+      await this.configFiles.flushPendingReloads();
+    });
+    ami.onDisconnect((reason: string) => {
+      this.log.warn(`AMI disconnected: ${reason}`);
+      this.asterisk = { version: null, startedAt: null, reloadedAt: null };
+      this.plugins.disconnected();
+    });
+  }
+
+  private async readAsteriskInfo(): Promise<void> {
+    try {
+      const [settings, status] = await Promise.all([this.ami.action('CoreSettings'), this.ami.action('CoreStatus')]);
+      this.asterisk = {
+        version: settings.fields.AsteriskVersion ?? null,
+        startedAt: localDate(status.fields.CoreStartupDate, status.fields.CoreStartupTime),
+        reloadedAt: localDate(status.fields.CoreReloadDate, status.fields.CoreReloadTime),
+      };
+    } catch (e) {
+      this.log.warn(`could not read Asterisk version: ${(e as Error).message}`);
+    }
+  }
+
+  status() {
+    const now = Date.now();
+    const a = this.asterisk;
+    return {
+      gateway: { runtime, uptime_s: Math.round((now - this.startedAt.getTime()) / 1000) },
+      ami: {
+        connected: this.ami.connected,
+        host: this.config.ami.host,
+        port: this.config.ami.port,
+        ami_version: this.ami.connected ? this.ami.amiVersion ?? null : null,
+      },
+      asterisk: {
+        version: a.version,
+        uptime_s: a.startedAt ? Math.max(0, Math.round((now - a.startedAt.getTime()) / 1000)) : null,
+        startup: a.startedAt?.toISOString() ?? null,
+        last_reload: a.reloadedAt?.toISOString() ?? null,
+      },
+      plugins: this.plugins.status(),
+    };
+  }
+
+  /** Connect to AMI (in the background, with reconnects) and serve HTTP. */
+  async start(): Promise<RunningServer> {
+    this.ami.start();
+    this.server = await this.runtime.serve(this.http.fetch, this.config.http.host, this.config.http.port);
+    this.log.info(`listening on http://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`);
+    return this.server;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    await this.ami.stop();
+    await this.plugins.close();
+    await this.store.flush();
+  }
+}

@@ -1,0 +1,31 @@
+// The spec's response envelope, used by every answer, errors included: {"api_ver","statuscode","timestamp","result"}.
+export const API_VERSION = '0.1';
+
+/** Build the envelope JSON text. `result` is left out when undefined, as the spec does for plain acknowledgements. */
+export function envelopeText(status: number, result?: unknown): string {
+  const ts = new Date().toISOString();
+  if (result === undefined) return `{"api_ver":"${API_VERSION}","statuscode":${status},"timestamp":"${ts}"}`;
+  return `{"api_ver":"${API_VERSION}","statuscode":${status},"timestamp":"${ts}","result":${JSON.stringify(result)}}`;
+}
+
+/**
+ * Same envelope around a result that is already JSON text. Live state caches its serialised list per state version,
+ * so a poll costs one string concatenation instead of a JSON.stringify of a thousand objects.
+ */
+export function envelopeRaw(status: number, resultJson: string): string {
+  return `{"api_ver":"${API_VERSION}","statuscode":${status},"timestamp":"${new Date().toISOString()}","result":${resultJson}}`;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function jsonResponse(body: string, status: number, extraHeaders?: Record<string, string>): Response {
+  return new Response(body, { status, headers: extraHeaders ? { ...JSON_HEADERS, ...extraHeaders } : JSON_HEADERS });
+}
+
+export function ok(result?: unknown, status = 200, headers?: Record<string, string>): Response {
+  return jsonResponse(envelopeText(status, result), status, headers);
+}
+
+export function okRaw(resultJson: string, headers?: Record<string, string>): Response {
+  return jsonResponse(envelopeRaw(200, resultJson), 200, headers);
+}

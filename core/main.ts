@@ -1,0 +1,38 @@
+// Entry point: `npm start -- --config FILE` (default ./gateway.yaml). A bad config stops start-up with one line.
+import { loadConfigFile, ConfigFileError } from './config.ts';
+import { Gateway } from './gateway.ts';
+import { createLogger } from './log.ts';
+import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const log = createLogger();
+const file = argValue('--config') ?? 'gateway.yaml';
+
+let gateway: Gateway;
+try {
+  const config = loadConfigFile(file, BUILTIN_PLUGINS.map((p) => p.name));
+  gateway = await Gateway.create(config, log);
+  await gateway.start();
+} catch (e) {
+  if (e instanceof ConfigFileError) {
+    console.error(`asterisk-gateway: ${e.message}`);
+    process.exit(2);
+  }
+  console.error(`asterisk-gateway: start-up failed: ${(e as Error).message}`);
+  process.exit(1);
+}
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${sig}: stopping`);
+    await gateway.stop().catch(() => {});
+    process.exit(0);
+  });
+}

@@ -1,0 +1,70 @@
+// The plugin contract. A plugin is one definition object; everything it needs arrives through the PluginContext,
+// and it imports no framework globals, so built-in plugins bundle into the single `bun build --compile` binary.
+import type { Context } from 'hono';
+import type { AmiMessage } from '../ami/message.ts';
+import type { AmiPort } from '../ami/port.ts';
+import type { Accounts } from '../auth/accounts.ts';
+import type { EventBus } from '../bus/bus.ts';
+import type { GatewayConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import type { ConfigFiles } from '../config-files.ts';
+
+export type Handler = (c: Context) => Response | Promise<Response>;
+
+export interface RouteOptions {
+  /**
+   * The answer comes from live AMI state: it is refused with 503 while AMI is down or this plugin's resync has not
+   * finished since the last (re)connect, so stale data is never presented as current.
+   */
+  live?: boolean;
+  /** Needs no token (login, status). Default: the role follows the path (/admin, /manager, /me, other). */
+  public?: boolean;
+}
+
+/** Routes are written at the spec's paths without /v1; core serves each at both `/v1/<path>` and `/<path>`. */
+export interface Router {
+  get(path: string, handler: Handler, opts?: RouteOptions): void;
+  post(path: string, handler: Handler, opts?: RouteOptions): void;
+  put(path: string, handler: Handler, opts?: RouteOptions): void;
+  delete(path: string, handler: Handler, opts?: RouteOptions): void;
+}
+
+export interface PluginContext {
+  readonly name: string;
+  readonly router: Router;
+  readonly ami: AmiPort;
+  readonly store: Store;
+  readonly accounts: Accounts;
+  /** Ends a user's login sessions (after a password change or deletion). */
+  readonly sessions: { revokeUser(userUuid: string): void };
+  readonly bus: EventBus;
+  readonly log: Logger;
+  readonly config: Readonly<GatewayConfig>;
+  /** Asterisk's own config files (extensions.conf, pjsip.conf, ...) with backups and module reloads. */
+  readonly configFiles: ConfigFiles;
+}
+
+export type AmiEventHandler = (m: AmiMessage) => void;
+
+export interface PluginInstance {
+  /** AMI event name -> handler. Only called while the plugin is enabled. */
+  events?: Record<string, AmiEventHandler>;
+  /** Rebuild live state from Asterisk; run on every AMI (re)connect and on FullyBooted. */
+  resync?(): Promise<void>;
+  /** AMI went away: forget live state (it would be stale). */
+  reset?(): void;
+  /** Gateway shutdown. */
+  close?(): void | Promise<void>;
+}
+
+export interface PluginDefinition {
+  name: string;
+  /** One line for /v1/status and the README table. */
+  description: string;
+  setup(ctx: PluginContext): PluginInstance | Promise<PluginInstance>;
+}
+
+export function definePlugin(def: PluginDefinition): PluginDefinition {
+  return def;
+}

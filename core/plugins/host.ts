@@ -1,0 +1,121 @@
+// Loads the enabled plugins, routes AMI events to them and runs their resync on every (re)connect and FullyBooted.
+// Each plugin is "live" only between a finished resync and the next disconnect; live routes answer 503 otherwise.
+import type { AmiMessage } from '../ami/message.ts';
+import type { Logger } from '../log.ts';
+import type { AmiEventHandler, PluginContext, PluginDefinition, PluginInstance } from './contract.ts';
+
+interface Loaded {
+  def: PluginDefinition;
+  inst: PluginInstance;
+  synced: boolean;
+  syncError: string | null;
+}
+
+export class PluginHost {
+  private readonly loaded = new Map<string, Loaded>();
+  private readonly handlers = new Map<string, { plugin: string; fn: AmiEventHandler }[]>();
+  private resyncing: Promise<void> | null = null;
+  private resyncAgain = false;
+
+  constructor(private readonly log: Logger, private readonly amiConnected: () => boolean) {}
+
+  async load(defs: PluginDefinition[], ctxFor: (name: string) => PluginContext): Promise<void> {
+    for (const def of defs) {
+      const inst = await def.setup(ctxFor(def.name));
+      this.loaded.set(def.name, { def, inst, synced: false, syncError: null });
+      for (const [event, fn] of Object.entries(inst.events ?? {})) {
+        const list = this.handlers.get(event) ?? [];
+        list.push({ plugin: def.name, fn });
+        this.handlers.set(event, list);
+      }
+    }
+  }
+
+  names(): string[] {
+    return [...this.loaded.keys()];
+  }
+
+  /** Called for every unsolicited AMI event, in wire order. */
+  dispatch(m: AmiMessage): void {
+    const name = m.fields.Event;
+    if (name === 'FullyBooted') this.resyncAll('FullyBooted');
+    const hs = this.handlers.get(name);
+    if (!hs) return;
+    for (const h of hs) {
+      try {
+        h.fn(m);
+      } catch (e) {
+        this.log.error(`plugin ${h.plugin}: handler for ${name} failed:`, e);
+      }
+    }
+  }
+
+  /** null when the plugin's live state may be served, else the reason for a 503. */
+  liveness(name: string): string | null {
+    if (!this.amiConnected()) return 'Asterisk is not connected (AMI down); live state is unavailable until it reconnects';
+    const p = this.loaded.get(name);
+    if (!p) return `plugin ${name} is not loaded`;
+    if (p.syncError) return `plugin ${name} could not read its state from Asterisk: ${p.syncError}`;
+    if (!p.synced) return `plugin ${name} is still reading its state from Asterisk; try again shortly`;
+    return null;
+  }
+
+  status(): { name: string; description: string; live: boolean; error: string | null }[] {
+    return [...this.loaded.values()].map((p) => ({
+      name: p.def.name,
+      description: p.def.description,
+      live: p.synced && this.amiConnected(),
+      error: p.syncError,
+    }));
+  }
+
+  disconnected(): void {
+    for (const p of this.loaded.values()) {
+      p.synced = false;
+      try {
+        p.inst.reset?.();
+      } catch (e) {
+        this.log.error(`plugin ${p.def.name}: reset failed:`, e);
+      }
+    }
+  }
+
+  /** Resync every plugin; calls that arrive while one runs coalesce into one more pass afterwards. */
+  resyncAll(why: string): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        this.log.debug(`resync (${why})`);
+        await Promise.all([...this.loaded.values()].map((p) => this.resyncOne(p)));
+      } while (this.resyncAgain && this.amiConnected());
+    })().finally(() => {
+      this.resyncing = null;
+    });
+    return this.resyncing;
+  }
+
+  private async resyncOne(p: Loaded): Promise<void> {
+    if (!p.inst.resync) {
+      p.synced = true;
+      return;
+    }
+    try {
+      await p.inst.resync();
+      p.synced = this.amiConnected();
+      p.syncError = null;
+    } catch (e) {
+      const msg = (e as Error).message;
+      if ((e as Error).name === 'AmiNotConnectedError') return; // the reconnect will resync again
+      p.syncError = msg;
+      this.log.warn(`plugin ${p.def.name}: resync failed: ${msg}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.loaded.values()) await p.inst.close?.();
+  }
+}

@@ -1,0 +1,56 @@
+// core plugin: channels, modules, systems and device states (spec: /admin/core/*, /device_states).
+import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { definePlugin } from '../../core/plugins/contract.ts';
+import { registerRoutes } from './routes.ts';
+import { CoreService } from './service.ts';
+import { CoreState } from './state.ts';
+
+/** Where Asterisk's modules live: gateway.yaml asterisk.modules_dir, else asterisk.conf's astmoddir. */
+function modulesDir(configDir: string, configured?: string): string {
+  if (configured) return configured;
+  const conf = path.join(configDir, 'asterisk.conf');
+  if (existsSync(conf)) {
+    const m = /^\s*astmoddir\s*=>?\s*(\S+)/m.exec(readFileSync(conf, 'utf8'));
+    if (m) return m[1];
+  }
+  return '/usr/lib/asterisk/modules';
+}
+
+export default definePlugin({
+  name: 'core',
+  description: 'channels, modules, systems, device states',
+  setup(ctx) {
+    const state = new CoreState();
+    const service = new CoreService(ctx.ami, state, modulesDir(ctx.config.asterisk.config_dir, ctx.config.asterisk.modules_dir));
+    registerRoutes(ctx, state, service);
+    const channel = (m: Parameters<CoreState['upsertChannel']>[0]) => {
+      const c = state.upsertChannel(m);
+      if (c) ctx.bus.publish('core.channel.updated', c);
+    };
+    return {
+      resync: () => service.resync(),
+      reset: () => state.reset(),
+      events: {
+        Newchannel: channel,
+        Newstate: channel,
+        NewCallerid: channel,
+        NewConnectedLine: channel,
+        Newexten: channel,
+        VarSet: (m) => state.setVariable(m),
+        BridgeEnter: (m) => state.bridge(m, true),
+        BridgeLeave: (m) => state.bridge(m, false),
+        Hangup: (m) => {
+          const c = state.hangup(m);
+          if (c) ctx.bus.publish('core.channel.hangup', c);
+        },
+        DeviceStateChange: (m) => {
+          const d = state.deviceChanged(m);
+          if (d) ctx.bus.publish('core.device_state.updated', d);
+        },
+        Load: (m) => state.moduleEvent(m, true),
+        Unload: (m) => state.moduleEvent(m, false),
+      },
+    };
+  },
+});

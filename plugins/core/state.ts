@@ -1,0 +1,251 @@
+// Live state of the core plugin: channels, device states, modules and the system record, rebuilt by resync and
+// kept current from AMI events.
+import type { AmiMessage } from '../../core/ami/message.ts';
+import { channelBlock, hmsToSeconds, num, type ChannelBlock } from '../../core/ami/channel-block.ts';
+import { LiveTable } from '../../core/live/table.ts';
+
+export interface Channel extends ChannelBlock {
+  application: string;
+  application_data: string;
+  bridge_id: string | null;
+  hangup_cause: number | null;
+  hangup_cause_desc: string | null;
+  variables: Record<string, string>;
+  /** ms since epoch; duration is derived from it when rendering */
+  created: number;
+  tm_update: string;
+}
+
+export interface DeviceState {
+  device: string;
+  state: string;
+  tm_update: string;
+}
+
+export interface Module {
+  name: string;
+  load: string;
+  size: number | null;
+  description: string;
+  use_count: number;
+  support_level: string;
+  tm_update: string;
+}
+
+export interface SystemInfo {
+  id: string;
+  system_name: string;
+  ami_version: string;
+  ast_version: string;
+  cdr_enabled: string;
+  http_enabled: string;
+  real_time_enabled: string;
+  current_calls: number;
+  processed_calls: number;
+  max_calls: number;
+  max_file_handles: number;
+  max_load_avg: number;
+  reload_date: string;
+  reload_time: string;
+  run_group: string;
+  run_user: string;
+  startup_date: string;
+  startup_time: string;
+  tm_update: string;
+}
+
+const now = () => new Date().toISOString();
+
+export function renderChannel(c: Channel, nowMs = Date.now()) {
+  const { created: _created, ...rest } = c;
+  return { ...rest, duration: Math.max(0, Math.floor((nowMs - c.created) / 1000)) };
+}
+
+export class CoreState {
+  readonly channels = new LiveTable<Channel>();
+  readonly devices = new LiveTable<DeviceState>();
+  readonly modules = new LiveTable<Module>();
+  system: SystemInfo | null = null;
+
+  reset(): void {
+    this.channels.clear();
+    this.devices.clear();
+    this.modules.clear();
+    this.system = null;
+  }
+
+  // ---- channels ----
+  loadChannels(events: AmiMessage[]): void {
+    const t = now();
+    const nowMs = Date.now();
+    this.channels.replaceAll(
+      events.map((m) => {
+        const c: Channel = {
+          ...channelBlock(m),
+          application: m.fields.Application ?? '',
+          application_data: m.fields.ApplicationData ?? '',
+          bridge_id: m.fields.BridgeId || null,
+          hangup_cause: null,
+          hangup_cause_desc: null,
+          variables: {},
+          created: nowMs - hmsToSeconds(m.fields.Duration) * 1000,
+          tm_update: t,
+        };
+        return [c.unique_id, c];
+      }),
+    );
+  }
+
+  /** Newchannel, Newstate, NewCallerid, NewConnectedLine, Newexten: upsert with the event's channel block. */
+  upsertChannel(m: AmiMessage): Channel | undefined {
+    const uid = m.fields.Uniqueid;
+    if (!uid) return undefined;
+    const block = channelBlock(m);
+    let c = this.channels.get(uid);
+    if (!c) {
+      c = {
+        ...block,
+        application: '',
+        application_data: '',
+        bridge_id: null,
+        hangup_cause: null,
+        hangup_cause_desc: null,
+        variables: {},
+        created: Date.now(),
+        tm_update: now(),
+      };
+      this.channels.set(uid, c);
+    } else {
+      Object.assign(c, block);
+      c.tm_update = now();
+      this.channels.touch();
+    }
+    if (m.fields.Event === 'Newexten') {
+      c.application = m.fields.Application ?? c.application;
+      c.application_data = m.fields.AppData ?? c.application_data;
+    }
+    return c;
+  }
+
+  setVariable(m: AmiMessage): void {
+    const c = this.channels.get(m.fields.Uniqueid ?? '');
+    if (!c || !m.fields.Variable) return; // globals come with Uniqueid "none"
+    c.variables[m.fields.Variable] = m.fields.Value ?? '';
+    c.tm_update = now();
+    this.channels.touch();
+  }
+
+  bridge(m: AmiMessage, entering: boolean): void {
+    const c = this.channels.get(m.fields.Uniqueid ?? '');
+    if (!c) return;
+    c.bridge_id = entering ? m.fields.BridgeUniqueid ?? null : null;
+    c.tm_update = now();
+    this.channels.touch();
+  }
+
+  hangup(m: AmiMessage): Channel | undefined {
+    const uid = m.fields.Uniqueid ?? '';
+    const c = this.channels.get(uid);
+    if (!c) return undefined;
+    c.hangup_cause = num(m.fields.Cause, 0);
+    c.hangup_cause_desc = m.fields['Cause-txt'] ?? null;
+    this.channels.delete(uid);
+    return c;
+  }
+
+  // ---- device states ----
+  loadDevices(events: AmiMessage[]): void {
+    const t = now();
+    this.devices.replaceAll(
+      events.filter((m) => m.fields.Device).map((m) => [m.fields.Device, { device: m.fields.Device, state: m.fields.State ?? '', tm_update: t }]),
+    );
+  }
+
+  deviceChanged(m: AmiMessage): DeviceState | undefined {
+    const device = m.fields.Device;
+    if (!device) return undefined;
+    const d = { device, state: m.fields.State ?? '', tm_update: now() };
+    this.devices.set(device, d);
+    return d;
+  }
+
+  // ---- modules ----
+  loadModules(rows: Omit<Module, 'tm_update'>[]): void {
+    const t = now();
+    this.modules.replaceAll(rows.map((r) => [r.name, { ...r, tm_update: t }]));
+  }
+
+  /** Load / Unload events: Asterisk reports the module with its .so name. */
+  moduleEvent(m: AmiMessage, loaded: boolean): void {
+    const name = (m.fields.Module ?? '').replace(/\.so$/, '');
+    if (!name || m.fields.Status !== 'Success') return;
+    const mod = this.modules.get(name);
+    if (mod) {
+      mod.load = loaded ? 'Running' : 'Not Running';
+      mod.use_count = loaded ? mod.use_count : 0;
+      mod.tm_update = now();
+      this.modules.touch();
+    } else if (loaded) {
+      this.modules.set(name, { name, load: 'Running', size: null, description: '', use_count: 0, support_level: '', tm_update: now() });
+    }
+  }
+
+  // ---- system ----
+  setSystem(settings: AmiMessage, status: AmiMessage): void {
+    const s = settings.fields, st = status.fields;
+    this.system = {
+      id: '1',
+      system_name: s.SystemName ?? '',
+      ami_version: s.AMIversion ?? '',
+      ast_version: s.AsteriskVersion ?? '',
+      cdr_enabled: s.CoreCDRenabled ?? '',
+      http_enabled: s.CoreHTTPenabled ?? '',
+      real_time_enabled: s.CoreRealTimeEnabled ?? '',
+      current_calls: num(st.CoreCurrentCalls),
+      processed_calls: num(st.CoreProcessedCalls),
+      max_calls: num(s.CoreMaxCalls),
+      max_file_handles: num(s.CoreMaxFilehandles),
+      max_load_avg: num(s.CoreMaxLoadAvg),
+      reload_date: st.CoreReloadDate ?? '',
+      reload_time: st.CoreReloadTime ?? '',
+      run_group: s.CoreRunGroup ?? '',
+      run_user: s.CoreRunUser ?? '',
+      startup_date: st.CoreStartupDate ?? '',
+      startup_time: st.CoreStartupTime ?? '',
+      tm_update: now(),
+    };
+  }
+}
+
+/**
+ * Parse `module show` CLI output:
+ *   Module                         Description                              Use Count  Status      Support Level
+ *   app_queue.so                   True Call Queueing                       0          Running              core
+ *   123 modules loaded
+ * Columns are fixed-width in Asterisk's source (%-30s %-40.40s %-10d %-11s %13s), so split on the header's offsets.
+ */
+export function parseModuleShow(lines: string[]): Omit<Module, 'tm_update' | 'size'>[] {
+  const out: Omit<Module, 'tm_update' | 'size'>[] = [];
+  const header = lines.find((l) => /^Module\s+Description\s+Use Count/.test(l));
+  if (!header) return out;
+  const cDesc = header.indexOf('Description');
+  const cUse = header.indexOf('Use Count');
+  const cStatus = header.indexOf('Status');
+  for (const line of lines) {
+    if (line === header || !/^\S+\.so\s/.test(line)) continue;
+    const name = line.slice(0, cDesc).trim().replace(/\.so$/, '');
+    const description = line.slice(cDesc, cUse).trim();
+    const rest = line.slice(cUse).trim().split(/\s{2,}|\s+(?=\S+$)/);
+    const use = line.slice(cUse, cStatus).trim();
+    const tail = line.slice(cStatus).trim();
+    const m = /^(.*?)\s+(\S+)$/.exec(tail);
+    out.push({
+      name,
+      description,
+      use_count: Number.isFinite(Number(use)) ? Number(use) : 0,
+      load: m ? m[1].trim() : tail || (rest[1] ?? ''),
+      support_level: m ? m[2] : '',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command (npm test). Unit tests, then the integration tests against a real Asterisk 22.
+# Files are listed explicitly: a bare `tsx --test` finds no .ts file on Node 20.
+#   bash test/run.sh          Node (tsx)
+#   bash test/run.sh --bun    the same files under Bun
+# With CI=true the real-Asterisk tests are mandatory: the test bed is provisioned, and a failure to start fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LOG_LEVEL="${LOG_LEVEL:-silent}"
+
+unit=$(find test/unit -name '*.test.ts' | sort)
+integration=$(find test/integration -name '*.test.ts' | sort)
+
+if [ "$(id -u)" = 0 ]; then
+  bash test/asterisk/provision.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "test/run.sh: CI=true but not root: the real-Asterisk tests need root (debootstrap, chroot)" >&2
+  exit 1
+fi
+
+if [ "${1:-}" = "--bun" ]; then
+  # shellcheck disable=SC2086
+  exec npx bun test --timeout 120000 $unit $integration
+fi
+# One file at a time: integration files share the one test Asterisk.
+# shellcheck disable=SC2086
+exec node --import tsx --test --test-concurrency=1 $unit $integration

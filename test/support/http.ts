@@ -1,0 +1,66 @@
+// Small helpers for calling the gateway in tests: in-process through fetch, or over a real socket.
+export interface Answer {
+  status: number;
+  body: { api_ver: string; statuscode: number; timestamp: string; result?: any };
+  text: string;
+  headers: Headers;
+}
+
+export type Fetch = (req: Request) => Response | Promise<Response>;
+
+export function client(fetch: Fetch, base = 'http://gw.test') {
+  let token: string | undefined;
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    const h: Record<string, string> = { ...headers };
+    if (token && !h.authorization) h.authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      h['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(new Request(base + path, { method, headers: h, body: payload }));
+    const text = await res.text();
+    let parsed: Answer['body'];
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(`${method} ${path}: answer is not JSON (${res.status}): ${text.slice(0, 200)}`);
+    }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  }
+  return {
+    call,
+    get: (p: string, h?: Record<string, string>) => call('GET', p, undefined, h),
+    post: (p: string, b?: unknown, h?: Record<string, string>) => call('POST', p, b, h),
+    put: (p: string, b?: unknown, h?: Record<string, string>) => call('PUT', p, b, h),
+    del: (p: string, b?: unknown, h?: Record<string, string>) => call('DELETE', p, b, h),
+    async login(username: string, password: string, scope = 'admin'): Promise<string> {
+      const a = await call('POST', `/v1/${scope}/login`, undefined, {
+        authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+      });
+      if (a.status !== 200) throw new Error(`login failed: ${a.text}`);
+      token = a.body.result.authtoken;
+      return token!;
+    },
+    setToken(t: string | undefined) {
+      token = t;
+    },
+  };
+}
+
+/** Retry `fn` until it returns a truthy value or `ms` pass; returns the last value. For AMI events that come later. */
+export async function eventually<T>(fn: () => Promise<T> | T, ms = 10000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  let last: T;
+  let lastErr: unknown;
+  do {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  } while (Date.now() < end);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}

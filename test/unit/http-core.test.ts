@@ -1,0 +1,191 @@
+// The HTTP core without Asterisk: envelope, routing under /v1 and without, login, tokens and roles, body checks,
+// users and permissions. AMI is never started, so live routes must answer 503.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../core/config.ts';
+import { Gateway } from '../../core/gateway.ts';
+import { createLogger } from '../../core/log.ts';
+import { client } from '../support/http.ts';
+
+let dir: string;
+let gw: Gateway;
+let api: ReturnType<typeof client>;
+
+function config(extra = '') {
+  return parseConfig(
+    `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
+data_dir: ${dir}
+asterisk: {config_dir: ${dir}}
+http: {body_limit_bytes: 2048}
+auth: {token_ttl_s: 1, bootstrap_admin: {username: admin, password: 'adm1n pass'}}
+plugins: [core, users]
+${extra}`,
+    path.join(dir, 'gateway.yaml'),
+    ['core', 'users'],
+  );
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-http-'));
+  gw = await Gateway.create(config(), createLogger('test', 'silent'));
+  api = client(gw.http.fetch);
+});
+after(async () => {
+  await gw.store.flush();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('status is public, enveloped, and served with and without /v1', async () => {
+  for (const p of ['/v1/status', '/status']) {
+    const a = await api.get(p);
+    assert.equal(a.status, 200);
+    assert.equal(a.body.api_ver, '0.1');
+    assert.equal(a.body.statuscode, 200);
+    assert.match(a.body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(a.body.result.ami.connected, false);
+    assert.deepEqual(a.body.result.plugins.map((p: { name: string }) => p.name), ['core', 'users']);
+  }
+});
+
+test('unknown route answers a 404 envelope', async () => {
+  const a = await api.get('/v1/no/such/route');
+  assert.equal(a.status, 404);
+  assert.equal(a.body.statuscode, 404);
+  assert.match(a.body.result.message, /no such route/);
+});
+
+test('login: Basic gives a token; wrong password 401; missing credentials 401', async () => {
+  api.setToken(undefined);
+  const bad = await api.post('/v1/admin/login', undefined, { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.body.statuscode, 401);
+  const none = await api.post('/v1/admin/login');
+  assert.equal(none.status, 401);
+  const token = await api.login('admin', 'adm1n pass');
+  assert.match(token, /^[0-9a-f-]{36}$/);
+});
+
+test('routes need a token; ?authtoken= and Bearer both work; DELETE login ends the token', async () => {
+  api.setToken(undefined);
+  assert.equal((await api.get('/v1/admin/user/users')).status, 401);
+  const token = await api.login('admin', 'adm1n pass');
+  api.setToken(undefined);
+  assert.equal((await api.get(`/v1/admin/user/users?authtoken=${token}`)).status, 200);
+  assert.equal((await api.get('/admin/user/users', { authorization: `Bearer ${token}` })).status, 200);
+  assert.equal((await api.del(`/v1/admin/login?authtoken=${token}`)).status, 200);
+  const after = await api.get(`/v1/admin/user/users?authtoken=${token}`);
+  assert.equal(after.status, 401);
+  assert.match(after.body.result.message, /invalid or expired/);
+});
+
+test('a token expires after token_ttl_s without use', async () => {
+  const token = await api.login('admin', 'adm1n pass');
+  assert.equal((await api.get('/v1/admin/info')).status, 200);
+  await new Promise((r) => setTimeout(r, 1200));
+  const a = await api.get(`/v1/admin/info?authtoken=${token}`);
+  assert.equal(a.status, 401);
+});
+
+test('users CRUD; passwords are never returned nor stored in clear', async () => {
+  await api.login('admin', 'adm1n pass');
+  const created = await api.post('/v1/admin/user/users', { username: 'alice', password: 'secret-alice', name: 'Alice' });
+  assert.equal(created.status, 200, created.text);
+  const uuid = created.body.result.uuid;
+  assert.equal(created.body.result.username, 'alice');
+  assert.deepEqual(created.body.result.permissions, [{ permission: 'user' }]);
+  const list = await api.get('/v1/admin/user/users');
+  assert.ok(list.body.result.list.some((u: { uuid: string }) => u.uuid === uuid));
+  assert.doesNotMatch(list.text, /password|secret-alice|scrypt/);
+  const upd = await api.put(`/v1/admin/user/users/${uuid}`, { name: 'Alice B' });
+  assert.equal(upd.body.result.name, 'Alice B');
+  await gw.store.flush();
+  const onDisk = readFileSync(path.join(dir, 'gateway.json'), 'utf8');
+  assert.doesNotMatch(onDisk, /secret-alice/);
+  assert.match(onDisk, /scrypt\$/);
+  // a plain user cannot use admin routes, but can use /me
+  const other = client(gw.http.fetch);
+  await other.login('alice', 'secret-alice', 'me');
+  assert.equal((await other.get('/v1/admin/user/users')).status, 403);
+  assert.equal((await other.get('/v1/me/info')).body.result.username, 'alice');
+  // and cannot log in at /admin/login
+  const adminLogin = await api.post('/v1/admin/login', undefined, { authorization: `Basic ${Buffer.from('alice:secret-alice').toString('base64')}` });
+  assert.equal(adminLogin.status, 403);
+  assert.equal((await api.del(`/v1/admin/user/users/${uuid}`)).status, 200);
+  assert.equal((await api.get(`/v1/admin/user/users/${uuid}`)).status, 404);
+  assert.equal((await other.get('/v1/me/info')).status, 401, 'deleting a user ends its sessions');
+});
+
+test('permissions CRUD and the last administrator cannot be removed', async () => {
+  await api.login('admin', 'adm1n pass');
+  const u = (await api.post('/v1/admin/user/users', { username: 'bob', password: 'pw-bob' })).body.result;
+  const p = await api.post('/v1/admin/user/permissions', { user_uuid: u.uuid, permission: 'manager' });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.result.permission, 'manager');
+  const bob = client(gw.http.fetch);
+  await bob.login('bob', 'pw-bob', 'manager');
+  assert.equal((await bob.get('/v1/manager/users')).status, 200);
+  assert.equal((await bob.get('/v1/admin/user/users')).status, 403);
+  const esc = await bob.post('/v1/manager/users', { username: 'mallory', password: 'x', permissions: [{ permission: 'admin' }] });
+  assert.equal(esc.status, 403, 'a manager cannot grant admin');
+  assert.equal(gw.accounts.byUsername('mallory'), undefined);
+  const dup = await api.post('/v1/admin/user/permissions', { user_uuid: u.uuid, permission: 'manager' });
+  assert.equal(dup.status, 409);
+  const bogus = await api.post('/v1/admin/user/permissions', { user_uuid: u.uuid, permission: 'root' });
+  assert.equal(bogus.status, 400);
+  assert.match(bogus.body.result.message, /permission/);
+  assert.equal((await api.put(`/v1/admin/user/permissions/${p.body.result.uuid}`, { permission: 'user' })).body.result.permission, 'user');
+  assert.equal((await api.del(`/v1/admin/user/permissions/${p.body.result.uuid}`)).status, 200);
+  const admin = gw.accounts.byUsername('admin')!;
+  const adminPerm = (await api.get(`/v1/admin/user/permissions?user_uuid=${admin.uuid}`)).body.result.list[0];
+  const lockout = await api.del(`/v1/admin/user/permissions/${adminPerm.uuid}`);
+  assert.equal(lockout.status, 409);
+  assert.equal((await api.del(`/v1/admin/user/users/${admin.uuid}`)).status, 409);
+  assert.equal((await bob.get('/v1/manager/users')).status, 403, 'the manager permission is gone, so is the access');
+});
+
+test('bad bodies: malformed JSON, wrong types, unknown fields, CR/LF, too large', async () => {
+  await api.login('admin', 'adm1n pass');
+  const malformed = await api.post('/v1/admin/user/users', '{"username": ');
+  assert.equal(malformed.status, 400);
+  assert.match(malformed.body.result.message, /malformed JSON/);
+  const wrongType = await api.post('/v1/admin/user/users', { username: 5, password: 'x' });
+  assert.equal(wrongType.status, 400);
+  assert.match(wrongType.body.result.message, /^username: must be a string/);
+  const unknown = await api.post('/v1/admin/user/users', { username: 'x', password: 'x', colour: 'red' });
+  assert.match(unknown.body.result.message, /colour: unknown field/);
+  const crlf = await api.post('/v1/admin/user/users', { username: 'eve', password: 'x', name: 'a\r\nAction: Originate' });
+  assert.equal(crlf.status, 400);
+  assert.match(crlf.body.result.message, /name: must not contain CR, LF/);
+  const huge = await api.post('/v1/admin/user/users', { username: 'big', password: 'x', name: 'n'.repeat(5000) });
+  assert.equal(huge.status, 413);
+  assert.equal(huge.body.statuscode, 413);
+  const names = (await api.get('/v1/admin/user/users')).body.result.list.map((u: { username: string }) => u.username);
+  assert.ok(!names.includes('eve') && !names.includes('big') && !names.includes('x'), 'nothing was created by bad requests');
+});
+
+test('live routes answer 503 while AMI is down', async () => {
+  await api.login('admin', 'adm1n pass');
+  for (const p of ['/v1/admin/core/channels', '/v1/admin/core/modules', '/v1/device_states', '/v1/admin/core/systems']) {
+    const a = await api.get(p);
+    assert.equal(a.status, 503, p);
+    assert.match(a.body.result.message, /not connected/);
+  }
+});
+
+test('a disabled plugin\'s routes answer 404', async () => {
+  const d2 = mkdtempSync(path.join(os.tmpdir(), 'gw-http2-'));
+  const cfg = parseConfig(
+    `ami: {username: u, secret: s}\ndata_dir: ${d2}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [users]\n`,
+    path.join(d2, 'gateway.yaml'),
+    ['core', 'users'],
+  );
+  const g2 = await Gateway.create(cfg, createLogger('test', 'silent'));
+  const c2 = client(g2.http.fetch);
+  await c2.login('a', 'b');
+  assert.equal((await c2.get('/v1/admin/core/channels')).status, 404);
+  assert.equal((await c2.get('/v1/admin/user/users')).status, 200);
+  rmSync(d2, { recursive: true, force: true });
+});
