@@ -11,7 +11,7 @@ import type { GatewayConfig } from './config.ts';
 import { ConfigFiles } from './config-files.ts';
 import { HttpApp } from './http/app.ts';
 import { ok } from './http/envelope.ts';
-import { loadRuntime, runtime, type RunningServer, type RuntimeAdapter } from './http/serve.ts';
+import { runtime, serve, upgradeWebSocket, type RunningServer } from './http/serve.ts';
 import { registerWebSocket } from './ws/ws.ts';
 import { createLogger, type Logger } from './log.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
@@ -40,7 +40,6 @@ export class Gateway {
   readonly plugins: PluginHost;
   readonly tokens: TokenStore;
   private server: RunningServer | null = null;
-  private runtime!: RuntimeAdapter;
   private readonly startedAt = new Date();
   private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
 
@@ -91,8 +90,7 @@ export class Gateway {
   }
 
   private async wire(): Promise<void> {
-    this.runtime = await loadRuntime();
-    registerWebSocket(this.http.hono, this.runtime.upgradeWebSocket, this.authPort(), this.bus);
+    registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus);
     const coreRouter = this.http.router('core');
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
     coreRouter.get('/status', () => ok(this.status()), { public: true });
@@ -172,7 +170,7 @@ export class Gateway {
   /** Connect to AMI (in the background, with reconnects) and serve HTTP. */
   async start(): Promise<RunningServer> {
     this.ami.start();
-    this.server = await this.runtime.serve(this.http.fetch, this.config.http.host, this.config.http.port);
+    this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port);
     this.log.info(`listening on http://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`);
     return this.server;
   }

@@ -115,7 +115,7 @@ export class HttpApp {
     for (const p of [`/v1${path}`, path]) this.hono.on(method, p, guarded);
   }
 
-  fetch = (req: Request): Response | Promise<Response> => this.hono.fetch(req);
+  fetch = (req: Request, env?: unknown): Response | Promise<Response> => this.hono.fetch(req, env);
 }
 
 export { amiUnavailable };

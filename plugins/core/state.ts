@@ -220,9 +220,10 @@ export class CoreState {
 /**
  * Parse `module show` CLI output:
  *   Module                         Description                              Use Count  Status      Support Level
+ *   acl                            Named ACL system                         2          Running              core
  *   app_queue.so                   True Call Queueing                       0          Running              core
- *   123 modules loaded
- * Columns are fixed-width in Asterisk's source (%-30s %-40.40s %-10d %-11s %13s), so split on the header's offsets.
+ *   303 modules loaded
+ * Columns are fixed-width in Asterisk's source, so cut at the header's offsets. Built-in parts (acl, udptl) have no .so.
  */
 export function parseModuleShow(lines: string[]): Omit<Module, 'tm_update' | 'size'>[] {
   const out: Omit<Module, 'tm_update' | 'size'>[] = [];
@@ -232,18 +233,17 @@ export function parseModuleShow(lines: string[]): Omit<Module, 'tm_update' | 'si
   const cUse = header.indexOf('Use Count');
   const cStatus = header.indexOf('Status');
   for (const line of lines) {
-    if (line === header || !/^\S+\.so\s/.test(line)) continue;
+    if (line === header || line.length <= cStatus || /^\d+ modules? loaded/.test(line)) continue;
     const name = line.slice(0, cDesc).trim().replace(/\.so$/, '');
-    const description = line.slice(cDesc, cUse).trim();
-    const rest = line.slice(cUse).trim().split(/\s{2,}|\s+(?=\S+$)/);
-    const use = line.slice(cUse, cStatus).trim();
+    if (!name) continue;
+    const use = Number(line.slice(cUse, cStatus).trim());
     const tail = line.slice(cStatus).trim();
     const m = /^(.*?)\s+(\S+)$/.exec(tail);
     out.push({
       name,
-      description,
-      use_count: Number.isFinite(Number(use)) ? Number(use) : 0,
-      load: m ? m[1].trim() : tail || (rest[1] ?? ''),
+      description: line.slice(cDesc, cUse).trim(),
+      use_count: Number.isFinite(use) ? use : 0,
+      load: m ? m[1] : tail,
       support_level: m ? m[2] : '',
     });
   }

@@ -45,6 +45,9 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
     setToken(t: string | undefined) {
       token = t;
     },
+    get token() {
+      return token;
+    },
   };
 }
 
@@ -63,4 +66,36 @@ export async function eventually<T>(fn: () => Promise<T> | T, ms = 10000, what =
     await new Promise((r) => setTimeout(r, 100));
   } while (Date.now() < end);
   throw new Error(`timed out after ${ms} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+/** GET with a JSON body, as the spec's detail routes do (curl -X GET -d ...). fetch() refuses that, node:http does not. */
+export async function getWithBody(base: string, path: string, body: unknown, token?: string): Promise<Answer> {
+  const http = await import('node:http');
+  const url = new URL(base + path);
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'GET',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), text, headers });
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

@@ -136,7 +136,9 @@ test('permissions CRUD and the last administrator cannot be removed', async () =
   const bogus = await api.post('/v1/admin/user/permissions', { user_uuid: u.uuid, permission: 'root' });
   assert.equal(bogus.status, 400);
   assert.match(bogus.body.result.message, /permission/);
-  assert.equal((await api.put(`/v1/admin/user/permissions/${p.body.result.uuid}`, { permission: 'user' })).body.result.permission, 'user');
+  const clash = await api.put(`/v1/admin/user/permissions/${p.body.result.uuid}`, { permission: 'user' });
+  assert.equal(clash.status, 409, 'bob already holds the user permission');
+  assert.equal((await api.get(`/v1/admin/user/permissions/${p.body.result.uuid}`)).body.result.permission, 'manager');
   assert.equal((await api.del(`/v1/admin/user/permissions/${p.body.result.uuid}`)).status, 200);
   const admin = gw.accounts.byUsername('admin')!;
   const adminPerm = (await api.get(`/v1/admin/user/permissions?user_uuid=${admin.uuid}`)).body.result.list[0];

@@ -1,0 +1,179 @@
+// The core plugin and the gateway's AMI life cycle against a real Asterisk 22: channels, modules, systems,
+// device states, bad input, and a kill -9 of Asterisk with automatic reconnect and resync.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TESTBED } from '../asterisk/testbed.ts';
+import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { eventually, getWithBody } from '../support/http.ts';
+
+const skip = skipReason() ?? false;
+const T = { timeout: 90_000, skip };
+let bed: Bed;
+
+before(async () => {
+  if (!skip) bed = await startBed({ plugins: ['core', 'users'] });
+}, { timeout: 90_000 });
+after(async () => {
+  await bed?.close();
+}, { timeout: 60_000 });
+
+async function originateWait(exten: string): Promise<void> {
+  await bed.gateway.ami.action('Originate', {
+    Channel: `Local/${exten}@${TESTBED.contexts.wait}`,
+    Application: 'Wait',
+    Data: '600',
+    Async: 'true',
+    CallerID: `"Jörg Test" <${exten}>`,
+  });
+}
+
+async function asteriskChannels(): Promise<string[]> {
+  const r = await bed.gateway.ami.list('CoreShowChannels');
+  return r.events.filter((e) => e.fields.Event === 'CoreShowChannel').map((e) => e.fields.Uniqueid).sort();
+}
+
+async function gatewayChannels(): Promise<any[]> {
+  const a = await bed.api.get('/v1/admin/core/channels');
+  assert.equal(a.status, 200, a.text);
+  return a.body.result.list;
+}
+
+test('status reports the AMI connection, the Asterisk version and the plugins', T, async () => {
+  const a = await bed.api.get('/v1/status');
+  assert.equal(a.status, 200);
+  assert.equal(a.body.result.ami.connected, true);
+  assert.match(a.body.result.asterisk.version, /^22\./);
+  assert.equal(typeof a.body.result.asterisk.uptime_s, 'number');
+  assert.deepEqual(a.body.result.plugins.map((p: any) => [p.name, p.live]), [['core', true], ['users', true]]);
+});
+
+test('an originated call appears in channels with the spec fields, and DELETE hangs it up', T, async () => {
+  await originateWait('4711');
+  const mine = await eventually(async () => (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait')), 10000, 'channels');
+  assert.equal(mine.length, 2, 'both halves of the Local channel');
+  const ch = mine.find((c) => c.channel.endsWith(';2'))!;
+  const types: Record<string, string> = {
+    unique_id: 'string', linked_id: 'string', channel: 'string', channel_state: 'number', channel_state_desc: 'string',
+    context: 'string', exten: 'string', priority: 'string', caller_id_name: 'string', caller_id_num: 'string',
+    connected_line_name: 'string', connected_line_num: 'string', account_code: 'string', language: 'string',
+    application: 'string', application_data: 'string', variables: 'object', tm_update: 'string', duration: 'number',
+  };
+  for (const [k, t] of Object.entries(types)) assert.equal(typeof ch[k], t, `${k} is ${t}`);
+  assert.equal(ch.hangup_cause, null);
+  await eventually(async () => {
+    const c = (await bed.api.get(`/v1/admin/core/channels/${encodeURIComponent(ch.unique_id)}`)).body.result;
+    return c.channel_state === 6 && c.channel_state_desc === 'Up' && c.application === 'Wait';
+  }, 10000, 'channel up in Wait');
+  const detail = (await bed.api.get(`/admin/core/channels/${ch.unique_id}`)).body.result;
+  assert.equal(detail.context, 'gw-test-wait');
+  assert.equal(detail.exten, '4711');
+  // The gateway's view matches Asterisk's own list.
+  const gwIds = (await gatewayChannels()).map((c) => c.unique_id).sort();
+  assert.deepEqual(gwIds, await asteriskChannels());
+
+  const del = await bed.api.del(`/v1/admin/core/channels/${ch.unique_id}`);
+  assert.equal(del.status, 200, del.text);
+  assert.equal(del.body.result, undefined, 'an acknowledgement has no result, as in the spec');
+  await eventually(async () => (await gatewayChannels()).every((c) => !c.channel.startsWith('Local/4711@')), 10000, 'hung up');
+  assert.deepEqual(await asteriskChannels(), []);
+  const gone = await bed.api.get(`/v1/admin/core/channels/${ch.unique_id}`);
+  assert.equal(gone.status, 404);
+  assert.equal((await bed.api.del(`/v1/admin/core/channels/${ch.unique_id}`)).status, 404);
+});
+
+test('modules: list and detail; unload and load change the list; bad names are refused', T, async () => {
+  const list = (await bed.api.get('/v1/admin/core/modules')).body.result.list;
+  assert.ok(list.length > 100);
+  const queue = list.find((m: any) => m.name === 'app_queue');
+  assert.equal(queue.load, 'Running');
+  assert.equal(typeof queue.size, 'number');
+  assert.ok(queue.size > 10000, 'size is the module file size');
+  assert.equal(typeof queue.tm_update, 'string');
+
+  const name = 'app_milliwatt';
+  assert.equal((await bed.api.get(`/v1/admin/core/modules/${name}`)).body.result.load, 'Running');
+  assert.equal((await bed.api.del(`/v1/admin/core/modules/${name}`)).status, 200);
+  await eventually(async () => (await bed.api.get(`/v1/admin/core/modules/${name}`)).body.result.load === 'Not Running', 10000, 'unloaded');
+  assert.match(await bed.asterisk.cli(`module show like ${name}`), /0 modules loaded/);
+  assert.equal((await bed.api.post(`/v1/admin/core/modules/${name}`)).status, 200);
+  await eventually(async () => (await bed.api.get(`/v1/admin/core/modules/${name}`)).body.result.load === 'Running', 10000, 'loaded');
+  assert.match(await bed.asterisk.cli(`module show like ${name}`), /1 modules loaded/);
+  assert.equal((await bed.api.put(`/v1/admin/core/modules/app_queue`)).status, 200, 'reload');
+
+  for (const bad of ['..%2F..%2Fetc%2Fpasswd', 'app_queue%0D%0AAction%3A%20Originate', '..']) {
+    const a = await bed.api.post(`/v1/admin/core/modules/${bad}`);
+    assert.ok(a.status === 400 || a.status === 404, `${bad}: ${a.status}`);
+    assert.equal(a.body.statuscode, a.status);
+  }
+  assert.equal((await bed.api.post('/v1/admin/core/modules/..%2F..%2Fetc%2Fpasswd')).status, 400);
+  assert.equal((await bed.api.post('/v1/admin/core/modules/app_queue%0D%0AAction%3A%20Originate')).status, 400);
+  assert.equal((await bed.api.post('/v1/admin/core/modules/app_no_such_thing')).status, 404);
+  assert.equal((await bed.api.get('/v1/admin/core/modules/app_no_such_thing')).status, 404);
+  assert.equal((await bed.api.del('/v1/admin/core/modules/app_no_such_thing')).status, 404);
+});
+
+test('systems: one record filled from CoreSettings and CoreStatus', T, async () => {
+  const list = (await bed.api.get('/v1/admin/core/systems')).body.result.list;
+  assert.equal(list.length, 1);
+  const s = (await bed.api.get(`/v1/admin/core/systems/${list[0].id}`)).body.result;
+  const settings = await bed.gateway.ami.action('CoreSettings');
+  assert.equal(s.ast_version, settings.fields.AsteriskVersion);
+  assert.equal(s.ami_version, settings.fields.AMIversion);
+  for (const k of ['current_calls', 'max_calls', 'max_file_handles', 'max_load_avg']) assert.equal(typeof s[k], 'number', k);
+  for (const k of ['cdr_enabled', 'http_enabled', 'real_time_enabled', 'startup_date', 'startup_time', 'run_user', 'system_name']) {
+    assert.equal(typeof s[k], 'string', k);
+  }
+  assert.match(s.startup_date, /^\d{4}-\d\d-\d\d$/);
+  assert.equal((await bed.api.get('/v1/admin/core/systems/99')).status, 404);
+});
+
+test('device states: list, detail by body and by path, following DeviceStateChange', T, async () => {
+  const list = (await bed.api.get('/v1/device_states')).body.result.list;
+  assert.ok(list.length > 0);
+  // Agent devices exist from agents.conf; the state comes from Asterisk.
+  const agentAnswer = await getWithBody(bed.base, '/v1/device_states/', { device: 'Agent:2001' }, bed.api.token);
+  assert.equal(agentAnswer.status, 200, agentAnswer.text);
+  const agent = agentAnswer.body.result;
+  assert.equal(agent.device, 'Agent:2001');
+  assert.equal(agent.state, 'UNAVAILABLE');
+  assert.equal(typeof agent.tm_update, 'string');
+  const byPath = (await bed.api.get(`/v1/device_states/${encodeURIComponent('Agent:2001')}`)).body.result;
+  assert.equal(byPath.state, 'UNAVAILABLE');
+  // a call into the queue-member context makes its Local device busy and shows up live
+  await originateWait('5150');
+  const dev = await eventually(async () => {
+    const l = (await bed.api.get('/v1/device_states')).body.result.list;
+    return l.find((d: any) => d.device.startsWith('Local/5150@gw-test-wait') && d.state === 'INUSE');
+  }, 10000, 'Local device INUSE');
+  assert.ok(dev);
+  await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/5150@/' }).catch(() => {});
+  const ask = (b: unknown) => getWithBody(bed.base, '/v1/device_states/', b, bed.api.token);
+  assert.equal((await ask({})).status, 400);
+  assert.equal((await ask({ device: 5 })).status, 400);
+  assert.equal((await ask('{"device": ')).status, 400);
+  assert.equal((await ask({ device: 'No:such' })).status, 404);
+});
+
+test('kill -9 of Asterisk: live routes answer 503; after restart the gateway reconnects and matches Asterisk', T, async () => {
+  await originateWait('7001');
+  await eventually(async () => (await gatewayChannels()).length === 2, 10000, 'two channels');
+  await bed.asterisk.kill9();
+  const down = await eventually(async () => {
+    const a = await bed.api.get('/v1/admin/core/channels');
+    return a.status === 503 ? a : null;
+  }, 10000, '503 while down');
+  assert.match(down!.body.result.message, /not connected/);
+  assert.equal((await bed.api.get('/v1/status')).body.result.ami.connected, false);
+
+  await bed.asterisk.restart();
+  await eventually(async () => (await bed.api.get('/v1/admin/core/channels')).status === 200, 30000, 'reconnect');
+  // The old calls died with Asterisk; the gateway must not present them.
+  assert.deepEqual(await gatewayChannels(), []);
+  await originateWait('7002');
+  await eventually(async () => {
+    const gw = (await gatewayChannels()).map((c) => c.unique_id).sort();
+    const ast = await asteriskChannels();
+    return gw.length === 2 && JSON.stringify(gw) === JSON.stringify(ast);
+  }, 10000, 'gateway matches Asterisk after restart');
+  await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/7002@/' });
+});

@@ -1,0 +1,67 @@
+// Integration harness: a real Asterisk 22 (test/asterisk/testbed.ts) plus a gateway wired to it, served on a real
+// loopback port. Under CI=true a missing Asterisk is a failure; elsewhere (not root) the tests are skipped with why.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AsteriskTestbed } from '../asterisk/testbed.ts';
+import { parseConfig } from '../../core/config.ts';
+import { Gateway } from '../../core/gateway.ts';
+import { createLogger } from '../../core/log.ts';
+import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
+import { client, eventually } from './http.ts';
+
+export const ADMIN = { username: 'admin', password: 'test-admin-pw' };
+
+/** Why the real-Asterisk tests cannot run here, or null when they can. Throws under CI: they are mandatory there. */
+export function skipReason(): string | null {
+  const a = AsteriskTestbed.available();
+  if (a.ok) return null;
+  if (process.env.CI === 'true') throw new Error(`CI=true: the real-Asterisk tests are mandatory but cannot run: ${a.reason}`);
+  return `real Asterisk unavailable: ${a.reason}`;
+}
+
+export interface Bed {
+  asterisk: AsteriskTestbed;
+  gateway: Gateway;
+  base: string;
+  api: ReturnType<typeof client>;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> {
+  const asterisk = new AsteriskTestbed();
+  await asterisk.start();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-bed-'));
+  const plugins = opts.plugins ?? BUILTIN_PLUGINS.map((p) => p.name);
+  const config = parseConfig(
+    JSON.stringify({
+      http: { host: '127.0.0.1', port: 0 },
+      ami: { host: '127.0.0.1', port: asterisk.amiPort, username: asterisk.amiUser, secret: asterisk.amiSecret, reconnect_max_ms: 1000 },
+      asterisk: { config_dir: asterisk.configDir, modules_dir: path.join(asterisk.chroot, 'usr/lib/x86_64-linux-gnu/asterisk/modules') },
+      data_dir: dataDir,
+      auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
+      plugins,
+    }),
+    path.join(dataDir, 'gateway.yaml'),
+    BUILTIN_PLUGINS.map((p) => p.name),
+  );
+  const gateway = await Gateway.create(config, createLogger('gw', (process.env.LOG_LEVEL as 'silent') || 'silent'));
+  const server = await gateway.start();
+  const base = `http://127.0.0.1:${server.port}`;
+  const api = client((req) => fetch(req), base);
+  await eventually(async () => (await api.get('/v1/status')).body.result.plugins.every((p: { live: boolean }) => p.live), 30000, 'gateway live');
+  await api.login(ADMIN.username, ADMIN.password);
+  return {
+    asterisk,
+    gateway,
+    base,
+    api,
+    dataDir,
+    async close() {
+      await gateway.stop().catch(() => {});
+      await asterisk.stop().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
