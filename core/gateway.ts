@@ -95,19 +95,25 @@ export class Gateway {
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
     coreRouter.get('/status', () => ok(this.status()), { public: true });
 
-    const port: AmiPort = {
+    const ami = this.ami;
+    const host = this.plugins;
+    // Each plugin gets its own narrow AMI port; list answers report their seq so a resync can place its snapshot.
+    const portFor = (plugin: string): AmiPort => ({
       get connected() {
         return ami.connected;
       },
       action: (n, h) => ami.action(n, h),
-      list: (n, h) => ami.list(n, h),
+      list: async (n, h) => {
+        const r = await ami.list(n, h);
+        host.noteSnapshot(plugin, r.seq);
+        return r;
+      },
       command: (c) => ami.command(c),
-    };
-    const ami = this.ami;
+    });
     const ctxFor = (name: string): PluginContext => ({
       name,
       router: this.http.router(name),
-      ami: port,
+      ami: portFor(name),
       store: this.store,
       accounts: this.accounts,
       sessions: this.tokens,
@@ -119,7 +125,7 @@ export class Gateway {
     const defs = this.config.plugins.map((n) => BUILTIN_PLUGINS.find((p) => p.name === n)!);
     await this.plugins.load(defs, ctxFor);
 
-    ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m));
+    ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));
     ami.onConnect(async () => {
       this.log.info(`AMI connected to ${this.config.ami.host}:${this.config.ami.port}`);
       await this.readAsteriskInfo();

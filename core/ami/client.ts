@@ -36,6 +36,8 @@ interface PendingAction {
   readonly timer: ReturnType<typeof setTimeout>;
   response: AmiMessage | undefined;
   readonly events: AmiMessage[];
+  /** eventSeq when the completion event was read, so a resync can tell which live events came after its snapshot */
+  completedAtSeq?: number;
   resolve(message: AmiMessage, complete: AmiMessage | undefined): void;
   reject(error: Error): void;
 }
@@ -73,6 +75,7 @@ export class AmiClient implements AmiPort {
   private readonly parser: AmiParser;
   private readonly actionIdPrefix = `gw${Math.random().toString(36).slice(2, 8)}-`;
   private actionCounter = 0;
+  private deliveredEvents = 0;
   private readonly pending = new Map<string, PendingAction>();
 
   private socket: net.Socket | undefined = undefined;
@@ -245,7 +248,7 @@ export class AmiClient implements AmiPort {
         events: [],
         resolve: (response, complete) => {
           clearTimeout(timer);
-          resolve({ response, events: entry.events, complete });
+          resolve({ response, events: entry.events, complete, seq: entry.completedAtSeq ?? this.deliveredEvents });
         },
         reject: (error) => {
           clearTimeout(timer);
@@ -283,6 +286,11 @@ export class AmiClient implements AmiPort {
     entry.resolve(message, undefined);
   }
 
+  /** How many unsolicited events have been handed to onEvent listeners; the seq of the one being delivered. */
+  get eventSeq(): number {
+    return this.deliveredEvents;
+  }
+
   private handleEvent(event: AmiMessage): void {
     const actionId = event.fields.ActionID;
     if (actionId !== undefined) {
@@ -290,6 +298,7 @@ export class AmiClient implements AmiPort {
       if (entry !== undefined && entry.isList) {
         if (isCompletion(event)) {
           this.pending.delete(actionId);
+          entry.completedAtSeq = this.deliveredEvents;
           entry.resolve(entry.response ?? event, event);
         } else {
           entry.events.push(event);
@@ -298,6 +307,7 @@ export class AmiClient implements AmiPort {
         return;
       }
     }
+    this.deliveredEvents += 1;
     for (const listener of this.eventListeners) {
       try {
         listener(event);

@@ -9,6 +9,12 @@ interface Loaded {
   inst: PluginInstance;
   synced: boolean;
   syncError: string | null;
+  /**
+   * While the plugin resyncs, its events wait here with their seq. Its snapshot (the list answers) already holds
+   * everything up to the earliest list's completion; only events after that are applied on top, in order.
+   */
+  held: { seq: number; m: AmiMessage; fn: AmiEventHandler }[] | null;
+  snapshotSeq: number | undefined;
 }
 
 export class PluginHost {
@@ -22,7 +28,7 @@ export class PluginHost {
   async load(defs: PluginDefinition[], ctxFor: (name: string) => PluginContext): Promise<void> {
     for (const def of defs) {
       const inst = await def.setup(ctxFor(def.name));
-      this.loaded.set(def.name, { def, inst, synced: false, syncError: null });
+      this.loaded.set(def.name, { def, inst, synced: false, syncError: null, held: null, snapshotSeq: undefined });
       for (const [event, fn] of Object.entries(inst.events ?? {})) {
         const list = this.handlers.get(event) ?? [];
         list.push({ plugin: def.name, fn });
@@ -35,19 +41,31 @@ export class PluginHost {
     return [...this.loaded.keys()];
   }
 
-  /** Called for every unsolicited AMI event, in wire order. */
-  dispatch(m: AmiMessage): void {
+  /** Called for every unsolicited AMI event, in wire order; `seq` is the client's event counter for it. */
+  dispatch(m: AmiMessage, seq: number): void {
     const name = m.fields.Event;
-    if (name === 'FullyBooted') this.resyncAll('FullyBooted');
+    if (name === 'FullyBooted') void this.resyncAll('FullyBooted');
     const hs = this.handlers.get(name);
     if (!hs) return;
     for (const h of hs) {
-      try {
-        h.fn(m);
-      } catch (e) {
-        this.log.error(`plugin ${h.plugin}: handler for ${name} failed:`, e);
-      }
+      const p = this.loaded.get(h.plugin)!;
+      if (p.held) p.held.push({ seq, m, fn: h.fn });
+      else this.apply(h.plugin, h.fn, m);
     }
+  }
+
+  private apply(plugin: string, fn: AmiEventHandler, m: AmiMessage): void {
+    try {
+      fn(m);
+    } catch (e) {
+      this.log.error(`plugin ${plugin}: handler for ${m.fields.Event} failed:`, e);
+    }
+  }
+
+  /** The plugin's list answers report their seq here while it resyncs. */
+  noteSnapshot(plugin: string, seq: number): void {
+    const p = this.loaded.get(plugin);
+    if (p?.held) p.snapshotSeq = p.snapshotSeq === undefined ? seq : Math.min(p.snapshotSeq, seq);
   }
 
   /** null when the plugin's live state may be served, else the reason for a 503. */
@@ -103,15 +121,23 @@ export class PluginHost {
       p.synced = true;
       return;
     }
+    p.held = [];
+    p.snapshotSeq = undefined;
     try {
       await p.inst.resync();
       p.synced = this.amiConnected();
       p.syncError = null;
     } catch (e) {
       const msg = (e as Error).message;
-      if ((e as Error).name === 'AmiNotConnectedError') return; // the reconnect will resync again
-      p.syncError = msg;
-      this.log.warn(`plugin ${p.def.name}: resync failed: ${msg}`);
+      if ((e as Error).name !== 'AmiNotConnectedError') {
+        p.syncError = msg;
+        this.log.warn(`plugin ${p.def.name}: resync failed: ${msg}`);
+      } // else: the reconnect will resync again
+    } finally {
+      const held = p.held;
+      const after = p.snapshotSeq ?? -1;
+      p.held = null;
+      for (const h of held) if (h.seq > after) this.apply(p.def.name, h.fn, h.m);
     }
   }
 
