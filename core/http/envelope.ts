@@ -1,4 +1,6 @@
 // The spec's response envelope, used by every answer, errors included: {"api_ver","statuscode","timestamp","result"}.
+import { isoNow } from '../live/clock.ts';
+
 export const API_VERSION = '0.1';
 
 /** Build the envelope JSON text. `result` is left out when undefined, as the spec does for plain acknowledgements. */
@@ -28,4 +30,12 @@ export function ok(result?: unknown, status = 200, headers?: Record<string, stri
 
 export function okRaw(resultJson: string, headers?: Record<string, string>): Response {
   return jsonResponse(envelopeRaw(200, resultJson), 200, headers);
+}
+
+const BYTES_TAIL = Buffer.from('}');
+
+/** The envelope around a result already encoded as UTF-8 JSON bytes (cached per state version by LiveTable). */
+export function okBytes(result: Buffer): Response {
+  const head = Buffer.from(`{"api_ver":"${API_VERSION}","statuscode":200,"timestamp":"${isoNow()}","result":`);
+  return new Response(Buffer.concat([head, result, BYTES_TAIL]), { status: 200, headers: JSON_HEADERS });
 }

@@ -5,6 +5,7 @@ export class LiveTable<T extends object> {
   private version = 0;
   private cachedKey = '';
   private cachedJson = '';
+  private cachedBytes: Buffer | null = null;
 
   get size(): number {
     return this.rows.size;
@@ -51,8 +52,15 @@ export class LiveTable<T extends object> {
       const parts: string[] = [];
       for (const r of this.rows.values()) parts.push(JSON.stringify(render(r)));
       this.cachedJson = `{"list":[${parts.join(',')}]}`;
+      this.cachedBytes = null;
       this.cachedKey = key;
     }
     return this.cachedJson;
+  }
+
+  /** The same list as UTF-8 bytes, encoded once per version: a poll then copies bytes instead of encoding text. */
+  listBytes(render: (row: T) => unknown = (r) => r, epoch = 0): Buffer {
+    const json = this.listJson(render, epoch);
+    return (this.cachedBytes ??= Buffer.from(json, 'utf8'));
   }
 }

@@ -2,7 +2,7 @@
 // actions (hangup, module load/unload/reload) go to Asterisk over AMI.
 import type { Context } from 'hono';
 import type { PluginContext } from '../../core/plugins/contract.ts';
-import { ok, okRaw } from '../../core/http/envelope.ts';
+import { ok, okBytes } from '../../core/http/envelope.ts';
 import { badRequest, notFound } from '../../core/http/errors.ts';
 import { param, readJson, validate } from '../../core/http/body.ts';
 import type { CoreService } from './service.ts';
@@ -16,7 +16,7 @@ export function registerRoutes(ctx: PluginContext, state: CoreState, service: Co
   // ---- channels ----
   r.get('/admin/core/channels', () => {
     const nowMs = Date.now();
-    return okRaw(state.channels.listJson((c) => renderChannel(c, nowMs), Math.floor(nowMs / 1000)));
+    return okBytes(state.channels.listBytes((c) => renderChannel(c, nowMs), Math.floor(nowMs / 1000)));
   }, live);
   r.get('/admin/core/channels/:id', (c) => ok(renderChannel(channelOr404(state, param(c, 'id')))), live);
   r.delete('/admin/core/channels/:id', async (c) => {
@@ -25,7 +25,7 @@ export function registerRoutes(ctx: PluginContext, state: CoreState, service: Co
   }, live);
 
   // ---- modules ----
-  r.get('/admin/core/modules', () => okRaw(state.modules.listJson()), live);
+  r.get('/admin/core/modules', () => okBytes(state.modules.listBytes()), live);
   r.get('/admin/core/modules/:name', (c) => {
     const name = service.moduleName(param(c, 'name'));
     const m = state.modules.get(name);
@@ -57,7 +57,7 @@ export function registerRoutes(ctx: PluginContext, state: CoreState, service: Co
   }, live);
 
   // ---- device states ----
-  r.get('/device_states', () => okRaw(state.devices.listJson()), live);
+  r.get('/device_states', () => okBytes(state.devices.listBytes()), live);
   // The spec gives the device in a JSON body of a GET; a path form is offered too, since many clients cannot send one.
   r.get('/device_states/', async (c) => ok(deviceOr404(state, await deviceFromBody(c))), live);
   r.get('/device_states/:device{.+}', (c) => ok(deviceOr404(state, param(c, 'device'))), live);

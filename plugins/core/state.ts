@@ -3,6 +3,7 @@
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { channelBlock, hmsToSeconds, num, type ChannelBlock } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
+import { isoNow } from '../../core/live/clock.ts';
 
 export interface Channel extends ChannelBlock {
   application: string;
@@ -54,7 +55,35 @@ export interface SystemInfo {
   tm_update: string;
 }
 
-const now = () => new Date().toISOString();
+const now = isoNow;
+
+/** One literal with every field, so all channels share one object shape (spreads made slow dictionary objects). */
+function newChannel(b: ChannelBlock, application: string, applicationData: string, bridgeId: string | null, created: number): Channel {
+  return {
+    unique_id: b.unique_id,
+    linked_id: b.linked_id,
+    channel: b.channel,
+    channel_state: b.channel_state,
+    channel_state_desc: b.channel_state_desc,
+    context: b.context,
+    exten: b.exten,
+    priority: b.priority,
+    caller_id_name: b.caller_id_name,
+    caller_id_num: b.caller_id_num,
+    connected_line_name: b.connected_line_name,
+    connected_line_num: b.connected_line_num,
+    account_code: b.account_code,
+    language: b.language,
+    application,
+    application_data: applicationData,
+    bridge_id: bridgeId,
+    hangup_cause: null,
+    hangup_cause_desc: null,
+    variables: {},
+    created,
+    tm_update: now(),
+  };
+}
 
 export function renderChannel(c: Channel, nowMs = Date.now()) {
   const { created: _created, ...rest } = c;
@@ -76,21 +105,16 @@ export class CoreState {
 
   // ---- channels ----
   loadChannels(events: AmiMessage[]): void {
-    const t = now();
     const nowMs = Date.now();
     this.channels.replaceAll(
       events.map((m) => {
-        const c: Channel = {
-          ...channelBlock(m),
-          application: m.fields.Application ?? '',
-          application_data: m.fields.ApplicationData ?? '',
-          bridge_id: m.fields.BridgeId || null,
-          hangup_cause: null,
-          hangup_cause_desc: null,
-          variables: {},
-          created: nowMs - hmsToSeconds(m.fields.Duration) * 1000,
-          tm_update: t,
-        };
+        const c = newChannel(
+          channelBlock(m),
+          m.fields.Application ?? '',
+          m.fields.ApplicationData ?? '',
+          m.fields.BridgeId || null,
+          nowMs - hmsToSeconds(m.fields.Duration) * 1000,
+        );
         return [c.unique_id, c];
       }),
     );
@@ -98,31 +122,35 @@ export class CoreState {
 
   /** Newchannel, Newstate, NewCallerid, NewConnectedLine, Newexten: upsert with the event's channel block. */
   upsertChannel(m: AmiMessage): Channel | undefined {
-    const uid = m.fields.Uniqueid;
+    const f = m.fields;
+    const uid = f.Uniqueid;
     if (!uid) return undefined;
-    const block = channelBlock(m);
     let c = this.channels.get(uid);
     if (!c) {
-      c = {
-        ...block,
-        application: '',
-        application_data: '',
-        bridge_id: null,
-        hangup_cause: null,
-        hangup_cause_desc: null,
-        variables: {},
-        created: Date.now(),
-        tm_update: now(),
-      };
+      c = newChannel(channelBlock(m), '', '', null, Date.now());
       this.channels.set(uid, c);
     } else {
-      Object.assign(c, block);
+      // Hot path (thousands of events a second): assign the block's fields in place, no intermediate objects.
+      c.channel = f.Channel ?? c.channel;
+      const st = Number(f.ChannelState);
+      if (Number.isFinite(st)) c.channel_state = st;
+      c.channel_state_desc = f.ChannelStateDesc ?? c.channel_state_desc;
+      c.caller_id_num = f.CallerIDNum ?? c.caller_id_num;
+      c.caller_id_name = f.CallerIDName ?? c.caller_id_name;
+      c.connected_line_num = f.ConnectedLineNum ?? c.connected_line_num;
+      c.connected_line_name = f.ConnectedLineName ?? c.connected_line_name;
+      c.language = f.Language ?? c.language;
+      c.account_code = f.AccountCode ?? c.account_code;
+      c.context = f.Context ?? c.context;
+      c.exten = f.Exten ?? c.exten;
+      c.priority = f.Priority ?? c.priority;
+      c.linked_id = f.Linkedid ?? c.linked_id;
       c.tm_update = now();
       this.channels.touch();
     }
-    if (m.fields.Event === 'Newexten') {
-      c.application = m.fields.Application ?? c.application;
-      c.application_data = m.fields.AppData ?? c.application_data;
+    if (f.Event === 'Newexten') {
+      c.application = f.Application ?? c.application;
+      c.application_data = f.AppData ?? c.application_data;
     }
     return c;
   }

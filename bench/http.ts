@@ -1,0 +1,121 @@
+// HTTP benchmark: GET /v1/admin/core/channels with 1,000 channels in live state, requests/s, against a bare
+// node:http server that sends the same response bytes, precomputed. Load comes from a separate process
+// (bench/support/load.ts) with keep-alive connections; both servers are measured alternately, median of rounds.
+// Goal: the gateway serves at least 50 % of the bare server's rate.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../core/config.ts';
+import { Gateway } from '../core/gateway.ts';
+import { createLogger } from '../core/log.ts';
+import { startFakeAmi } from './support/fake-ami.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface LoadResult {
+  rps: number;
+  errors: number;
+}
+
+/** Run the load generator in its own process. */
+export function load(url: string, requests: number, concurrency = 32): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(HERE, 'support', 'load.ts'), url, String(requests), String(concurrency)], (err, stdout) =>
+      err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+    );
+  });
+}
+
+function channelEvent(i: number): string {
+  const id = `1700000000.${i}`;
+  return (
+    `Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/agent-${i % 50}-${i.toString(16).padStart(8, '0')}\r\nChannelState: 6\r\n` +
+    `ChannelStateDesc: Up\r\nCallerIDNum: ${1000 + i}\r\nCallerIDName: Caller ${i}\r\nConnectedLineNum: <unknown>\r\nConnectedLineName: <unknown>\r\n` +
+    `Language: en\r\nAccountCode: \r\nContext: from-internal\r\nExten: ${2000 + i}\r\nPriority: 1\r\nUniqueid: ${id}\r\nLinkedid: ${id}\r\n\r\n`
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function benchHttp(opts: { channels?: number; requests?: number; rounds?: number } = {}) {
+  const channels = opts.channels ?? 1000;
+  const requests = opts.requests ?? 4000;
+  const rounds = opts.rounds ?? 3;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-http-'));
+  const ami = await startFakeAmi();
+  const cfg = parseConfig(
+    JSON.stringify({
+      http: { host: '127.0.0.1', port: 0 },
+      ami: { host: '127.0.0.1', port: ami.port, username: 'bench', secret: 'bench' },
+      data_dir: dir,
+      asterisk: { config_dir: dir },
+      auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'bench-pw' } },
+      plugins: ['core', 'users'],
+    }),
+    path.join(dir, 'gateway.yaml'),
+    ['core', 'users'],
+  );
+  const gw = await Gateway.create(cfg, createLogger('bench', 'silent'));
+  const server = await gw.start();
+  await ami.loggedIn;
+  const base = `http://127.0.0.1:${server.port}`;
+  const login = (await (await fetch(`${base}/v1/admin/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("admin:bench-pw").toString("base64")}` } })).json()) as { result: { authtoken: string } };
+  const token = login.result.authtoken;
+  const url = `${base}/v1/admin/core/channels?authtoken=${token}`;
+  // wait for the resync to finish, then feed 1,000 channels as AMI events
+  for (let i = 0; i < 200 && (await fetch(url)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+  ami.send(Array.from({ length: channels }, (_, i) => channelEvent(i)).join(''));
+  let body = '';
+  for (let i = 0; i < 200; i++) {
+    body = await (await fetch(url)).text();
+    if (JSON.parse(body).result.list.length === channels) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (JSON.parse(body).result.list.length !== channels) throw new Error('channels did not reach the gateway state');
+
+  // The bare server sends the very bytes the gateway just sent.
+  const bytes = Buffer.from(body);
+  const bare = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length });
+    res.end(bytes);
+  });
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/v1/admin/core/channels`;
+
+  try {
+    await load(url, 500);
+    await load(bareUrl, 500);
+    const g: number[] = [];
+    const b: number[] = [];
+    let errors = 0;
+    for (let r = 0; r < rounds; r++) {
+      const a = await load(url, requests);
+      const c = await load(bareUrl, requests);
+      g.push(a.rps);
+      b.push(c.rps);
+      errors += a.errors + c.errors;
+    }
+    return { gatewayRps: median(g), bareRps: median(b), ratio: median(g) / median(b), bytes: bytes.length, errors };
+  } finally {
+    bare.close();
+    await gw.stop();
+    await ami.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printHttp(r: Awaited<ReturnType<typeof benchHttp>>): void {
+  console.log(`HTTP GET /v1/admin/core/channels, 1,000 channels (${r.bytes.toLocaleString('en-US')} bytes per answer):`);
+  console.log(`  gateway       ${Math.round(r.gatewayRps).toLocaleString('en-US').padStart(8)} req/s`);
+  console.log(`  bare node:http ${Math.round(r.bareRps).toLocaleString('en-US').padStart(7)} req/s`);
+  console.log(`  ratio gateway/bare   ${r.ratio.toFixed(2)}   (goal >= 0.50)${r.errors ? `   errors: ${r.errors}` : ''}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  printHttp(await benchHttp());
+  process.exit(0);
+}
