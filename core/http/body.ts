@@ -130,3 +130,15 @@ export function param(c: Context, name: string): string {
   if (v === undefined || v === '') throw badRequest(`${name}: is required in the URL`);
   return v;
 }
+
+/**
+ * The key of a spec-style detail query (`GET /agents/` with `{"id": ...}`, `GET /device_states/` with
+ * `{"device": ...}`): from the JSON body, else from `?<field>=`, for clients that cannot send a GET body.
+ */
+export async function detailKey(c: Context, field: string, alternative: string): Promise<string> {
+  const body = validate(await readJson(c, { allowEmpty: true }), { [field]: 'string?' } as Shape) as Record<string, string | undefined>;
+  const key = body[field] ?? c.req.query(field);
+  if (!key) throw badRequest(`${field}: is required (in the JSON body, as ?${field}=, or use ${alternative})`);
+  assertSingleLine(key, field);
+  return key;
+}

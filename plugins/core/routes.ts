@@ -1,10 +1,9 @@
 // HTTP routes of the core plugin, at the spec's paths. Lists and details come from live state;
 // actions (hangup, module load/unload/reload) go to Asterisk over AMI.
-import type { Context } from 'hono';
 import type { PluginContext } from '../../core/plugins/contract.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
-import { badRequest, notFound } from '../../core/http/errors.ts';
-import { param, readJson, validate } from '../../core/http/body.ts';
+import { notFound } from '../../core/http/errors.ts';
+import { assertSingleLine, detailKey, param } from '../../core/http/body.ts';
 import type { CoreService } from './service.ts';
 import { renderChannel, type CoreState } from './state.ts';
 
@@ -59,20 +58,18 @@ export function registerRoutes(ctx: PluginContext, state: CoreState, service: Co
   // ---- device states ----
   r.get('/device_states', () => okBytes(state.devices.listBytes()), live);
   // The spec gives the device in a JSON body of a GET; a path form is offered too, since many clients cannot send one.
-  r.get('/device_states/', async (c) => ok(deviceOr404(state, await deviceFromBody(c))), live);
-  r.get('/device_states/:device{.+}', (c) => ok(deviceOr404(state, param(c, 'device'))), live);
+  r.get('/device_states/', async (c) => ok(deviceOr404(state, await detailKey(c, 'device', '/device_states/<device>'))), live);
+  r.get('/device_states/:device{[\\s\\S]+}', (c) => {
+    const device = param(c, 'device');
+    assertSingleLine(device, 'device');
+    return ok(deviceOr404(state, device));
+  }, live);
 }
 
 function channelOr404(state: CoreState, id: string) {
   const ch = state.channels.get(id);
   if (!ch) throw notFound(`no channel with unique_id ${id}`);
   return ch;
-}
-
-async function deviceFromBody(c: Context): Promise<string> {
-  const body = validate(await readJson(c, { allowEmpty: true }), { device: 'string?' });
-  if (!body.device) throw badRequest('device: is required (in the JSON body, or use /device_states/<device>)');
-  return body.device;
 }
 
 function deviceOr404(state: CoreState, device: string) {

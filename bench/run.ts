@@ -1,0 +1,21 @@
+// npm run bench: every benchmark, one after another, each in its own process so one's JIT and heap do not
+// colour the next. Each prints ratios measured side by side in one run; absolute numbers mean little on a
+// shared machine. config-reload needs root (it starts the real Asterisk test bed) and says so otherwise.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BENCHES = ['ami-ingest.ts', 'http.ts', 'churn.ts', 'config-reload.ts'];
+const only = process.argv.slice(2);
+
+let failed = 0;
+for (const file of BENCHES.filter((b) => only.length === 0 || only.some((o) => b.startsWith(o)))) {
+  console.log(`\n== ${file} ==`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, file)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`${file} exited with ${r.status ?? r.signal}`);
+  }
+}
+process.exit(failed ? 1 : 0);

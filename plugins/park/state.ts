@@ -1,0 +1,172 @@
+// Live state of the park plugin: parking lots (Parkinglots) and parked calls (ParkedCalls), kept current from
+// ParkedCall, UnParkedCall, ParkedCallTimeOut, ParkedCallGiveUp and ParkedCallSwap.
+//
+// A parked call keeps the ParkingTimeout / ParkingDuration Asterisk last reported and when that was (tm_update);
+// the API counts both on from there at render time, so they tick without events.
+import type { AmiMessage } from '../../core/ami/message.ts';
+import { num } from '../../core/ami/channel-block.ts';
+import { LiveTable } from '../../core/live/table.ts';
+import { isoNow } from '../../core/live/clock.ts';
+
+export interface Lot {
+  name: string;
+  start_space: string;
+  /** The spec's spelling; `stop_space` is the same value, correctly spelt. */
+  stop_spcae: string;
+  stop_space: string;
+  timeout: number;
+  tm_update: string;
+}
+
+export interface ParkedCall {
+  parkee_unique_id: string;
+  parkee_linked_id: string;
+  parkee_channel: string;
+  parkee_channel_state: string;
+  parkee_channel_state_desc: string;
+  parkee_caller_id_name: string;
+  parkee_caller_id_num: string;
+  parkee_connected_line_name: string;
+  parkee_connected_line_num: string;
+  parkee_account_code: string;
+  parkee_context: string;
+  parkee_exten: string;
+  parkee_priority: string;
+  parker_dial_string: string;
+  parking_lot: string;
+  parking_space: string;
+  /** seconds left / seconds parked as of `at` */
+  timeout: number;
+  duration: number;
+  /** ms since epoch of the report (tm_update) */
+  at: number;
+  tm_update: string;
+}
+
+export type ParkedCallView = Omit<ParkedCall, 'timeout' | 'duration' | 'at'> & { parking_duration: number; parking_timeout: number };
+
+const now = isoNow;
+
+export function renderParkedCall(p: ParkedCall, nowMs = Date.now()): ParkedCallView {
+  const elapsed = Math.max(0, Math.floor((nowMs - p.at) / 1000));
+  return {
+    parkee_unique_id: p.parkee_unique_id,
+    parkee_linked_id: p.parkee_linked_id,
+    parkee_channel: p.parkee_channel,
+    parkee_channel_state: p.parkee_channel_state,
+    parkee_channel_state_desc: p.parkee_channel_state_desc,
+    parkee_caller_id_name: p.parkee_caller_id_name,
+    parkee_caller_id_num: p.parkee_caller_id_num,
+    parkee_connected_line_name: p.parkee_connected_line_name,
+    parkee_connected_line_num: p.parkee_connected_line_num,
+    parkee_account_code: p.parkee_account_code,
+    parkee_context: p.parkee_context,
+    parkee_exten: p.parkee_exten,
+    parkee_priority: p.parkee_priority,
+    parker_dial_string: p.parker_dial_string,
+    parking_duration: p.duration + elapsed,
+    parking_lot: p.parking_lot,
+    parking_space: p.parking_space,
+    // A lot with parkingtime 0 never times out: Asterisk reports 0 left then, and so do we.
+    parking_timeout: Math.max(0, p.timeout - elapsed),
+    tm_update: p.tm_update,
+  };
+}
+
+export function lotFrom(m: AmiMessage, t = now()): Lot {
+  const f = m.fields;
+  return {
+    name: f.Name ?? '',
+    start_space: f.StartSpace ?? '',
+    stop_spcae: f.StopSpace ?? '',
+    stop_space: f.StopSpace ?? '',
+    timeout: num(f.Timeout),
+    tm_update: t,
+  };
+}
+
+export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): ParkedCall {
+  const f = m.fields;
+  const g = (k: string) => f[`Parkee${k}`] ?? '';
+  return {
+    parkee_unique_id: g('Uniqueid'),
+    parkee_linked_id: g('Linkedid'),
+    parkee_channel: g('Channel'),
+    parkee_channel_state: g('ChannelState'),
+    parkee_channel_state_desc: g('ChannelStateDesc'),
+    parkee_caller_id_name: g('CallerIDName'),
+    parkee_caller_id_num: g('CallerIDNum'),
+    parkee_connected_line_name: g('ConnectedLineName'),
+    parkee_connected_line_num: g('ConnectedLineNum'),
+    parkee_account_code: g('AccountCode'),
+    parkee_context: g('Context'),
+    parkee_exten: g('Exten'),
+    parkee_priority: g('Priority'),
+    parker_dial_string: f.ParkerDialString ?? '',
+    parking_lot: f.Parkinglot ?? '',
+    parking_space: f.ParkingSpace ?? '',
+    timeout: num(f.ParkingTimeout),
+    duration: num(f.ParkingDuration),
+    at: nowMs,
+    tm_update: t,
+  };
+}
+
+export class ParkState {
+  readonly lots = new LiveTable<Lot>();
+  readonly calls = new LiveTable<ParkedCall>();
+
+  reset(): void {
+    this.lots.clear();
+    this.calls.clear();
+  }
+
+  loadLots(events: AmiMessage[]): void {
+    const t = now();
+    this.lots.replaceAll(events.filter((m) => m.fields.Event === 'Parkinglot' && m.fields.Name).map((m) => [m.fields.Name!, lotFrom(m, t)]));
+  }
+
+  loadCalls(events: AmiMessage[]): void {
+    const nowMs = Date.now();
+    this.calls.replaceAll(
+      events
+        .filter((m) => m.fields.Event === 'ParkedCall' && m.fields.ParkeeUniqueid)
+        .map((m) => [m.fields.ParkeeUniqueid!, parkedCallFrom(m, nowMs)]),
+    );
+  }
+
+  /** ParkedCall: a call was parked (or re-parked). Returns whether its lot is known. */
+  parked(m: AmiMessage): { call: ParkedCall | undefined; lotKnown: boolean } {
+    const uid = m.fields.ParkeeUniqueid;
+    if (!uid) return { call: undefined, lotKnown: true };
+    const call = parkedCallFrom(m);
+    this.vacate(call.parking_lot, call.parking_space, uid);
+    this.calls.set(uid, call);
+    return { call, lotKnown: !call.parking_lot || this.lots.has(call.parking_lot) };
+  }
+
+  /** UnParkedCall, ParkedCallTimeOut, ParkedCallGiveUp: the call left its space. */
+  left(m: AmiMessage): ParkedCall | undefined {
+    const uid = m.fields.ParkeeUniqueid ?? '';
+    const call = this.calls.get(uid);
+    if (!call) return undefined;
+    this.calls.delete(uid);
+    return call;
+  }
+
+  /** ParkedCallSwap: another channel took the place of the parked one (same lot and space, new parkee). */
+  swapped(m: AmiMessage): ParkedCall | undefined {
+    return this.parked(m).call;
+  }
+
+  /** Nobody else can hold a space the event gives to `uid`: drop whoever we still had there. */
+  private vacate(lot: string, space: string, uid: string): void {
+    if (!lot || !space) return;
+    for (const c of this.calls.values()) {
+      if (c.parking_lot === lot && c.parking_space === space && c.parkee_unique_id !== uid) {
+        this.calls.delete(c.parkee_unique_id);
+        return;
+      }
+    }
+  }
+}

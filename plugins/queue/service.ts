@@ -1,0 +1,231 @@
+// Use cases of the queue plugin that talk to Asterisk: the QueueStatus resync, the debounced per-queue refresh of
+// counters that change without an event of their own, and member add / pause / penalty / remove.
+import type { AmiMessage } from '../../core/ami/message.ts';
+import type { AmiPort } from '../../core/ami/port.ts';
+import type { Logger } from '../../core/log.ts';
+import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
+import { memberFrom, memberKey, type Member, type QueueState } from './state.ts';
+
+/** How long after a Leave/Abandon/AgentComplete the queue's counters are re-read (bursts coalesce into one read). */
+export const REFRESH_DEBOUNCE_MS = 200;
+
+type Applier = (m: AmiMessage) => void;
+
+export interface MemberInput {
+  queue_name: string;
+  interface: string;
+  name?: string;
+  state_interface?: string;
+  penalty?: number;
+  paused?: boolean;
+  paused_reason?: string;
+  wrapuptime?: number;
+}
+
+export interface MemberChange {
+  paused?: boolean;
+  paused_reason?: string;
+  penalty?: number;
+}
+
+const amiMessage = (e: unknown) => ((e as Error).name === 'AmiError' ? (e as Error).message : undefined);
+
+export class QueueService {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /**
+   * One log per read of Asterisk in flight (resync, refresh, member re-read): the events seen meanwhile, replayed on
+   * top of its answer, since they may be newer than it (events that follow the list in the same packet are
+   * dispatched before the read's continuation runs).
+   */
+  private readonly recorders = new Set<[Applier, AmiMessage][]>();
+  private chain: Promise<void> = Promise.resolve();
+  /** True while replaying: handlers then skip publishing on the bus (the change was published already). */
+  replaying = false;
+
+  constructor(
+    private readonly ami: AmiPort,
+    private readonly state: QueueState,
+    private readonly log: Logger,
+  ) {}
+
+  /** Wrap an event applier so it is also recorded for replay while a resync runs. */
+  live(fn: Applier): Applier {
+    return (m) => {
+      for (const log of this.recorders) log.push([fn, m]);
+      fn(m);
+    };
+  }
+
+  /** Read from Asterisk, apply the answer, then replay the events that arrived meanwhile. */
+  private async read<T>(fetch: () => Promise<T>, apply: (answer: T) => void): Promise<void> {
+    const log: [Applier, AmiMessage][] = [];
+    this.recorders.add(log);
+    try {
+      apply(await fetch());
+      this.recorders.delete(log);
+      this.replaying = true;
+      try {
+        for (const [fn, m] of log) fn(m);
+      } finally {
+        this.replaying = false;
+      }
+    } finally {
+      this.recorders.delete(log);
+    }
+  }
+
+  /** Resyncs run one at a time (the host's and one after a queues.conf reload may meet). */
+  resync(): Promise<void> {
+    const run = this.chain.catch(() => undefined).then(() => this.load());
+    this.chain = run;
+    return run;
+  }
+
+  private load(): Promise<void> {
+    return this.read(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
+  }
+
+  /** After a reload of app_queue: queues and static members may have changed without events. */
+  resyncSoon(): void {
+    if (this.timers.has('\u0000resync')) return;
+    const timer = setTimeout(() => {
+      this.timers.delete('\u0000resync');
+      if (!this.ami.connected) return;
+      this.resync().catch((e) => this.log.warn(`queue re-read after reload failed: ${(e as Error).message}`));
+    }, REFRESH_DEBOUNCE_MS);
+    timer.unref?.();
+    this.timers.set('\u0000resync', timer);
+  }
+
+  reset(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.state.reset();
+  }
+
+  close(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /**
+   * Asterisk changes completed / abandoned / hold and talk time without an event saying so. After an event that
+   * may have moved them, re-read that queue's QueueParams once the burst is over.
+   */
+  scheduleRefresh(queue: string | undefined): void {
+    if (!queue || this.replaying || this.timers.has(queue)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(queue);
+      void this.refresh(queue);
+    }, REFRESH_DEBOUNCE_MS);
+    timer.unref?.();
+    this.timers.set(queue, timer);
+  }
+
+  async refresh(queue: string): Promise<void> {
+    if (!this.ami.connected) return;
+    try {
+      await this.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
+    } catch (e) {
+      this.log.debug(`refresh of queue ${queue} failed: ${(e as Error).message}`);
+    }
+  }
+
+  // ---- members ----
+
+  queueOr404(name: string) {
+    const q = this.state.queues.get(name);
+    if (!q) throw notFound(`no queue named ${name}`);
+    return q;
+  }
+
+  /** The one member called `name` (its member name or its interface), in `queue` if given. */
+  memberOr404(name: string, queue?: string): Member {
+    if (queue !== undefined) this.queueOr404(queue);
+    const found = this.state.findMembers(name, queue);
+    if (found.length === 0) throw notFound(queue !== undefined ? `no member ${name} in queue ${queue}` : `no queue member named ${name}`);
+    if (found.length > 1) {
+      throw badRequest(`member ${name} is in several queues (${found.map((m) => m.queue_name).join(', ')}); give ?queue_name=`);
+    }
+    return found[0]!;
+  }
+
+  /** Re-read one member from Asterisk (QueueStatus filtered by queue and interface) and store it. */
+  private async reread(queue: string, iface: string): Promise<Member | undefined> {
+    const key = memberKey(queue, iface);
+    let found = false;
+    await this.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
+      const item = r.events.find((m) => m.fields.Event === 'QueueMember' && m.fields.Location === iface && m.fields.Queue === queue);
+      if (!item) return;
+      found = true;
+      this.state.members.set(key, memberFrom(item, this.state.members.get(key)));
+    });
+    // a QueueMemberRemoved that overtook the answer wins
+    return found ? this.state.members.get(key) : undefined;
+  }
+
+  async addMember(input: MemberInput): Promise<Member> {
+    this.queueOr404(input.queue_name);
+    if (this.state.members.has(memberKey(input.queue_name, input.interface))) {
+      throw conflict(`${input.interface} is already a member of queue ${input.queue_name}`);
+    }
+    try {
+      await this.ami.action('QueueAdd', {
+        Queue: input.queue_name,
+        Interface: input.interface,
+        MemberName: input.name,
+        StateInterface: input.state_interface,
+        Penalty: input.penalty,
+        Paused: input.paused === undefined ? undefined : String(input.paused),
+        Reason: input.paused_reason,
+        Wrapuptime: input.wrapuptime,
+      });
+    } catch (e) {
+      const msg = amiMessage(e);
+      if (msg && /Already there/i.test(msg)) throw conflict(`${input.interface} is already a member of queue ${input.queue_name}`);
+      if (msg && /No such queue/i.test(msg)) throw notFound(`no queue named ${input.queue_name}`);
+      throw e;
+    }
+    const mem = await this.reread(input.queue_name, input.interface);
+    if (!mem) throw notFound(`Asterisk accepted ${input.interface} but queue ${input.queue_name} does not list it`);
+    return mem;
+  }
+
+  async changeMember(mem: Member, change: MemberChange): Promise<Member> {
+    try {
+      if (change.paused !== undefined || change.paused_reason !== undefined) {
+        const paused = change.paused ?? mem.paused === 1;
+        await this.ami.action('QueuePause', {
+          Queue: mem.queue_name,
+          Interface: mem.location,
+          Paused: String(paused),
+          Reason: change.paused_reason,
+        });
+      }
+      if (change.penalty !== undefined) {
+        await this.ami.action('QueuePenalty', { Queue: mem.queue_name, Interface: mem.location, Penalty: change.penalty });
+      }
+    } catch (e) {
+      const msg = amiMessage(e);
+      if (msg && /not found|No such/i.test(msg)) throw notFound(`no member ${mem.location} in queue ${mem.queue_name}: ${msg}`);
+      if (msg) throw badRequest(`Asterisk refused the change of ${mem.location} in queue ${mem.queue_name}: ${msg}`);
+      throw e;
+    }
+    return (await this.reread(mem.queue_name, mem.location)) ?? mem;
+  }
+
+  /** QueueRemove; true when this call took the member out of the state (its event may have done so already). */
+  async removeMember(mem: Member): Promise<boolean> {
+    try {
+      await this.ami.action('QueueRemove', { Queue: mem.queue_name, Interface: mem.location });
+    } catch (e) {
+      const msg = amiMessage(e);
+      if (msg && /Not dynamic/i.test(msg)) {
+        throw conflict(`${mem.location} is a static member of queue ${mem.queue_name} (from queues.conf); it cannot be removed over AMI`);
+      }
+      if (msg && /Not there|No such queue/i.test(msg)) throw notFound(`no member ${mem.location} in queue ${mem.queue_name}`);
+      throw e;
+    }
+    return this.state.members.delete(memberKey(mem.queue_name, mem.location));
+  }
+}
