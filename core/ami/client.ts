@@ -31,6 +31,9 @@ export interface AmiClientOptions {
 }
 
 /** One action waiting for its answer, keyed by its ActionID. */
+/** Longest stretch of AMI parsing before the event loop gets a turn (see the 'data' handler). */
+const SLICE_MS = 8;
+
 interface PendingAction {
   readonly isList: boolean;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -335,12 +338,25 @@ export class AmiClient implements AmiPort {
     socket.on('connect', () => {
       this.login(socket).finally(() => clearTimeout(handshakeTimer));
     });
+    // Fairness: in an event flood libuv hands us chunk after chunk in one loop pass, and HTTP requests wait behind
+    // them. After SLICE_MS of continuous parsing, pause the socket until the loop has gone round once.
+    let sliceStart = 0;
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       try {
         this.parser.push(chunk);
       } catch (error) {
         this.logger.error('AMI message handling failed:', error);
+      }
+      const now = performance.now();
+      if (sliceStart === 0) {
+        sliceStart = now;
+        setImmediate(() => (sliceStart = 0));
+      } else if (now - sliceStart > SLICE_MS && !socket.isPaused()) {
+        socket.pause();
+        setImmediate(() => {
+          if (this.socket === socket) socket.resume();
+        });
       }
     });
     socket.on('error', (error: Error) => {

@@ -13,6 +13,8 @@ const PIECE_BYTES = 4096;
 const BANNER_PREFIX = 'Asterisk Call Manager/';
 const END_COMMAND = '--END COMMAND--';
 const LF = 0x0a;
+/** End of one message's last line plus the blank line: a safe place to cut a piece. */
+const BLANK_LINE = Buffer.from('\n\r\n', 'latin1');
 const CR = 0x0d;
 const SPACE = 0x20;
 const COLON = 0x3a;
@@ -164,12 +166,10 @@ export class AmiParser {
     const end = lastLf + 1;
     if (pos < end) {
       // Decode in pieces of whole messages, about PIECE_BYTES each (see the class comment).
-      // Boundaries are searched in a Latin-1 view of the bytes, whose string offsets equal byte offsets.
-      const bytes = chunk.toString('latin1', pos, end);
-      const base = pos;
+      // Boundaries are searched in the bytes themselves, so nothing is decoded twice.
       while (pos < end) {
-        const blank = bytes.indexOf('\n\r\n', pos - base + PIECE_BYTES);
-        const pieceEnd = blank === -1 ? end : base + blank + 3;
+        const blank = pos + PIECE_BYTES < end ? chunk.indexOf(BLANK_LINE, pos + PIECE_BYTES) : -1;
+        const pieceEnd = blank === -1 || blank + 3 > end ? end : blank + 3;
         this.parseLines(chunk.toString('utf8', pos, pieceEnd));
         pos = pieceEnd;
       }

@@ -19,7 +19,7 @@ interface Loaded {
 
 export class PluginHost {
   private readonly loaded = new Map<string, Loaded>();
-  private readonly handlers = new Map<string, { plugin: string; fn: AmiEventHandler }[]>();
+  private readonly handlers = new Map<string, { plugin: string; fn: AmiEventHandler; owner: Loaded }[]>();
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
 
@@ -28,10 +28,11 @@ export class PluginHost {
   async load(defs: PluginDefinition[], ctxFor: (name: string) => PluginContext): Promise<void> {
     for (const def of defs) {
       const inst = await def.setup(ctxFor(def.name));
-      this.loaded.set(def.name, { def, inst, synced: false, syncError: null, held: null, snapshotSeq: undefined });
+      const owner: Loaded = { def, inst, synced: false, syncError: null, held: null, snapshotSeq: undefined };
+      this.loaded.set(def.name, owner);
       for (const [event, fn] of Object.entries(inst.events ?? {})) {
         const list = this.handlers.get(event) ?? [];
-        list.push({ plugin: def.name, fn });
+        list.push({ plugin: def.name, fn, owner });
         this.handlers.set(event, list);
       }
     }
@@ -48,7 +49,7 @@ export class PluginHost {
     const hs = this.handlers.get(name);
     if (!hs) return;
     for (const h of hs) {
-      const p = this.loaded.get(h.plugin)!;
+      const p = h.owner;
       if (p.held) p.held.push({ seq, m, fn: h.fn });
       else this.apply(h.plugin, h.fn, m);
     }
