@@ -127,7 +127,6 @@ export class Gateway {
 
     ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));
     ami.onConnect(async () => {
-      this.log.info(`AMI connected to ${this.config.ami.host}:${this.config.ami.port}`);
       await this.readAsteriskInfo();
       await this.plugins.resyncAll('connect');
       await this.configFiles.flushPendingReloads();
