@@ -72,7 +72,7 @@ export async function eventually<T>(fn: () => Promise<T> | T, ms = 10000, what =
 export async function getWithBody(base: string, path: string, body: unknown, token?: string): Promise<Answer> {
   const http = await import('node:http');
   const url = new URL(base + path);
-  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
