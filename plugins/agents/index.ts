@@ -13,15 +13,15 @@ export default definePlugin({
     const service = new AgentService(ctx.ami, state, ctx.log);
     registerRoutes(ctx, state, service);
     const publish = (agent: Agent | undefined) => {
-      if (agent && !service.replaying) ctx.bus.publish('agents.agent.updated', agent);
+      if (agent && !service.reads.replaying) ctx.bus.publish('agents.agent.updated', agent);
     };
     service.onChange = publish;
-    const on = (fn: (m: AmiMessage) => void) => service.live(fn);
+    const on = (fn: (m: AmiMessage) => void) => service.reads.live(fn);
     // Asterisk says ONCALL when the agent's channel has a bridge peer: confirm each call event with a re-read.
     const call = (status: 'AGENT_ONCALL' | 'AGENT_IDLE') =>
       on((m) => {
         publish(state.callState(m, status));
-        if (!service.replaying) service.rereadSoon();
+        if (!service.reads.replaying) service.rereadSoon();
       });
     const bridge = (m: AmiMessage) => {
       if (state.byChannel(m.fields.Uniqueid)) service.rereadSoon();
@@ -33,7 +33,7 @@ export default definePlugin({
       events: {
         AgentLogin: on((m) => {
           const { agent, known } = state.login(m);
-          if (!known && !service.replaying) service.rereadSoon(); // added to agents.conf since the last read: fetch its name
+          if (!known && !service.reads.replaying) service.rereadSoon(); // added to agents.conf since the last read: fetch its name
           publish(agent);
         }),
         AgentLogoff: on((m) => publish(state.logoff(m))),

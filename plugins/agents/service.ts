@@ -1,21 +1,18 @@
 // Use cases of the agents plugin that talk to Asterisk: the Agents resync (also re-run, debounced, after call
 // events, since app_agent_pool decides ONCALL from the agent channel's bridge) and AgentLogoff.
-import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { Logger } from '../../core/log.ts';
 import { conflict, notFound } from '../../core/http/errors.ts';
+import { StateReads } from '../../core/live/reads.ts';
 import type { Agent, AgentState } from './state.ts';
 
 /** Delay of the Agents re-read after a call event; bursts coalesce into one read. */
 export const REREAD_DEBOUNCE_MS = 250;
 
-type Applier = (m: AmiMessage) => void;
-
 export class AgentService {
-  private pending: [Applier, AmiMessage][] | null = null;
-  private chain: Promise<void> = Promise.resolve();
+  /** The Agents resync: it replays the events that arrived while it was in flight. */
+  readonly reads = new StateReads();
   private timer: NodeJS.Timeout | undefined;
-  replaying = false;
   /** Told of every agent a re-read found changed (so changes that came without an event are published too). */
   onChange: ((a: Agent) => void) | undefined;
 
@@ -25,37 +22,18 @@ export class AgentService {
     private readonly log: Logger,
   ) {}
 
-  /** Wrap an event applier so it is also recorded for replay while a resync runs. */
-  live(fn: Applier): Applier {
-    return (m) => {
-      this.pending?.push([fn, m]);
-      fn(m);
-    };
-  }
-
   resync(): Promise<void> {
-    const run = this.chain.catch(() => undefined).then(() => this.load());
-    this.chain = run;
-    return run;
+    return this.reads.serial(() => this.load());
   }
 
-  private async load(): Promise<void> {
-    this.pending = [];
-    try {
-      const r = await this.ami.list('Agents');
-      const changed = this.state.load(r.events);
-      for (const a of changed) this.onChange?.(a);
-      const events = this.pending;
-      this.pending = null;
-      this.replaying = true;
-      try {
-        for (const [fn, m] of events) fn(m);
-      } finally {
-        this.replaying = false;
-      }
-    } finally {
-      this.pending = null;
-    }
+  private load(): Promise<void> {
+    return this.reads.read(
+      () => this.ami.list('Agents'),
+      (r) => {
+        const changed = this.state.load(r.events);
+        for (const a of changed) this.onChange?.(a);
+      },
+    );
   }
 
   /** Re-read every agent from Asterisk shortly (debounced). */

@@ -16,9 +16,9 @@ export default definePlugin({
     registerRoutes(ctx, state, service);
     registerParkConfigRoutes(ctx);
     const publish = (type: string, call: ParkedCall | undefined) => {
-      if (call && !service.replaying) ctx.bus.publish(type, renderParkedCall(call));
+      if (call && !service.reads.replaying) ctx.bus.publish(type, renderParkedCall(call));
     };
-    const on = (fn: (m: AmiMessage) => void) => service.live(fn);
+    const on = (fn: (m: AmiMessage) => void) => service.reads.live(fn);
     const left = (type: string) => on((m) => publish(type, state.left(m)));
     return {
       resync: () => service.resync(),

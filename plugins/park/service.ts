@@ -1,17 +1,15 @@
 // Use cases of the park plugin that talk to Asterisk or its files: the Parkinglots / ParkedCalls resync, hanging up
 // a parked call, and editing a lot's section of res_parking.conf followed by a reload of res_parking.
-import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigFiles, ReloadOutcome } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
 import { badRequest, notFound } from '../../core/http/errors.ts';
+import { StateReads } from '../../core/live/reads.ts';
 import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
 import type { Lot, ParkedCall, ParkState } from './state.ts';
 
 export const PARKING_CONF = 'res_parking.conf';
 const DEBOUNCE_MS = 200;
-
-type Applier = (m: AmiMessage) => void;
 
 const YES_NO = /^(yes|no|true|false|on|off|1|0|y|n|t|f)$/i;
 const WHO = /^(caller|callee|both|no)$/i;
@@ -55,10 +53,9 @@ export interface LotEditResult {
 }
 
 export class ParkService {
-  private pending: [Applier, AmiMessage][] | null = null;
-  private chain: Promise<void> = Promise.resolve();
+  /** The Parkinglots / ParkedCalls resync: it replays the events that arrived while it was in flight. */
+  readonly reads = new StateReads();
   private timer: NodeJS.Timeout | undefined;
-  replaying = false;
 
   constructor(
     private readonly ami: AmiPort,
@@ -67,37 +64,18 @@ export class ParkService {
     private readonly log: Logger,
   ) {}
 
-  /** Wrap an event applier so it is also recorded for replay while a resync runs. */
-  live(fn: Applier): Applier {
-    return (m) => {
-      this.pending?.push([fn, m]);
-      fn(m);
-    };
-  }
-
   resync(): Promise<void> {
-    const run = this.chain.catch(() => undefined).then(() => this.load());
-    this.chain = run;
-    return run;
+    return this.reads.serial(() => this.load());
   }
 
-  private async load(): Promise<void> {
-    this.pending = [];
-    try {
-      const [lots, calls] = await Promise.all([this.ami.list('Parkinglots'), this.ami.list('ParkedCalls')]);
-      this.state.loadLots(lots.events);
-      this.state.loadCalls(calls.events);
-      const events = this.pending;
-      this.pending = null;
-      this.replaying = true;
-      try {
-        for (const [fn, m] of events) fn(m);
-      } finally {
-        this.replaying = false;
-      }
-    } finally {
-      this.pending = null;
-    }
+  private load(): Promise<void> {
+    return this.reads.read(
+      () => Promise.all([this.ami.list('Parkinglots'), this.ami.list('ParkedCalls')]),
+      ([lots, calls]) => {
+        this.state.loadLots(lots.events);
+        this.state.loadCalls(calls.events);
+      },
+    );
   }
 
   /** Lots come and go only with a reload of res_parking; re-read them (debounced) when one is seen. */

@@ -16,9 +16,9 @@ export default definePlugin({
     registerRoutes(ctx, state, service);
     registerQueueConfigRoutes(ctx);
     const publish = (type: string, data: unknown) => {
-      if (!service.replaying && data) ctx.bus.publish(type, data);
+      if (!service.reads.replaying && data) ctx.bus.publish(type, data);
     };
-    const on = (fn: (m: AmiMessage) => void) => service.live(fn);
+    const on = (fn: (m: AmiMessage) => void) => service.reads.live(fn);
     const member = (type: string) =>
       on((m) => {
         const { member, queueKnown } = state.upsertMember(m);

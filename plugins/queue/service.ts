@@ -1,15 +1,13 @@
 // Use cases of the queue plugin that talk to Asterisk: the QueueStatus resync, the debounced per-queue refresh of
 // counters that change without an event of their own, and member add / pause / penalty / remove.
-import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { Logger } from '../../core/log.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
+import { StateReads } from '../../core/live/reads.ts';
 import { memberFrom, memberKey, type Member, type QueueState } from './state.ts';
 
 /** How long after a Leave/Abandon/AgentComplete the queue's counters are re-read (bursts coalesce into one read). */
 export const REFRESH_DEBOUNCE_MS = 200;
-
-type Applier = (m: AmiMessage) => void;
 
 export interface MemberInput {
   queue_name: string;
@@ -32,15 +30,8 @@ const amiMessage = (e: unknown) => ((e as Error).name === 'AmiError' ? (e as Err
 
 export class QueueService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /**
-   * One log per read of Asterisk in flight (resync, refresh, member re-read): the events seen meanwhile, replayed on
-   * top of its answer, since they may be newer than it (events that follow the list in the same packet are
-   * dispatched before the read's continuation runs).
-   */
-  private readonly recorders = new Set<[Applier, AmiMessage][]>();
-  private chain: Promise<void> = Promise.resolve();
-  /** True while replaying: handlers then skip publishing on the bus (the change was published already). */
-  replaying = false;
+  /** Resync, refresh and member re-reads: each replays the events that arrived while it was in flight. */
+  readonly reads = new StateReads();
 
   constructor(
     private readonly ami: AmiPort,
@@ -48,41 +39,13 @@ export class QueueService {
     private readonly log: Logger,
   ) {}
 
-  /** Wrap an event applier so it is also recorded for replay while a resync runs. */
-  live(fn: Applier): Applier {
-    return (m) => {
-      for (const log of this.recorders) log.push([fn, m]);
-      fn(m);
-    };
-  }
-
-  /** Read from Asterisk, apply the answer, then replay the events that arrived meanwhile. */
-  private async read<T>(fetch: () => Promise<T>, apply: (answer: T) => void): Promise<void> {
-    const log: [Applier, AmiMessage][] = [];
-    this.recorders.add(log);
-    try {
-      apply(await fetch());
-      this.recorders.delete(log);
-      this.replaying = true;
-      try {
-        for (const [fn, m] of log) fn(m);
-      } finally {
-        this.replaying = false;
-      }
-    } finally {
-      this.recorders.delete(log);
-    }
-  }
-
   /** Resyncs run one at a time (the host's and one after a queues.conf reload may meet). */
   resync(): Promise<void> {
-    const run = this.chain.catch(() => undefined).then(() => this.load());
-    this.chain = run;
-    return run;
+    return this.reads.serial(() => this.load());
   }
 
   private load(): Promise<void> {
-    return this.read(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
+    return this.reads.read(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
   }
 
   /** After a reload of app_queue: queues and static members may have changed without events. */
@@ -113,7 +76,7 @@ export class QueueService {
    * may have moved them, re-read that queue's QueueParams once the burst is over.
    */
   scheduleRefresh(queue: string | undefined): void {
-    if (!queue || this.replaying || this.timers.has(queue)) return;
+    if (!queue || this.reads.replaying || this.timers.has(queue)) return;
     const timer = setTimeout(() => {
       this.timers.delete(queue);
       void this.refresh(queue);
@@ -125,7 +88,7 @@ export class QueueService {
   async refresh(queue: string): Promise<void> {
     if (!this.ami.connected) return;
     try {
-      await this.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
+      await this.reads.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
     } catch (e) {
       this.log.debug(`refresh of queue ${queue} failed: ${(e as Error).message}`);
     }
@@ -154,7 +117,7 @@ export class QueueService {
   private async reread(queue: string, iface: string): Promise<Member | undefined> {
     const key = memberKey(queue, iface);
     let found = false;
-    await this.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
+    await this.reads.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
       const item = r.events.find((m) => m.fields.Event === 'QueueMember' && m.fields.Location === iface && m.fields.Queue === queue);
       if (!item) return;
       found = true;
