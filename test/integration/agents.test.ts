@@ -5,15 +5,13 @@
 // Run: node --import tsx --test --test-concurrency=1 test/integration/agents.test.ts
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { ADMIN, skipReason, startBed, type Bed } from '../support/bed.ts';
-import { eventually } from '../support/http.ts';
+import { eventually, getWithBody } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 
 const reason = skipReason();
 const skip = reason ?? false;
 let bed: Bed;
-let seq = 0;
 let authToken = '';
 
 before(async () => {
@@ -27,43 +25,11 @@ after(async () => {
 
 const AGENT = '2001';
 
-async function originate(channel: string): Promise<string> {
-  const id = `gwa-${process.pid}-${++seq}-${Date.now()}`;
-  await bed.gateway.ami.action('Originate', {
-    Channel: channel,
-    Application: 'Wait',
-    Data: '600',
-    Async: 'true',
-    // Asterisk matches unique ids by prefix when it checks for clashes: neither may be a prefix of the other
-    ChannelId: `${id}a`,
-    OtherChannelId: `${id}b`,
-  });
-  return `${id}b`;
-}
-
-/** GET with a JSON body, as the spec's /agents/ takes it (fetch cannot send a body with GET). */
-function getWithBody(p: string, body?: unknown): Promise<{ status: number; text: string; body: any }> {
-  const url = new URL(bed.base + p);
-  const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'GET', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${authToken}` } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 const sortById = (l: { id: string }[]) => [...l].sort((a, b) => a.id.localeCompare(b.id));
 
 /** Local/<id>@gw-test-agent: its ;2 side runs AgentLogin(<id>,s). Returns that side's unique id. */
-const login = (agent: string) => originate(`Local/${agent}@${TESTBED.contexts.agent}`);
+const login = (agent: string) => bed.originate(`Local/${agent}@${TESTBED.contexts.agent}`);
 
 async function agent(id: string) {
   const a = await bed.api.get(`/v1/agents/${id}`);
@@ -89,7 +55,7 @@ test('agents of agents.conf are listed by id, and detail has the spec\'s fields'
   const list = await bed.api.get('/v1/agents');
   assert.equal(list.status, 200, list.text);
   assert.deepEqual(sortById(list.body.result.list), Object.keys(TESTBED.agents).sort().map((id) => ({ id })));
-  const byBody = await getWithBody('/v1/agents/', { id: AGENT });
+  const byBody = await getWithBody(bed.base, '/v1/agents/', { id: AGENT }, authToken);
   assert.equal(byBody.status, 200, byBody.text);
   const a = byBody.body.result;
   assert.equal(a.id, AGENT);
@@ -118,7 +84,7 @@ test('an agent logs in, is AGENT_IDLE, AGENT_ONCALL when its queue rings it, the
   assert.equal((await agent('2002')).status, 'AGENT_LOGGEDOFF');
 
   // a caller enters gwq-agents: the queue rings Local/2001@gw-agent-req/n, which connects to the agent
-  const caller = await originate(`Local/${TESTBED.queues.agents}@${TESTBED.contexts.queue}`);
+  const caller = await bed.originate(`Local/${TESTBED.queues.agents}@${TESTBED.contexts.queue}`);
   await eventually(() => matchesAsterisk(AGENT, 'AGENT_ONCALL'), 20000, 'on call = Agents');
   assert.equal((await asteriskAgent(AGENT)).Status, 'AGENT_ONCALL');
 
@@ -139,11 +105,11 @@ test('bad input: unknown agent is 404, CR/LF or a bad body is 400, and no agent 
   await eventually(() => matchesAsterisk('2002', 'AGENT_IDLE'), 10000, '2002 idle');
   const cases: [string, Promise<{ status: number; text: string }>, number][] = [
     ['GET unknown agent', bed.api.get('/v1/agents/9999'), 404],
-    ['GET unknown agent by body', getWithBody('/v1/agents/', { id: '9999' }), 404],
+    ['GET unknown agent by body', getWithBody(bed.base, '/v1/agents/', { id: '9999' }, authToken), 404],
     ['logoff unknown agent', bed.api.post('/v1/agents/9999/logoff'), 404],
-    ['GET by body without id', getWithBody('/v1/agents/'), 400],
-    ['GET by body with CR/LF', getWithBody('/v1/agents/', { id: '2002\r\nAction: Logoff' }), 400],
-    ['GET by body, id not a string', getWithBody('/v1/agents/', { id: 2002 }), 400],
+    ['GET by body without id', getWithBody(bed.base, '/v1/agents/', undefined, authToken), 400],
+    ['GET by body with CR/LF', getWithBody(bed.base, '/v1/agents/', { id: '2002\r\nAction: Logoff' }, authToken), 400],
+    ['GET by body, id not a string', getWithBody(bed.base, '/v1/agents/', { id: 2002 }, authToken), 400],
     ['GET CR/LF in the URL', bed.api.get('/v1/agents/2002%0D%0A'), 400],
     ['logoff CR/LF in the URL', bed.api.post('/v1/agents/2002%0AAction:%20Logoff/logoff'), 400],
     ['logoff with a non-boolean soft', bed.api.post('/v1/agents/2002/logoff', { soft: 'yes' }), 400],
@@ -181,8 +147,8 @@ test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, 
     const theirParked = pc.events.filter((m) => m.fields.Event === 'ParkedCall').map((m) => `${m.fields.ParkeeUniqueid}@${m.fields.ParkingSpace}`).sort();
     return JSON.stringify(ours) === JSON.stringify(theirs) && JSON.stringify(ourParked) === JSON.stringify(theirParked);
   };
-  const caller = await originate(`Local/${TESTBED.queues.hold}@${TESTBED.contexts.queue}`);
-  const parkee = await originate(`Local/1@${TESTBED.contexts.park}`);
+  const caller = await bed.originate(`Local/${TESTBED.queues.hold}@${TESTBED.contexts.queue}`);
+  const parkee = await bed.originate(`Local/1@${TESTBED.contexts.park}`);
   await login(AGENT);
   await eventually(() => matchesAsterisk(AGENT, 'AGENT_IDLE'), 10000, 'agent idle');
   await eventually(async () => (await bed.api.get(`/v1/admin/queue/entries/${caller}`)).status === 200, 10000, 'caller waiting');
@@ -205,8 +171,8 @@ test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, 
 
   // and the plugins follow the restarted Asterisk live again
   const uid = await login(AGENT);
-  const caller2 = await originate(`Local/${TESTBED.queues.hold}@${TESTBED.contexts.queue}`);
-  const parkee2 = await originate(`Local/1@${TESTBED.contexts.park}`);
+  const caller2 = await bed.originate(`Local/${TESTBED.queues.hold}@${TESTBED.contexts.queue}`);
+  const parkee2 = await bed.originate(`Local/1@${TESTBED.contexts.park}`);
   await eventually(() => matchesAsterisk(AGENT, 'AGENT_IDLE'), 10000, 'agent idle after the restart');
   assert.equal((await agent(AGENT)).unique_id, uid);
   await eventually(async () => (await bed.api.get(`/v1/admin/queue/entries/${caller2}`)).status === 200, 10000, 'new caller waiting');

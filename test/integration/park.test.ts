@@ -15,7 +15,6 @@ import type { BusMessage } from '../../core/bus/bus.ts';
 const reason = skipReason();
 const skip = reason ?? false;
 let bed: Bed;
-let seq = 0;
 const bus: BusMessage[] = [];
 
 before(async () => {
@@ -30,19 +29,8 @@ after(async () => {
 const L = TESTBED.lots;
 
 /** Park a call: Local/<exten>@gw-test-park (digits: lot default; a lot name: that lot). Returns the parkee's id. */
-async function park(exten: string): Promise<string> {
-  const id = `gwp-${process.pid}-${++seq}-${Date.now()}`;
-  await bed.gateway.ami.action('Originate', {
-    Channel: `Local/${exten}@${TESTBED.contexts.park}`,
-    Application: 'Wait',
-    Data: '600',
-    Async: 'true',
-    // Asterisk matches unique ids by prefix when it checks for clashes: neither may be a prefix of the other
-    ChannelId: `${id}a`,
-    OtherChannelId: `${id}b`,
-  });
-  return `${id}b`;
-}
+const park = (exten: string) => bed.originate(`Local/${exten}@${TESTBED.contexts.park}`);
+
 
 async function parked(): Promise<Record<string, any>[]> {
   const a = await bed.api.get('/v1/admin/park/parkedcalls');

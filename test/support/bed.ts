@@ -21,6 +21,11 @@ export function skipReason(): string | null {
 }
 
 export interface Bed {
+  /**
+   * Originate `channel` (a Local/<exten>@<context>) into Wait(600) and return the unique id of its dialplan side
+   * (;2), which is chosen here so a test can find it.
+   */
+  originate(channel: string, headers?: Record<string, string>): Promise<string>;
   asterisk: AsteriskTestbed;
   gateway: Gateway;
   base: string;
@@ -52,7 +57,22 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
   const api = client((req) => fetch(req), base);
   await eventually(async () => (await api.get('/v1/status')).body.result.plugins.every((p: { live: boolean }) => p.live), 30000, 'gateway live');
   await api.login(ADMIN.username, ADMIN.password);
+  let seq = 0;
   return {
+    async originate(channel, headers = {}) {
+      const id = `gw-${process.pid}-${++seq}-${Date.now()}`;
+      await gateway.ami.action('Originate', {
+        Channel: channel,
+        Application: 'Wait',
+        Data: '600',
+        Async: 'true',
+        // Asterisk matches unique ids by prefix when it checks for clashes: neither may be a prefix of the other
+        ChannelId: `${id}a`,
+        OtherChannelId: `${id}b`,
+        ...headers,
+      });
+      return `${id}b`;
+    },
     asterisk,
     gateway,
     base,
