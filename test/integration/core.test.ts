@@ -49,7 +49,10 @@ test('status reports the AMI connection, the Asterisk version and the plugins', 
 
 test('an originated call appears in channels with the spec fields, and DELETE hangs it up', T, async () => {
   await originateWait('4711');
-  const mine = await eventually(async () => (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait')), 10000, 'channels');
+  const mine = await eventually(async () => {
+    const l = (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait'));
+    return l.length === 2 ? l : null;
+  }, 10000, 'both halves of the Local channel');
   assert.equal(mine.length, 2, 'both halves of the Local channel');
   const ch = mine.find((c) => c.channel.endsWith(';2'))!;
   const types: Record<string, string> = {
@@ -156,7 +159,7 @@ test('device states: list, detail by body and by path, following DeviceStateChan
 
 test('kill -9 of Asterisk: live routes answer 503; after restart the gateway reconnects and matches Asterisk', T, async () => {
   await originateWait('7001');
-  await eventually(async () => (await gatewayChannels()).length === 2, 10000, 'two channels');
+  await eventually(async () => (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/7001@')).length === 2, 10000, 'two channels');
   await bed.asterisk.kill9();
   const down = await eventually(async () => {
     const a = await bed.api.get('/v1/admin/core/channels');
