@@ -13,21 +13,58 @@ export interface AtomicWriteOptions {
   gid?: number;
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: AtomicWriteOptions): Promise<void> {
+export interface AtomicWriteHooks {
+  /** Runs (synchronously) while the temp file's fsync is under way: CPU work that can overlap it. */
+  whileSyncing?: () => void;
+  /** Awaited after the temp file is complete and before the rename; if it throws, nothing is renamed. */
+  beforeRename?: () => Promise<void>;
+}
+
+/** `bytes` may come in pieces (written one after the other), so an edited file need not be copied into one buffer. */
+export async function writeFileAtomic(
+  target: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+  opts: AtomicWriteOptions,
+  hooks: AtomicWriteHooks = {},
+): Promise<void> {
   const dir = path.dirname(target);
   // A dot name with a .tmp tail: never matched by Asterisk's `#include *.conf` globs.
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const mode = opts.mode & 0o7777;
   const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(bytes);
-    if (opts.uid !== undefined && opts.gid !== undefined) {
-      // Only root (or the owner, for its own groups) may chown; otherwise keep ours.
-      await fh.chown(opts.uid, opts.gid).catch(ignoreCode('EPERM', 'EINVAL'));
+    const writeAll = async () => {
+      // One write per piece (writeFile goes in 512 KiB steps, each a trip through the thread pool).
+      let pos = 0;
+      for (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
+        for (let off = 0; off < piece.length; ) {
+          const { bytesWritten } = await fh.write(piece, off, piece.length - off, pos);
+          if (bytesWritten === 0) throw new Error(`writing ${tmp}: no progress`);
+          off += bytesWritten;
+          pos += bytesWritten;
+        }
+      }
+    };
+    const setOwnerAndMode = async () => {
+      if (opts.uid !== undefined && opts.gid !== undefined && (opts.uid !== process.getuid?.() || opts.gid !== process.getgid?.())) {
+        // Only root (or the owner, for its own groups) may chown; otherwise keep ours.
+        await fh.chown(opts.uid, opts.gid).catch(ignoreCode('EPERM', 'EINVAL'));
+      }
+      await fh.chmod(mode).catch(ignoreCode('EPERM')); // open() mode was narrowed by the umask
+    };
+    // Both on the same descriptor, independent of each other: side by side in the thread pool.
+    const owner = setOwnerAndMode();
+    owner.catch(() => undefined);
+    await writeAll();
+    await owner;
+    const synced = fh.sync();
+    try {
+      hooks.whileSyncing?.();
+    } finally {
+      await synced;
     }
-    await fh.chmod(mode).catch(ignoreCode('EPERM')); // open() mode was narrowed by the umask
-    await fh.sync();
     await fh.close();
+    await hooks.beforeRename?.();
     await rename(tmp, target);
   } catch (err) {
     await fh.close().catch(() => undefined);
@@ -44,7 +81,7 @@ export async function syncDir(dir: string): Promise<void> {
     try {
       await fh.sync();
     } finally {
-      await fh.close();
+      fh.close().catch(() => undefined); // nothing waits for the close
     }
   } catch {
     // ignore: the data itself is already synced

@@ -15,7 +15,8 @@ import {
   type EntryInput,
   type SectionSelector,
 } from './section-edits.ts';
-import { structuralProblems } from './structure-check.ts';
+import { LazyLines } from './lazy-lines.ts';
+import { StructureCheck, structuralProblems } from './structure-check.ts';
 
 export interface SectionEntry {
   key: string;
@@ -66,6 +67,24 @@ export interface SectionRange {
 }
 
 export function parseConfig(text: string, fileName = '', options: ParseOptions = {}): ConfigDocument {
+  const doc = new ConfigDocument(parseLines(text), fileName);
+  if (options.strict) doc.assertValid();
+  return doc;
+}
+
+/**
+ * @internal A document that parses only what it is asked for (see lazy-lines.ts): for a store
+ * update of one section of a big file. It answers every method exactly as `parseConfig`'s would;
+ * the ones that need every line (`lines`, `sections()`, `problems()`, ...) parse the whole text
+ * first and from then on it is an ordinary document.
+ */
+export function parseConfigLazy(text: string, fileName = ''): ConfigDocument {
+  const doc = new ConfigDocument([], fileName);
+  doc.makeLazy(text);
+  return doc;
+}
+
+function parseLines(text: string): ConfigLine[] {
   const lines: ConfigLine[] = [];
   let depth = 0;
   let pos = 0;
@@ -88,13 +107,13 @@ export function parseConfig(text: string, fileName = '', options: ParseOptions =
     depth = line.depthOut;
     lines.push(line);
   }
-  const doc = new ConfigDocument(lines, fileName);
-  if (options.strict) doc.assertValid();
-  return doc;
+  return lines;
 }
 
 export class ConfigDocument {
   private headerIndex: number[] | null = null;
+  /** Set while the document is lazy (parseConfigLazy); `lineList` is then unused. */
+  private lazy: LazyLines | null = null;
 
   constructor(
     private lineList: ConfigLine[],
@@ -103,6 +122,7 @@ export class ConfigDocument {
 
   /** The exact text: every line's raw text and its own end-of-line. */
   toString(): string {
+    if (this.lazy) return this.lazy.text;
     const parts = new Array<string>(this.lineList.length * 2);
     let k = 0;
     for (const l of this.lineList) {
@@ -114,16 +134,21 @@ export class ConfigDocument {
 
   /** Read-only view of the physical lines. */
   get lines(): readonly ConfigLine[] {
-    return this.lineList;
+    return this.all();
   }
 
   /** The end-of-line most lines use ('\n' when tied or none). */
   get dominantEol(): '\n' | '\r\n' {
     let crlf = 0;
     let lf = 0;
-    for (const l of this.lineList) {
-      if (l.eol === '\r\n') crlf++;
-      else if (l.eol === '\n') lf++;
+    if (this.lazy) {
+      crlf = this.lazy.crlf;
+      lf = this.lazy.lf;
+    } else {
+      for (const l of this.lineList) {
+        if (l.eol === '\r\n') crlf++;
+        else if (l.eol === '\n') lf++;
+      }
     }
     return crlf > lf ? '\r\n' : '\n';
   }
@@ -132,7 +157,7 @@ export class ConfigDocument {
     const out: Section[] = [];
     const seen = new Map<string, number>();
     let cur: Section | null = null;
-    const lines = this.lineList;
+    const lines = this.all();
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       if (l.kind === 'section') {
@@ -166,16 +191,15 @@ export class ConfigDocument {
   section(name: string, options: SectionSelector = {}): Section | undefined {
     if (this.countSections(name) === 0) return undefined;
     const { header, end } = this.locate(name, options.sectionIndex);
-    const lines = this.lineList;
-    const h = lines[header]!.header!;
+    const h = this.lineAt(header).header!;
     let index = 0;
     for (const i of this.headerLines()) {
       if (i === header) break;
-      if (lines[i]!.header!.name === name) index++;
+      if (this.lineAt(i).header!.name === name) index++;
     }
     const entries: SectionEntry[] = [];
     for (let i = header + 1; i < end; i++) {
-      const e = lines[i]!.entry;
+      const e = this.lineAt(i).entry;
       if (e) entries.push({ key: e.key, op: e.op, value: e.value });
     }
     return {
@@ -193,7 +217,7 @@ export class ConfigDocument {
   /** `#include`, `#tryinclude` and `#exec` lines, in file order. */
   includes(): IncludeRef[] {
     const out: IncludeRef[] = [];
-    this.lineList.forEach((l, i) => {
+    this.all().forEach((l, i) => {
       const d = l.directive;
       if (!d || d.target === null) return;
       if (d.name === 'include' || d.name === 'tryinclude' || d.name === 'exec') out.push({ directive: d.name, target: d.target, line: i + 1 });
@@ -204,10 +228,11 @@ export class ConfigDocument {
   /** Everything Asterisk would warn about or refuse, by line. */
   problems(): ConfigProblem[] {
     const out: ConfigProblem[] = [];
-    this.lineList.forEach((l, i) => {
+    const lines = this.all();
+    lines.forEach((l, i) => {
       if (l.problem) out.push({ line: i + 1, ...l.problem });
     });
-    out.push(...structuralProblems(this.lineList));
+    out.push(...structuralProblems(lines));
     return out.sort((a, b) => a.line - b.line);
   }
 
@@ -243,16 +268,73 @@ export class ConfigDocument {
     deleteSection(this, name, options);
   }
 
-  // ---- internals used by the edit functions ----
+  // ---- internals used by the edit functions and the store ----
+
+  /** @internal Number of physical lines. */
+  get lineCount(): number {
+    return this.lazy ? this.lazy.count : this.lineList.length;
+  }
+
+  /** @internal One line by 0-based index (a lazy document parses just that line). */
+  lineAt(i: number): ConfigLine {
+    if (this.lazy) return this.lazy.lineAt(i);
+    const l = this.lineList[i];
+    if (!l) throw new RangeError(`line index ${i} out of range`);
+    return l;
+  }
+
+  /** @internal Same count as `problems()` of severity error, without parsing every line of a lazy document. */
+  errorCount(): number {
+    const lazy = this.lazy;
+    if (!lazy) return this.problems().filter((p) => p.severity === 'error').length;
+    let n = 0;
+    for (const l of lazy.keyLine) if (l.problem?.severity === 'error') n++;
+    // Structure: every line before the first section (an entry there is an error), then the key
+    // lines, which hold every section and directive.
+    const check = new StructureCheck();
+    let i = 0;
+    for (; i < lazy.count && !check.pastFirstSection; i++) check.add(i, lazy.lineAt(i));
+    for (let k = lowerIndex(lazy.keyIdx, i); k < lazy.keyIdx.length; k++) check.add(lazy.keyIdx[k]!, lazy.keyLine[k]!);
+    n += check.out.length;
+    if (lazy.count > 0 && lazy.depthOut[lazy.count - 1]! > 0) n++; // a block comment never closed
+    return n;
+  }
+
+  /** @internal Whether any line is an #include, #tryinclude or #exec (with or without argument). */
+  hasIncludingDirective(): boolean {
+    const isIncluding = (l: ConfigLine) => !!l.directive && (l.directive.name === 'include' || l.directive.name === 'tryinclude' || l.directive.name === 'exec');
+    if (this.lazy) return this.lazy.keyLine.some(isIncluding);
+    return this.lineList.some(isIncluding);
+  }
+
+  /**
+   * @internal For a lazy document: how many characters at the start and at the end of the text
+   * it was made from are still the same (no edit reached them). Null for an ordinary document.
+   */
+  unchangedEnds(): { prefix: number; suffix: number; originalLength: number; middle: () => string } | null {
+    const lazy = this.lazy;
+    if (!lazy) return null;
+    return { ...lazy.unchangedEnds(), originalLength: lazy.originalLength, middle: () => lazy.changedMiddle() };
+  }
+
+  /** @internal Turns an empty document into a lazy one over `text` (parseConfigLazy). */
+  makeLazy(text: string): void {
+    this.lazy = new LazyLines(text);
+    this.lineList = [];
+    this.headerIndex = null;
+  }
 
   /** @internal 0-based indexes of header lines. */
   headerLines(): number[] {
     if (!this.headerIndex) {
-      const idx: number[] = [];
-      this.lineList.forEach((l, i) => {
-        if (l.kind === 'section') idx.push(i);
-      });
-      this.headerIndex = idx;
+      if (this.lazy) this.headerIndex = this.lazy.headerLines();
+      else {
+        const idx: number[] = [];
+        this.lineList.forEach((l, i) => {
+          if (l.kind === 'section') idx.push(i);
+        });
+        this.headerIndex = idx;
+      }
     }
     return this.headerIndex;
   }
@@ -260,7 +342,7 @@ export class ConfigDocument {
   /** How many sections have exactly this name (names compare byte for byte, as the edits do). */
   countSections(name: string): number {
     let n = 0;
-    for (const i of this.headerLines()) if (this.lineList[i]!.header!.name === name) n++;
+    for (const i of this.headerLines()) if (this.lineAt(i).header!.name === name) n++;
     return n;
   }
 
@@ -271,7 +353,7 @@ export class ConfigDocument {
   locate(name: string, sectionIndex?: number): SectionRange {
     const headers = this.headerLines();
     const matches: number[] = [];
-    for (let k = 0; k < headers.length; k++) if (this.lineList[headers[k]!]!.header!.name === name) matches.push(k);
+    for (let k = 0; k < headers.length; k++) if (this.lineAt(headers[k]!).header!.name === name) matches.push(k);
     let k: number | undefined;
     if (sectionIndex !== undefined) {
       if (!Number.isInteger(sectionIndex) || sectionIndex < 0) throw new ConfigError(400, `sectionIndex must be a non-negative integer`);
@@ -287,7 +369,7 @@ export class ConfigDocument {
       k = matches[0]!;
     }
     const next = headers[k + 1];
-    return { header: headers[k]!, end: next ?? this.lineList.length };
+    return { header: headers[k]!, end: next ?? this.lineCount };
   }
 
   /**
@@ -296,11 +378,30 @@ export class ConfigDocument {
    * and leaves the document untouched in that case.
    */
   replaceRange(start: number, end: number, next: NewLine[]): void {
-    const lines = this.lineList;
-    const bom = start === 0 && lines[0]?.raw.charCodeAt(0) === 0xfeff;
+    const count = this.lineCount;
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= count)) {
+      throw new RangeError(`replaceRange(${start}, ${end}) outside lines 0..${count}`);
+    }
+    const lazy = this.lazy;
+    const depthOut = (i: number) => (lazy ? lazy.depthOut[i]! : this.lineList[i]!.depthOut);
+    const bom = start === 0 && count > 0 && this.lineAt(0).raw.charCodeAt(0) === 0xfeff;
+    if (bom && end === 0 && next.length > 0) {
+      // Lines put above line 1: the BOM moves up to the new first line, so line 1 gives it away.
+      const l = this.lineAt(0);
+      next = [...next, { raw: l.raw.slice(1), eol: l.eol }];
+      end = 1;
+    }
     if (bom && next.length > 0 && next[0]!.raw.charCodeAt(0) !== 0xfeff) next[0] = { ...next[0]!, raw: `\uFEFF${next[0]!.raw}` };
-    const depthBefore = start > 0 ? lines[start - 1]!.depthOut : 0;
-    const depthAfter = end > start ? lines[end - 1]!.depthOut : depthBefore;
+    // A line without an end-of-line can only be the last one: anything after it would join it.
+    const joins = next.length > 0 && start > 0 && this.lineAt(start - 1).eol === '';
+    for (let j = 0; j < next.length && !joins; j++) {
+      if (next[j]!.eol === '' && (j < next.length - 1 || end < count)) {
+        throw configConflict(`cannot write line ${start + j + 1} of ${this.label()} safely: it has no end-of-line but is not the last line`);
+      }
+    }
+    if (joins) throw configConflict(`cannot add lines after line ${start} of ${this.label()}: it has no end-of-line`);
+    const depthBefore = start > 0 ? depthOut(start - 1) : 0;
+    const depthAfter = end > start ? depthOut(end - 1) : depthBefore;
     const parsed: ConfigLine[] = [];
     let depth = depthBefore;
     for (let j = 0; j < next.length; j++) {
@@ -323,20 +424,50 @@ export class ConfigDocument {
     if (depth !== depthAfter) {
       throw configConflict(`edit near line ${start + 1} of ${this.label()} would change where a block comment (;-- --;) ends`);
     }
-    let removedBom = false;
-    if (bom && next.length === 0 && end < lines.length) removedBom = true;
+    this.headerIndex = null;
+    // The BOM belongs to the file, not to the line that carried it.
+    const removedBom = bom && next.length === 0 && end < count;
+    if (lazy) {
+      if (removedBom) {
+        // Same result as below: the line after the range becomes line 1 and takes the BOM.
+        const l = lazy.lineAt(end);
+        lazy.splice(0, end + 1, [parseLine(`\uFEFF${l.raw}`, l.eol, 0, true)]);
+      } else lazy.splice(start, end, parsed);
+      return;
+    }
+    const lines = this.lineList;
     // splice(...spread) would overflow the argument limit on very large sections.
     if (parsed.length < 10_000) lines.splice(start, end - start, ...parsed);
     else this.lineList = lines.slice(0, start).concat(parsed, lines.slice(end));
     if (removedBom) {
-      // The BOM belongs to the file, not to the line that carried it.
       const l = this.lineList[0]!;
       this.lineList[0] = parseLine(`\uFEFF${l.raw}`, l.eol, 0, true);
     }
-    this.headerIndex = null;
+  }
+
+  /** Every line, parsed (a lazy document becomes an ordinary one here). */
+  private all(): ConfigLine[] {
+    if (this.lazy) {
+      this.lineList = parseLines(this.lazy.text);
+      this.lazy = null;
+      this.headerIndex = null;
+    }
+    return this.lineList;
   }
 
   private label(): string {
     return this.fileName || 'the file';
   }
+}
+
+/** First k with a[k] >= x (a ascending). */
+function lowerIndex(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m]! < x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
 }

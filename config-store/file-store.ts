@@ -2,21 +2,23 @@
  * Safe reads and writes of Asterisk config files, addressed by plain file name.
  *
  * Writes to one file are serialised through a per-file promise queue; inside it the file is
- * re-read from disk (never a stale copy), the ETag checked, the edit run, a backup of the
- * previous bytes written, and the new bytes put in place atomically. Only the config directory
- * and the backup directory are ever touched. (The queue covers this process; other writers,
- * such as Asterisk's own UpdateConfig, are caught by the If-Match check.)
+ * re-read from disk (never a stale copy), the ETag checked, the edit run on a lazy document
+ * (only what the edit reads is parsed), a backup of the previous bytes made (a hard link to the
+ * old inode when that is safe, else a copy), and the new bytes put in place atomically. Only the
+ * config directory and the backup directory are ever touched. (The queue covers this process;
+ * other writers, such as Asterisk's own UpdateConfig, are caught by the If-Match check.)
  *
  * @example
  *   const store = new ConfigFileStore({ configDir: '/etc/asterisk', backupDir: '/var/lib/gw/backups' });
  *   await store.update('pjsip.conf', (doc) => doc.setValue('6001', 'context', 'internal', { sectionIndex: 0 }));
  */
 import { createHash } from 'node:crypto';
-import { readFile, realpath, rm, stat } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
-import { assertBackupName, listBackupNames, pruneBackups, writeBackup } from './backups.ts';
-import { parseConfig, type ConfigDocument } from './document.ts';
+import { assertBackupName, listBackupNames, makeBackup, pruneBackups, type MadeBackup } from './backups.ts';
+import { parseConfigLazy, type ConfigDocument } from './document.ts';
 import { decodeConfigBytes, encodeConfigText, type TextEncodingName } from './encoding.ts';
 import { badConfig, configNotFound, configPrecondition } from './errors.ts';
 import { assertPlainFileName, isInside } from './path-guard.ts';
@@ -47,6 +49,9 @@ export interface WriteOptions {
 
 export type ConfigEdit = (doc: ConfigDocument) => void | Promise<void>;
 
+/** The biggest read buffer kept for reuse (see `spare`). */
+const MAX_SPARE_BYTES = 32 * 1024 * 1024;
+
 /** New files may hold secrets (pjsip passwords): not world-readable. */
 const NEW_FILE_MODE = 0o640;
 
@@ -54,16 +59,30 @@ interface Current {
   /** The path written to (a symlink inside the config directory is followed to its target). */
   target: string;
   bytes: Buffer;
+  /** The whole read buffer `bytes` lies in (handed back for reuse when the operation is over). */
+  buffer: Buffer;
   text: string;
   encoding: TextEncodingName;
-  etag: string;
   mode: number;
   uid: number;
   gid: number;
+  /** Identity of what was read, for backups made as hard links (backups.ts). */
+  dev: number;
+  ino: number;
+  nlink: number;
+  size: number;
+  mtimeMs: number;
 }
 
 export function etagOf(bytes: Uint8Array): string {
   return `"${createHash('sha256').update(bytes).digest('hex')}"`;
+}
+
+/** etagOf of the pieces joined, without joining them. */
+function etagOfPieces(pieces: readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const p of pieces) h.update(p);
+  return `"${h.digest('hex')}"`;
 }
 
 export class ConfigFileStore {
@@ -71,6 +90,17 @@ export class ConfigFileStore {
   readonly backupDir: string;
   readonly retention: number;
   private readonly queues = new Map<string, Promise<void>>();
+  /**
+   * Backup pruning still under way after a write, by file name. It runs after the write has
+   * answered; the next write of that file and every backup operation on it wait for it first.
+   */
+  private readonly pruning = new Map<string, Promise<void>>();
+  /**
+   * A read buffer to reuse: reading a 3 MB file into fresh memory costs more in page faults than
+   * the read itself. Taken by one load at a time, given back when its operation is over (nothing
+   * keeps a view of it: the text is decoded into a copy, and writes finish before that).
+   */
+  private spare: Buffer | null = null;
 
   constructor(opts: ConfigFileStoreOptions) {
     if (!opts?.configDir || !opts.backupDir) throw new Error('ConfigFileStore: configDir and backupDir are required');
@@ -92,7 +122,9 @@ export class ConfigFileStore {
   async read(name: string): Promise<ReadResult> {
     const cur = await this.load(this.resolve(name), name);
     if (!cur) throw configNotFound(`config file ${name} not found`);
-    return { text: cur.text, etag: cur.etag };
+    const etag = etagOf(cur.bytes);
+    this.giveBack(cur);
+    return { text: cur.text, etag };
   }
 
   /** Parses the file, runs `edit`, and writes the result if it changed. */
@@ -101,15 +133,20 @@ export class ConfigFileStore {
     return this.locked(p, async () => {
       const cur = await this.load(p, name);
       if (!cur) throw configNotFound(`config file ${name} not found`);
-      checkIfMatch(name, cur.etag, opts.ifMatch);
-      const doc = parseConfig(cur.text, name);
-      const errorsBefore = countErrors(doc);
-      await edit(doc);
-      const text = doc.toString();
-      if (text === cur.text) return { text, etag: cur.etag, backup: null };
-      // Safety net: never write a file Asterisk would refuse more than the one on disk.
-      if (countErrors(doc) > errorsBefore) doc.assertValid();
-      return this.commit(name, p, cur, encodeConfigText(text, cur.encoding, name), text);
+      try {
+        checkIfMatch(name, cur.bytes, opts.ifMatch);
+        // Lazy: on a big file only the lines the edit looks at get parsed (lazy-lines.ts).
+        const doc = parseConfigLazy(cur.text, name);
+        const errorsBefore = doc.errorCount();
+        await edit(doc);
+        const text = doc.toString();
+        if (sameText(doc, text, cur.text)) return { text: cur.text, etag: etagOf(cur.bytes), backup: null };
+        // Safety net: never write a file Asterisk would refuse more than the one on disk.
+        if (doc.errorCount() > errorsBefore) doc.assertValid();
+        return await this.commit(name, p, cur, encodeEdited(doc, text, cur, name), text);
+      } finally {
+        this.giveBack(cur);
+      }
     });
   }
 
@@ -119,25 +156,30 @@ export class ConfigFileStore {
     validateText(text, name);
     return this.locked(p, async () => {
       const cur = await this.load(p, name);
-      if (opts.ifMatch !== undefined) {
-        if (!cur) throw configPrecondition(`${name} does not exist (If-Match given)`);
-        checkIfMatch(name, cur.etag, opts.ifMatch);
+      try {
+        if (opts.ifMatch !== undefined) {
+          if (!cur) throw configPrecondition(`${name} does not exist (If-Match given)`);
+          checkIfMatch(name, cur.bytes, opts.ifMatch);
+        }
+        if (cur && cur.text === text) return { text, etag: etagOf(cur.bytes), backup: null };
+        // Keep a Latin-1 file Latin-1 while the text allows it, so GET then PUT changes no byte.
+        const encoding: TextEncodingName = cur?.encoding === 'latin1' && !/[^\u0000-\u00ff]/.test(text) ? 'latin1' : 'utf8';
+        return await this.commit(name, p, cur, [encodeConfigText(text, encoding, name)], text);
+      } finally {
+        this.giveBack(cur);
       }
-      if (cur && cur.text === text) return { text, etag: cur.etag, backup: null };
-      // Keep a Latin-1 file Latin-1 while the text allows it, so GET then PUT changes no byte.
-      const encoding: TextEncodingName = cur?.encoding === 'latin1' && !/[^\u0000-\u00ff]/.test(text) ? 'latin1' : 'utf8';
-      return this.commit(name, p, cur, encodeConfigText(text, encoding, name), text);
     });
   }
 
   /** Backup names of a file (`extensions.conf.<timestamp>`), newest first. */
   async listBackups(name: string): Promise<string[]> {
     this.resolve(name);
+    await this.pruning.get(name);
     return listBackupNames(this.backupDir, name);
   }
 
   async readBackup(backupName: string): Promise<ReadResult> {
-    assertBackupName(backupName);
+    await this.pruning.get(assertBackupName(backupName).file);
     let bytes: Buffer;
     try {
       bytes = await readFile(path.join(this.backupDir, backupName));
@@ -150,7 +192,7 @@ export class ConfigFileStore {
 
   /** Deletes one backup. A name that is not `<file>.<timestamp>` (e.g. the live file) is refused 400. */
   async deleteBackup(backupName: string): Promise<void> {
-    assertBackupName(backupName);
+    await this.pruning.get(assertBackupName(backupName).file);
     const p = path.join(this.backupDir, backupName);
     try {
       await stat(p);
@@ -162,19 +204,61 @@ export class ConfigFileStore {
 
   // ---- internals ----
 
-  private async commit(name: string, p: string, cur: Current | null, bytes: Buffer, text: string): Promise<WriteResult> {
-    let backup: string | null = null;
-    if (cur) {
-      const newest = (await listBackupNames(this.backupDir, name))[0];
-      backup = await writeBackup(this.backupDir, name, cur.bytes, cur.mode, newest);
+  /**
+   * Backup, then atomic write. The temp file is written and synced while the backup is made (a
+   * hard link to the old inode, or a copy: backups.ts); the rename waits for both, so the old
+   * bytes are in the backup before the new ones replace them.
+   */
+  private async commit(name: string, p: string, cur: Current | null, bytes: Uint8Array[], text: string): Promise<WriteResult> {
+    const made: { backup: MadeBackup | null; names: string[] } = { backup: null, names: [] };
+    const backupJob = cur ? this.backup(name, cur, made) : Promise.resolve();
+    backupJob.catch(() => undefined); // awaited before the rename (or on failure); not unhandled meanwhile
+    let etag = '';
+    try {
+      await writeFileAtomic(cur?.target ?? p, bytes, cur ? { mode: cur.mode, uid: cur.uid, gid: cur.gid } : { mode: NEW_FILE_MODE }, {
+        whileSyncing: () => {
+          etag = etagOfPieces(bytes);
+        },
+        beforeRename: () => backupJob,
+      });
+    } catch (err) {
+      await backupJob.catch(() => undefined);
+      // A linked backup is still the live file's inode: drop it, or writes to the file would change it.
+      if (made.backup?.linked) await rm(path.join(this.backupDir, made.backup.name), { force: true }).catch(() => undefined);
+      throw err;
     }
-    await writeFileAtomic(cur?.target ?? p, bytes, cur ? { mode: cur.mode, uid: cur.uid, gid: cur.gid } : { mode: NEW_FILE_MODE });
-    if (cur) await pruneBackups(this.backupDir, name, this.retention);
-    return { text, etag: etagOf(bytes), backup };
+    // The new backup is the newest: prune from the listing made before it, without reading the directory again.
+    if (made.backup) this.prune(name, [made.backup.name, ...made.names]);
+    return { text, etag: etag || etagOfPieces(bytes), backup: made.backup?.name ?? null };
+  }
+
+  /** Deletes the backups beyond retention in the background (see `pruning`); a failure only leaves one more backup. */
+  private prune(name: string, newestFirst: string[]): void {
+    if (newestFirst.length <= this.retention) return;
+    const job = (this.pruning.get(name) ?? Promise.resolve())
+      .then(() => pruneBackups(this.backupDir, name, this.retention, newestFirst))
+      .catch(() => undefined);
+    this.pruning.set(name, job);
+    void job.then(() => {
+      if (this.pruning.get(name) === job) this.pruning.delete(name);
+    });
+  }
+
+  private async backup(name: string, cur: Current, out: { backup: MadeBackup | null; names: string[] }): Promise<void> {
+    await this.pruning.get(name);
+    out.names = await listBackupNames(this.backupDir, name);
+    out.backup = await makeBackup(
+      this.backupDir,
+      name,
+      { path: cur.target, bytes: cur.bytes, mode: cur.mode, dev: cur.dev, ino: cur.ino, nlink: cur.nlink, size: cur.size, mtimeMs: cur.mtimeMs },
+      out.names[0],
+    );
   }
 
   /** Reads the file now; null when it does not exist. */
   private async load(p: string, name: string): Promise<Current | null> {
+    const configReal = realpath(this.configDir);
+    configReal.catch(() => undefined); // awaited below, unless the file is missing
     let target: string;
     try {
       target = await realpath(p);
@@ -183,12 +267,27 @@ export class ConfigFileStore {
       throw err;
     }
     // A symlink may point anywhere; follow it only while it stays in the config directory.
-    if (!isInside(await realpath(this.configDir), target)) throw badConfig(`${name} resolves outside the config directory`);
-    const st = await stat(target);
+    if (!isInside(await configReal, target)) throw badConfig(`${name} resolves outside the config directory`);
+    const { st, bytes, buffer } = await readWhole(target, (min) => this.takeBuffer(min));
     if (!st.isFile()) throw badConfig(`${name} is not a regular file`);
-    const bytes = await readFile(target);
-    const { text, encoding } = decodeConfigBytes(bytes);
-    return { target, bytes, text, encoding, etag: etagOf(bytes), mode: st.mode, uid: st.uid, gid: st.gid };
+    const { text, encoding } = decodeConfigBytes(bytes); // a copy: nothing of it points into `buffer`
+    return { target, bytes, buffer, text, encoding, mode: st.mode, uid: st.uid, gid: st.gid, dev: st.dev, ino: st.ino, nlink: st.nlink, size: st.size, mtimeMs: st.mtimeMs };
+  }
+
+  /** A buffer of at least `min` bytes: the spare one if it is big enough, else a new one with some room to grow. */
+  private takeBuffer(min: number): Buffer {
+    const b = this.spare;
+    if (b && b.length >= min) {
+      this.spare = null;
+      return b;
+    }
+    return Buffer.allocUnsafe(min + Math.max(65_536, min >> 3));
+  }
+
+  /** Call once the operation that loaded `cur` is over: no view of its buffer may be used after. */
+  private giveBack(cur: Current | null): void {
+    if (!cur || cur.buffer.length > MAX_SPARE_BYTES) return;
+    if (!this.spare || this.spare.length < cur.buffer.length) this.spare = cur.buffer;
   }
 
   /** Runs `fn` after every earlier write to the same file has finished. */
@@ -208,12 +307,66 @@ export class ConfigFileStore {
   }
 }
 
-function countErrors(doc: ConfigDocument): number {
-  return doc.problems().filter((p) => p.severity === 'error').length;
+/**
+ * The file's bytes and the stat of the very inode they were read from, in one read of the whole
+ * size (readFile reads in 512 KiB steps, each a trip through the thread pool). Opened
+ * non-blocking, so a FIFO put in the file's place cannot hang the read: it is not a regular file
+ * and is refused unread.
+ */
+async function readWhole(file: string, alloc: (min: number) => Buffer): Promise<{ st: Stats; bytes: Buffer; buffer: Buffer }> {
+  const fh = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { st, bytes: Buffer.alloc(0), buffer: Buffer.alloc(0) };
+    let buf = alloc(st.size + 1); // one spare byte at least: a file that grew meanwhile is read to its end
+    let off = 0;
+    for (;;) {
+      if (off === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, off);
+        buf = bigger;
+      }
+      const want = buf.length - off;
+      const { bytesRead } = await fh.read(buf, off, want, off);
+      off += bytesRead;
+      // Done at end of file; a short read once the stat size is in is that end (saves a trip).
+      if (bytesRead === 0 || (bytesRead < want && off >= st.size)) break;
+    }
+    return { st, bytes: buf.subarray(0, off), buffer: buf };
+  } finally {
+    fh.close().catch(() => undefined); // nothing waits for the close
+  }
 }
 
-function checkIfMatch(name: string, etag: string, ifMatch: string | undefined): void {
+/** Whether the edited text equals the text read; for a lazy document only the part edits touched is compared. */
+function sameText(doc: ConfigDocument, text: string, before: string): boolean {
+  if (text.length !== before.length) return false;
+  const ends = doc.unchangedEnds();
+  if (!ends || ends.originalLength !== before.length) return text === before;
+  const { prefix, suffix } = ends;
+  if (prefix + suffix >= before.length) return true;
+  return ends.middle() === before.slice(prefix, before.length - suffix);
+}
+
+/**
+ * The bytes of the edited text, in pieces. After a lazy edit only the changed middle is encoded;
+ * the untouched head and tail are the bytes read (decodeConfigBytes maps them one to one), not copied.
+ */
+function encodeEdited(doc: ConfigDocument, text: string, cur: Current, name: string): Uint8Array[] {
+  const ends = doc.unchangedEnds();
+  if (!ends || ends.originalLength !== cur.text.length) return [encodeConfigText(text, cur.encoding, name)];
+  const { prefix, suffix } = ends;
+  const mid = encodeConfigText(ends.middle(), cur.encoding, name);
+  // Latin-1, or UTF-8 of ASCII only: one byte per character.
+  const oneByte = cur.encoding === 'latin1' || cur.bytes.length === cur.text.length;
+  const head = oneByte ? prefix : Buffer.byteLength(cur.text.slice(0, prefix));
+  const tail = oneByte ? suffix : Buffer.byteLength(cur.text.slice(cur.text.length - suffix));
+  return [cur.bytes.subarray(0, head), mid, cur.bytes.subarray(cur.bytes.length - tail)];
+}
+
+function checkIfMatch(name: string, bytes: Uint8Array, ifMatch: string | undefined): void {
   if (ifMatch === undefined) return;
+  const etag = etagOf(bytes);
   const tags = ifMatch.split(',').map((t) => t.trim());
   // Strong comparison (RFC 9110): a weak tag never matches; a bare hex is taken as quoted.
   const ok = tags.some((t) => t === '*' || t === etag || (!t.startsWith('"') && !t.startsWith('W/') && `"${t}"` === etag));

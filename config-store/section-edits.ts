@@ -7,7 +7,7 @@ import type { ConfigDocument, NewLine, SectionRange } from './document.ts';
 import { badConfig, configConflict } from './errors.ts';
 import { diffSequences } from './entry-diff.ts';
 import { DEFAULT_STYLE, removeEntryCode, renderEntry, rewriteEntry, styleOf, type EntryStyle } from './entry-layout.ts';
-import type { EntryOp } from './line-parser.ts';
+import type { ConfigLine, EntryOp } from './line-parser.ts';
 import { normaliseValue, validateKey, validateName, validateOp, validateTemplateName, validateValue } from './validate.ts';
 
 export interface SectionSelector {
@@ -115,11 +115,10 @@ export function addSection(
     throw configConflict(`section [${name}] already exists in ${doc.fileName || 'the file'}`);
   }
   assertTemplatesDefined(doc, templates);
-  const lines = doc.lines;
-  const n = lines.length;
+  const n = doc.lineCount;
   const eol = doc.dominantEol;
   const out: NewLine[] = [];
-  const last = lines[n - 1];
+  const last = n > 0 ? doc.lineAt(n - 1) : undefined;
   if (last) {
     if (last.depthOut > 0) throw configConflict(`${doc.fileName || 'the file'} ends inside an unclosed block comment (;--)`);
     out.push({ raw: last.raw, eol: last.eol || eol });
@@ -152,12 +151,11 @@ export function addSection(
 export function deleteSection(doc: ConfigDocument, name: string, opts: SectionSelector): void {
   if (typeof name !== 'string' || name === '') throw badConfig('section name must be a non-empty string');
   const { header, end } = doc.locate(name, opts.sectionIndex);
-  const lines = doc.lines;
   let cut = end;
-  if (end < lines.length) {
+  if (end < doc.lineCount) {
     let c = end;
-    while (c - 1 > header && isPlainComment(lines[c - 1]!)) c--;
-    if (c < end && c - 1 > header && lines[c - 1]!.kind === 'blank') cut = c;
+    while (c - 1 > header && isPlainComment(doc.lineAt(c - 1))) c--;
+    if (c < end && c - 1 > header && doc.lineAt(c - 1).kind === 'blank') cut = c;
   }
   doc.replaceRange(header, cut, []);
 }
@@ -171,15 +169,14 @@ export function deleteSection(doc: ConfigDocument, name: string, opts: SectionSe
  */
 function assertTemplatesDefined(doc: ConfigDocument, templates: string[]): void {
   if (templates.length === 0) return;
-  const lines = doc.lines;
-  for (const l of lines) if (l.directive && ['include', 'tryinclude', 'exec'].includes(l.directive.name)) return;
-  const names = new Set(doc.headerLines().map((i) => lines[i]!.header!.name.toLowerCase()));
+  if (doc.hasIncludingDirective()) return;
+  const names = new Set(doc.headerLines().map((i) => doc.lineAt(i).header!.name.toLowerCase()));
   for (const t of templates) {
     if (!names.has(t.toLowerCase())) throw badConfig(`template [${t}] is not defined in ${doc.fileName || 'the file'}`);
   }
 }
 
-function isPlainComment(l: ConfigDocument['lines'][number]): boolean {
+function isPlainComment(l: ConfigLine): boolean {
   return l.kind === 'comment' && l.depthIn === 0 && l.depthOut === 0;
 }
 
@@ -205,9 +202,8 @@ function checkEntries(entries: EntryInput[]): Wanted[] {
 
 function entriesIn(doc: ConfigDocument, range: SectionRange): OldEntry[] {
   const out: OldEntry[] = [];
-  const lines = doc.lines;
   for (let i = range.header + 1; i < range.end; i++) {
-    const e = lines[i]!.entry;
+    const e = doc.lineAt(i).entry;
     if (e) out.push({ line: i, key: e.key, op: e.op, value: e.value });
   }
   return out;
@@ -263,15 +259,14 @@ function planEntries(old: OldEntry[], wanted: Wanted[], headerLine: number): Ent
 
 function applyPlan(doc: ConfigDocument, range: SectionRange, old: OldEntry[], plan: EntryPlan): void {
   if (plan.rewrites.size === 0 && plan.deletes.size === 0 && plan.inserts.size === 0) return;
-  const lines = doc.lines;
   const eol = doc.dominantEol;
   // A new line goes after its anchor, but never inside a block comment the anchor opens.
   const insertsAt = new Map<number, { key: string; op: EntryOp; value: string }[]>();
   for (const [anchor, list] of plan.inserts) {
     let j = anchor;
-    while (lines[j]!.depthOut > 0) {
+    while (doc.lineAt(j).depthOut > 0) {
       j++;
-      if (j >= range.end || lines[j]!.kind === 'entry' || lines[j]!.kind === 'section') {
+      if (j >= range.end || doc.lineAt(j).kind === 'entry' || doc.lineAt(j).kind === 'section') {
         throw configConflict(`cannot add an entry after line ${anchor + 1} of ${doc.fileName || 'the file'}: it opens a block comment`);
       }
     }
@@ -279,7 +274,7 @@ function applyPlan(doc: ConfigDocument, range: SectionRange, old: OldEntry[], pl
   }
   const out: NewLine[] = [];
   for (let i = range.header; i < range.end; i++) {
-    const line = lines[i]!;
+    const line = doc.lineAt(i);
     const rw = plan.rewrites.get(i);
     if (plan.deletes.has(i)) {
       const rest = removeEntryCode(line, i === 0);
@@ -309,21 +304,20 @@ function styleFor(doc: ConfigDocument, old: OldEntry[], key: string): EntryStyle
   let pick: OldEntry | undefined;
   for (const e of old) if (e.key === key) pick = e;
   pick ??= old[0];
-  if (pick) return styleOf(doc.lines[pick.line], pick.line === 0);
+  if (pick) return styleOf(doc.lineAt(pick.line), pick.line === 0);
   return fileStyle(doc);
 }
 
 /** The first entry of the last section that has entries. */
 function fileStyle(doc: ConfigDocument): EntryStyle {
-  const lines = doc.lines;
-  const last = lastEntryIndex(doc, lines.length);
+  const last = lastEntryIndex(doc, doc.lineCount);
   if (last < 0) return DEFAULT_STYLE;
   let first = last;
-  for (let i = last - 1; i >= 0 && lines[i]!.kind !== 'section'; i--) if (lines[i]!.kind === 'entry') first = i;
-  return styleOf(lines[first], first === 0);
+  for (let i = last - 1; i >= 0 && doc.lineAt(i).kind !== 'section'; i--) if (doc.lineAt(i).kind === 'entry') first = i;
+  return styleOf(doc.lineAt(first), first === 0);
 }
 
 function lastEntryIndex(doc: ConfigDocument, before: number): number {
-  for (let i = before - 1; i >= 0; i--) if (doc.lines[i]!.kind === 'entry') return i;
+  for (let i = before - 1; i >= 0; i--) if (doc.lineAt(i).kind === 'entry') return i;
   return -1;
 }

@@ -7,40 +7,61 @@ import type { ConfigLine } from './line-parser.ts';
 
 const INCLUDING = new Set(['include', 'tryinclude', 'exec']);
 
-export function structuralProblems(lines: readonly ConfigLine[]): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
+/**
+ * The header / entry / include checks, fed lines in file order. Only sections, directives and
+ * the entries before the first section can produce or change anything, so a caller that knows
+ * the other lines (lazy documents) may leave them out.
+ */
+export class StructureCheck {
+  readonly out: ConfigProblem[] = [];
   // Asterisk looks names up case-insensitively here (ast_category_get).
-  const defined = new Set<string>();
-  let inSection = false;
+  private readonly defined = new Set<string>();
+  private inSection = false;
   // After an include we cannot know what it defined, so reference checks stop there.
-  let sawInclude = false;
+  private sawInclude = false;
+
+  get pastFirstSection(): boolean {
+    return this.inSection;
+  }
+
+  add(i: number, l: ConfigLine): void {
+    if (l.kind === 'section') {
+      const h = l.header!;
+      if (!this.sawInclude) {
+        if (h.isAppend && !this.defined.has(h.name.toLowerCase())) {
+          this.out.push({ line: i + 1, severity: 'error', message: `[${h.name}](+) appends to a section that does not exist before it` });
+        }
+        for (const t of h.templates) {
+          if (!this.defined.has(t.toLowerCase())) {
+            this.out.push({ line: i + 1, severity: 'error', message: `[${h.name}] inherits from '${t}', which is not defined before it` });
+          }
+        }
+      }
+      this.defined.add(h.name.toLowerCase());
+      this.inSection = true;
+    } else if (l.kind === 'entry' && !this.inSection) {
+      this.out.push({ line: i + 1, severity: 'error', message: 'variable line before any [section]' });
+    } else if (l.kind === 'directive' && INCLUDING.has(l.directive!.name)) {
+      this.sawInclude = true;
+    }
+  }
+}
+
+/** `openedAt`: 0-based line where the block comment still open at the end of the file began. */
+export function unclosedCommentProblem(openedAt: number): ConfigProblem {
+  return { line: openedAt + 1, severity: 'error', message: 'block comment (;--) is never closed (--;)' };
+}
+
+export function structuralProblems(lines: readonly ConfigLine[]): ConfigProblem[] {
+  const check = new StructureCheck();
   let openedAt = -1;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     if (l.depthOut > 0 && (l.depthIn === 0 || openedAt === -1)) openedAt = i;
-    if (l.kind === 'section') {
-      const h = l.header!;
-      if (!sawInclude) {
-        if (h.isAppend && !defined.has(h.name.toLowerCase())) {
-          out.push({ line: i + 1, severity: 'error', message: `[${h.name}](+) appends to a section that does not exist before it` });
-        }
-        for (const t of h.templates) {
-          if (!defined.has(t.toLowerCase())) {
-            out.push({ line: i + 1, severity: 'error', message: `[${h.name}] inherits from '${t}', which is not defined before it` });
-          }
-        }
-      }
-      defined.add(h.name.toLowerCase());
-      inSection = true;
-    } else if (l.kind === 'entry' && !inSection) {
-      out.push({ line: i + 1, severity: 'error', message: 'variable line before any [section]' });
-    } else if (l.kind === 'directive' && INCLUDING.has(l.directive!.name)) {
-      sawInclude = true;
-    }
+    check.add(i, l);
   }
+  const out = check.out;
   const last = lines[lines.length - 1];
-  if (last && last.depthOut > 0) {
-    out.push({ line: openedAt + 1, severity: 'error', message: 'block comment (;--) is never closed (--;)' });
-  }
+  if (last && last.depthOut > 0) out.push(unclosedCommentProblem(openedAt));
   return out;
 }
