@@ -53,8 +53,8 @@ test('an originated call appears in channels with the spec fields, and DELETE ha
     const l = (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait'));
     return l.length === 2 ? l : null;
   }, 10000, 'both halves of the Local channel');
-  assert.equal(mine.length, 2, 'both halves of the Local channel');
-  const ch = mine.find((c) => c.channel.endsWith(';2'))!;
+  assert.equal(mine!.length, 2, 'both halves of the Local channel');
+  const ch = mine!.find((c) => c.channel.endsWith(';2'))!;
   const types: Record<string, string> = {
     unique_id: 'string', linked_id: 'string', channel: 'string', channel_state: 'number', channel_state_desc: 'string',
     context: 'string', exten: 'string', priority: 'string', caller_id_name: 'string', caller_id_num: 'string',
