@@ -1,0 +1,190 @@
+// Use cases of the pjsip plugin that talk to Asterisk: the full read (five PJSIPShow* lists plus one
+// PJSIPShowEndpoint per endpoint, a few at a time), the debounced re-read of single endpoints after events that
+// change what only a detail read shows, the re-read of outbound registrations, and the full re-read after a reload
+// of res_pjsip (which the pjsip.conf routes make after every write).
+import type { AmiMessage } from '../../core/ami/message.ts';
+import type { AmiListResult, AmiPort } from '../../core/ami/port.ts';
+import type { Logger } from '../../core/log.ts';
+import { StateReads } from '../../core/live/reads.ts';
+import type { Contact, PjsipState, Snapshot } from './state.ts';
+
+/** Delay of a re-read after an event; bursts coalesce into one read. */
+export const DEBOUNCE_MS = 200;
+/** PJSIPShowEndpoint reads in flight at once during a full read. */
+export const DETAIL_CONCURRENCY = 4;
+/** How long after a registered contact's expiry its endpoint is re-read (re-registered, or gone). */
+export const EXPIRY_GRACE_MS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * "No endpoints found" and its siblings are Response: Error meaning an empty list. "Invalid/unknown command" means
+ * the module is not loaded (res_pjsip_outbound_registration is optional): nothing of that kind exists either.
+ */
+const EMPTY = /^(No \w+ found|Invalid\/unknown command)/i;
+
+const isAmiError = (e: unknown, text: RegExp) => (e as Error).name === 'AmiError' && text.test((e as Error).message);
+
+/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class PjsipService {
+  /** Every read replays the events that arrived while it was in flight; reads run one at a time (serial). */
+  readonly reads = new StateReads();
+  private readonly timers = new Map<'resync' | 'endpoints' | 'registrations' | 'expiry', NodeJS.Timeout>();
+  private readonly pendingEndpoints = new Set<string>();
+  /** reg_expire (s) up to which expiries were already followed by a re-read */
+  private expiryCheckedTo = 0;
+  /** Told of contacts a re-read found new or changed (a registration's ContactStatus cannot say them all). */
+  onContacts: ((c: Contact[]) => void) | undefined;
+
+  constructor(
+    private readonly ami: AmiPort,
+    private readonly state: PjsipState,
+    private readonly log: Logger,
+  ) {}
+
+  resync(): Promise<void> {
+    return this.reads.serial(() => this.reads.read(() => this.fetchAll(), (s) => this.state.load(s))).finally(() => this.armExpiry());
+  }
+
+  private async list(action: string): Promise<AmiMessage[]> {
+    try {
+      return (await this.ami.list(action)).events;
+    } catch (e) {
+      if (isAmiError(e, EMPTY)) return [];
+      throw e;
+    }
+  }
+
+  /** PJSIPShowEndpoint: its events, or null when Asterisk does not know the endpoint (any more). */
+  private async endpointDetail(name: string): Promise<AmiMessage[] | null> {
+    let r: AmiListResult;
+    try {
+      r = await this.ami.list('PJSIPShowEndpoint', { Endpoint: name });
+    } catch (e) {
+      if (isAmiError(e, /^Unable to retrieve endpoint/i)) return null;
+      throw e;
+    }
+    return r.events;
+  }
+
+  private async fetchAll(): Promise<Snapshot> {
+    const [endpoints, aors, auths, contacts, registrations] = await Promise.all([
+      this.list('PJSIPShowEndpoints'),
+      this.list('PJSIPShowAors'),
+      this.list('PJSIPShowAuths'),
+      this.list('PJSIPShowContacts'),
+      this.list('PJSIPShowRegistrationsOutbound'),
+    ]);
+    const epNames = endpoints.filter((m) => m.fields.Event === 'EndpointList').map((m) => m.fields.ObjectName ?? '');
+    const answers = await mapLimit(epNames, DETAIL_CONCURRENCY, (n) => this.endpointDetail(n));
+    const details = new Map<string, AmiMessage[]>();
+    epNames.forEach((n, i) => {
+      const a = answers[i];
+      if (a) details.set(n, a);
+    });
+    return { endpoints, details, aors, auths, contacts, registrations };
+  }
+
+  // ---- debounced re-reads ----
+
+  private later(key: 'resync' | 'endpoints' | 'registrations', run: () => Promise<void>, what: string): void {
+    if (this.timers.has(key)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      if (!this.ami.connected) return;
+      run().catch((e) => this.log.warn(`pjsip: ${what} failed: ${(e as Error).message}`));
+    }, DEBOUNCE_MS);
+    t.unref?.();
+    this.timers.set(key, t);
+  }
+
+  /** After a reload of res_pjsip: objects may have come, gone or changed without an event of their own. */
+  resyncSoon(): void {
+    this.later('resync', () => this.resync(), 're-read after a reload');
+  }
+
+  /** Re-read one endpoint (with its AORs, auths and contacts) shortly; names gathered meanwhile share the read. */
+  refreshEndpointSoon(name: string): void {
+    if (!name) return;
+    this.pendingEndpoints.add(name);
+    this.later('endpoints', () => {
+      const batch = [...this.pendingEndpoints];
+      this.pendingEndpoints.clear();
+      return this.refreshEndpoints(batch);
+    }, 'endpoint re-read');
+  }
+
+  refreshEndpoints(batch: string[]): Promise<void> {
+    return this.reads
+      .serial(() =>
+        this.reads.read(
+          () => mapLimit(batch, DETAIL_CONCURRENCY, (n) => this.endpointDetail(n)),
+          (answers) => {
+            const changed: Contact[] = [];
+            batch.forEach((n, i) => changed.push(...this.state.applyEndpoint(n, answers[i] ?? null)));
+            if (changed.length) this.onContacts?.(changed);
+          },
+        ),
+      )
+      .finally(() => this.armExpiry());
+  }
+
+  /** After a Registry event: NextReg (and anything else) as Asterisk has it now. */
+  refreshRegistrationsSoon(): void {
+    this.later('registrations', () => this.reads.serial(() =>
+      this.reads.read(() => this.list('PJSIPShowRegistrationsOutbound'), (events) => this.state.loadRegistrations(events)),
+    ), 'registration re-read');
+  }
+
+  /**
+   * Asterisk sends no event when a client re-registers (only reg_expire moves) nor when a registration simply runs
+   * out. So the endpoint of each registered contact is re-read just after its reg_expire: the contact then shows
+   * its new expiry, or is gone.
+   */
+  armExpiry(): void {
+    const old = this.timers.get('expiry');
+    if (old) clearTimeout(old);
+    this.timers.delete('expiry');
+    const at = this.state.nextExpiry(this.expiryCheckedTo);
+    if (!at || !this.ami.connected) return;
+    const t = setTimeout(() => {
+      this.timers.delete('expiry');
+      const upTo = Math.floor((Date.now() - EXPIRY_GRACE_MS / 2) / 1000);
+      this.expiryCheckedTo = Math.max(this.expiryCheckedTo, upTo);
+      let any = false;
+      for (const c of this.state.contacts.values()) {
+        if (c.reg_expire === 0 || c.reg_expire > upTo) continue;
+        any = true;
+        if (c.endpoint_name) this.refreshEndpointSoon(c.endpoint_name);
+        else this.resyncSoon();
+      }
+      if (!any) this.armExpiry();
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at * 1000 - Date.now() + EXPIRY_GRACE_MS)));
+    t.unref?.();
+    this.timers.set('expiry', t);
+  }
+
+  reset(): void {
+    this.close();
+    this.expiryCheckedTo = 0;
+    this.state.reset();
+  }
+
+  close(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.pendingEndpoints.clear();
+  }
+}
