@@ -39,6 +39,7 @@ export class Gateway {
   readonly http: HttpApp;
   readonly plugins: PluginHost;
   readonly tokens: TokenStore;
+  readonly configFiles: ConfigFiles;
   private server: RunningServer | null = null;
   private readonly startedAt = new Date();
   private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
@@ -47,7 +48,6 @@ export class Gateway {
     readonly config: GatewayConfig,
     readonly store: Store,
     readonly accounts: Accounts,
-    readonly configFiles: ConfigFiles,
     log: Logger,
   ) {
     this.log = log;
@@ -60,6 +60,7 @@ export class Gateway {
       reconnectMaxMs: config.ami.reconnect_max_ms,
       logger: log.child('ami'),
     });
+    this.configFiles = new ConfigFiles(config, this.ami, log.child('config-files'));
     this.plugins = new PluginHost(log.child('plugins'), () => this.ami.connected);
     this.http = new HttpApp({
       bodyLimitBytes: config.http.body_limit_bytes,
@@ -83,8 +84,7 @@ export class Gateway {
     const accounts = new Accounts(store);
     const created = await accounts.bootstrap(config.auth.bootstrap_admin);
     if (created) log.info(`created bootstrap admin "${created.username}"`);
-    const gw = new Gateway(config, store, accounts, null as unknown as ConfigFiles, log);
-    (gw as { configFiles: ConfigFiles }).configFiles = new ConfigFiles(config, gw.ami, log.child('config-files'));
+    const gw = new Gateway(config, store, accounts, log);
     await gw.wire();
     return gw;
   }
