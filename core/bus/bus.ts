@@ -4,15 +4,17 @@ export interface BusMessage {
   type: string;
   data: unknown;
   timestamp: string;
+  /** When set, only these users (uuids) may receive it over the WebSocket, e.g. the members of a chat room. */
+  audience?: readonly string[];
 }
 type Listener = (m: BusMessage) => void;
 
 export class EventBus {
   private readonly listeners = new Set<Listener>();
 
-  publish(type: string, data: unknown): void {
+  publish(type: string, data: unknown, audience?: readonly string[]): void {
     if (this.listeners.size === 0) return;
-    const m: BusMessage = { type, data, timestamp: new Date().toISOString() };
+    const m: BusMessage = { type, data, timestamp: new Date().toISOString(), ...(audience ? { audience } : {}) };
     for (const l of this.listeners) {
       try {
         l(m);

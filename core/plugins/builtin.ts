@@ -8,5 +8,6 @@ import parkPlugin from '../../plugins/park/index.ts';
 import agentsPlugin from '../../plugins/agents/index.ts';
 import dialplanPlugin from '../../plugins/dialplan/index.ts';
 import pjsipPlugin from '../../plugins/pjsip/index.ts';
+import chatPlugin from '../../plugins/chat/index.ts';
 
-export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [corePlugin, usersPlugin, queuePlugin, parkPlugin, agentsPlugin, dialplanPlugin, pjsipPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [corePlugin, usersPlugin, queuePlugin, parkPlugin, agentsPlugin, dialplanPlugin, pjsipPlugin, chatPlugin];

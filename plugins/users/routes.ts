@@ -13,9 +13,9 @@ const userShape = { username: 'string?', name: 'string?', password: 'string?', c
 const me = (c: Context) => c.get('userUuid') as string;
 
 export function registerRoutes(r: Router, users: UserService): void {
-  // ---- the caller's own record ----
+  // ---- the caller's own record (GET /me/info, with chats and contacts, is in me-info.ts) ----
+  r.get('/admin/info', (c) => ok(users.view(users.get(me(c)))));
   for (const base of ['/admin/info', '/me/info']) {
-    r.get(base, (c) => ok(users.view(users.get(me(c)))));
     r.put(base, async (c) => {
       // Only one's own name and password; permissions are changed by an administrator.
       const b = await readBody(c, { name: 'string?', password: 'string?' }, { ignore: [...READ_ONLY, 'username', 'permissions', 'context'] });

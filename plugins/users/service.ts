@@ -19,6 +19,9 @@ export interface UserView {
 }
 
 export class UserService {
+  /** Run after a user is deleted, so what hangs off the user (contacts, buddies, chat memberships) goes too. */
+  readonly onRemoved: ((userUuid: string) => Promise<void> | void)[] = [];
+
   constructor(private readonly accounts: Accounts, private readonly tokens: TokenRevoker) {}
 
   view(u: UserRecord): UserView {
@@ -99,6 +102,7 @@ export class UserService {
     await this.accounts.permissions.removeWhere((p) => p.user_uuid === uuid);
     await this.accounts.users.remove(uuid);
     this.tokens.revokeUser(uuid);
+    for (const fn of this.onRemoved) await fn(uuid);
   }
 
   /** Refuse a change that would leave the gateway without any administrator. */
