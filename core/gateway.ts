@@ -2,6 +2,7 @@
 // Tests build a Gateway in-process the same way main.ts does.
 import { AmiClient } from './ami/client.ts';
 import type { AmiMessage } from './ami/message.ts';
+import { ignorableEvents } from './ami/ignorable.ts';
 import type { AmiPort } from './ami/port.ts';
 import { Accounts } from './auth/accounts.ts';
 import { registerLoginRoutes } from './auth/login-routes.ts';
@@ -124,6 +125,7 @@ export class Gateway {
     });
     const defs = this.config.plugins.map((n) => BUILTIN_PLUGINS.find((p) => p.name === n)!);
     await this.plugins.load(defs, ctxFor);
+    ami.ignoreEvents(ignorableEvents(this.plugins.handledEvents()));
 
     ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));
     ami.onConnect(async () => {

@@ -114,6 +114,11 @@ export class AmiClient implements AmiPort {
     );
   }
 
+  /** Events nobody handles are dropped by the parser without being parsed (see AmiParser.ignoredEvents). */
+  ignoreEvents(names: ReadonlySet<string>): void {
+    this.parser.ignoredEvents = names.size > 0 ? names : undefined;
+  }
+
   /** True only while logged in. */
   get connected(): boolean {
     return this.loggedIn;

@@ -125,6 +125,15 @@ export class AmiParser {
   /** The first error thrown by a callback during this push(); rethrown once the chunk is consumed. */
   private callbackError: unknown = undefined;
 
+  /**
+   * Event names dropped unparsed. Asterisk sends many events nobody here uses (TestEvent, DialBegin, LocalBridge,
+   * ...); skipping their lines is cheaper than building their fields. Only names that never come as list items
+   * belong here (see core/ami/ignorable.ts), since a skipped event cannot be matched to its action.
+   */
+  ignoredEvents: ReadonlySet<string> | undefined = undefined;
+  /** How many events were dropped that way. */
+  ignoredCount = 0;
+
   constructor(onMessage: (m: AmiMessage) => void, onBanner?: (version: string) => void) {
     this.onMessage = onMessage;
     this.onBanner = onBanner;
@@ -297,6 +306,12 @@ export class AmiParser {
   /** The first field decides the mode: a known event shape, old-style Command output, or generic. */
   private firstField(key: string, value: string): void {
     if (key === 'Event') {
+      if (this.ignoredEvents?.has(value)) {
+        // Nobody listens to it: skip its lines without building an object (see ignoredEvents).
+        this.ignoredCount++;
+        this.mode = Mode.Discard;
+        return;
+      }
       const shape = this.shapesByEvent.get(value);
       if (shape !== undefined) {
         this.mode = Mode.Shaped;

@@ -38,6 +38,11 @@ export class PluginHost {
     }
   }
 
+  /** Every AMI event name some loaded plugin handles. */
+  handledEvents(): Set<string> {
+    return new Set([...this.handlers.keys(), 'FullyBooted']);
+  }
+
   names(): string[] {
     return [...this.loaded.keys()];
   }

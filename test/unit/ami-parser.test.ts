@@ -348,3 +348,25 @@ test('a throwing callback does not desync the parser; the error surfaces after t
   parser.push(Buffer.from('\r\n'));
   assert.deepEqual(seen, ['Bad', 'Good', 'Partial']);
 });
+
+test('ignored events are skipped unparsed; everything else is identical, also fed byte by byte', () => {
+  const ignored = new Set(['TestEvent', 'DialBegin', 'DialEnd', 'LocalBridge', 'SoftHangupRequest', 'HangupRequest']);
+  const keep = (m: AmiMessage) => !ignored.has(m.fields.Event ?? '');
+  for (const feed of [[recording], pieces(recording, () => 1)]) {
+    const got: AmiMessage[] = [];
+    const p = new AmiParser((m) => got.push(m));
+    p.ignoredEvents = ignored;
+    for (const chunk of feed) p.push(chunk);
+    const expected = whole.messages.filter(keep);
+    assert.equal(got.length, expected.length);
+    assert.equal(p.ignoredCount, whole.messages.length - expected.length);
+    assert.ok(p.ignoredCount > 1500, 'the recording has well over a thousand of them');
+    assert.deepEqual(got.map(plain), expected.map(plain));
+  }
+  // responses are never dropped: only an Event first line can be ignored
+  const out: AmiMessage[] = [];
+  const q = new AmiParser((m) => out.push(m));
+  q.ignoredEvents = new Set(['Success', 'TestEvent']);
+  q.push(Buffer.from('Response: Success\r\nActionID: 1\r\n\r\nEvent: TestEvent\r\nType: x\r\n\r\nEvent: Hangup\r\nUniqueid: 1\r\n\r\n'));
+  assert.deepEqual(out.map((m) => m.fields.Response ?? m.fields.Event), ['Success', 'Hangup']);
+});
