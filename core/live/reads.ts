@@ -59,3 +59,27 @@ export class StateReads {
     return run;
   }
 }
+
+/**
+ * "Re-read soon": the first schedule() starts a timer, later calls before it fires fold into the same run, so a
+ * burst of events costs one read of Asterisk. The timer never keeps the process alive.
+ */
+export class Debounced {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly ms: number, private readonly task: () => void) {}
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.task();
+    }, this.ms);
+    this.timer.unref?.();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -3,7 +3,7 @@
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { Logger } from '../../core/log.ts';
 import { conflict, notFound } from '../../core/http/errors.ts';
-import { StateReads } from '../../core/live/reads.ts';
+import { Debounced, StateReads } from '../../core/live/reads.ts';
 import type { Agent, AgentState } from './state.ts';
 
 /** Delay of the Agents re-read after a call event; bursts coalesce into one read. */
@@ -12,7 +12,10 @@ export const REREAD_DEBOUNCE_MS = 250;
 export class AgentService {
   /** The Agents resync: it replays the events that arrived while it was in flight. */
   readonly reads = new StateReads();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly soon = new Debounced(REREAD_DEBOUNCE_MS, () => {
+    if (!this.ami.connected) return;
+    this.resync().catch((e) => this.log.debug(`agents re-read failed: ${(e as Error).message}`));
+  });
   /** Told of every agent a re-read found changed (so changes that came without an event are published too). */
   onChange: ((a: Agent) => void) | undefined;
 
@@ -38,13 +41,7 @@ export class AgentService {
 
   /** Re-read every agent from Asterisk shortly (debounced). */
   rereadSoon(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.ami.connected) return;
-      this.resync().catch((e) => this.log.debug(`agents re-read failed: ${(e as Error).message}`));
-    }, REREAD_DEBOUNCE_MS);
-    this.timer.unref?.();
+    this.soon.schedule();
   }
 
   reset(): void {
@@ -53,8 +50,7 @@ export class AgentService {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.soon.cancel();
   }
 
   agentOr404(id: string): Agent {

@@ -4,7 +4,7 @@ import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigFiles, ReloadOutcome } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
 import { badRequest, notFound } from '../../core/http/errors.ts';
-import { StateReads } from '../../core/live/reads.ts';
+import { Debounced, StateReads } from '../../core/live/reads.ts';
 import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
 import type { Lot, ParkedCall, ParkState } from './state.ts';
 
@@ -55,7 +55,10 @@ export interface LotEditResult {
 export class ParkService {
   /** The Parkinglots / ParkedCalls resync: it replays the events that arrived while it was in flight. */
   readonly reads = new StateReads();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly soon = new Debounced(DEBOUNCE_MS, () => {
+    if (!this.ami.connected) return;
+    this.resync().catch((e) => this.log.warn(`parking re-read failed: ${(e as Error).message}`));
+  });
 
   constructor(
     private readonly ami: AmiPort,
@@ -80,13 +83,7 @@ export class ParkService {
 
   /** Lots come and go only with a reload of res_parking; re-read them (debounced) when one is seen. */
   resyncSoon(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.ami.connected) return;
-      this.resync().catch((e) => this.log.warn(`parking re-read failed: ${(e as Error).message}`));
-    }, DEBOUNCE_MS);
-    this.timer.unref?.();
+    this.soon.schedule();
   }
 
   reset(): void {
@@ -95,8 +92,7 @@ export class ParkService {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.soon.cancel();
   }
 
   lotOr404(name: string): Lot {
