@@ -184,8 +184,9 @@ export class Gateway {
 
   async stop(): Promise<void> {
     await this.server?.close();
-    await this.ami.stop();
+    // Plugins close while AMI is still up, so they can let go of calls they drive (async AGI) cleanly.
     await this.plugins.close();
+    await this.ami.stop();
     await this.store.flush();
   }
 }
