@@ -32,7 +32,7 @@ export interface AmiClientOptions {
 
 /** One action waiting for its answer, keyed by its ActionID. */
 /** Longest stretch of AMI parsing before the event loop gets a turn (see the 'data' handler). */
-const SLICE_MS = 8;
+const SLICE_MS = 4;
 
 interface PendingAction {
   readonly isList: boolean;
