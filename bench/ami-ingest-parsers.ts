@@ -87,7 +87,7 @@ export function serverPort(server: net.Server): number {
   return address.port;
 }
 
-const rawReader: Reader = (port, expected) =>
+export const rawReader: Reader = (port, expected) =>
   new Promise((resolve, reject) => {
     let count = 0;
     let rest = '';
@@ -134,7 +134,7 @@ type AsteriskManagerFactory = (port?: number) => AsteriskManagerInstance;
 
 const requireCjs = createRequire(import.meta.url);
 
-const asteriskManagerReader: Reader = (port, expected) =>
+export const asteriskManagerReader: Reader = (port, expected) =>
   new Promise((resolve, reject) => {
     const Manager = requireCjs('asterisk-manager') as AsteriskManagerFactory;
     // Without a port it does not connect or log in; connect() then wires its own reader
