@@ -17,6 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AmiParser } from '../core/ami/parser.ts';
+import { isMain } from './support/is-main.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const recordingPath = path.resolve(here, '..', '..', 'shared', 'data', 'ami-recording-asterisk22.txt');
@@ -195,12 +196,8 @@ export async function benchParsers(opts: BenchOptions = {}): Promise<BenchResult
   }
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && path.resolve(entry) === fileURLToPath(import.meta.url);
-}
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const repeatArg = Number(process.argv[2]);
   const repeat = Number.isInteger(repeatArg) && repeatArg > 0 ? repeatArg : 40;
   const result = await benchParsers({ repeat });

@@ -16,6 +16,7 @@ import { Gateway } from '../core/gateway.ts';
 import { createLogger } from '../core/log.ts';
 import { BUILTIN_PLUGINS } from '../core/plugins/builtin.ts';
 import { asteriskManagerReader, loadRecording, measure, oursReader, rawReader, serverPort, startServer, type Reader } from './ami-ingest-parsers.ts';
+import { isMain } from './support/is-main.ts';
 
 export interface IngestResult {
   raw: number;
@@ -103,7 +104,7 @@ export function printIngest(r: IngestResult): void {
   console.log(`  ratio state/asterisk-manager ${(r.state / r.asteriskManager).toFixed(2)}   (goal > 1)`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
+if (isMain(import.meta.url)) {
   printIngest(await benchIngest());
   process.exit(0);
 }

@@ -20,12 +20,12 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseConfig } from '../core/config.ts';
 import { Gateway } from '../core/gateway.ts';
 import { createLogger } from '../core/log.ts';
 import { BUILTIN_PLUGINS } from '../core/plugins/builtin.ts';
+import { isMain } from './support/is-main.ts';
 
 export interface ChurnOptions {
   /** Events streamed (default 200,000). */
@@ -601,14 +601,10 @@ export async function benchChurn(opts: ChurnOptions = {}): Promise<{ eventsPerSe
   return { eventsPerSec: r.eventsPerSec, getRps: r.getRps, bareRps: r.bareRps, ratio: r.ratio };
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return isMainThread && entry !== undefined && path.resolve(entry) === fileURLToPath(import.meta.url);
-}
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === 'fake-ami') void fakeAmiWorker();
 
-if (isMain()) {
+if (isMainThread && isMain(import.meta.url)) {
   const arg = Number(process.argv[2]);
   const r = await run({ events: Number.isInteger(arg) && arg > 0 ? arg : undefined });
   const n = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -18,12 +18,11 @@
  *   npx tsx bench/config-edit.ts [lines] [runs]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigFileStore, parseConfig, type ConfigDocument, type SectionEntry } from '../config-store/index.ts';
 import { parseConfigLazy } from '../config-store/document.ts';
+import { isMain } from './support/is-main.ts';
 
 export interface ConfigEditBenchOptions {
   /** Approximate line count of the generated file (default 100,000). */
@@ -171,17 +170,8 @@ export async function benchConfigEdit(opts: ConfigEditBenchOptions): Promise<Con
   };
 }
 
-function isMain(): boolean {
-  const argv1 = process.argv[1];
-  if (!argv1) return false;
-  try {
-    return realpathSync(argv1) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const dir = mkdtempSync(path.join(tmpdir(), 'config-edit-bench-'));
   try {
     const lines = Number(process.argv[2] ?? 100_000);

@@ -13,12 +13,12 @@
  *
  *   npx tsx bench/config-reload.ts [lines] [runs]
  */
-import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsteriskTestbed, type RawAmi } from '../test/asterisk/testbed.ts';
 import { benchConfigEdit, type ConfigEditBenchResult } from './config-edit.ts';
+import { isMain } from './support/is-main.ts';
 
 export interface ConfigReloadBenchOptions {
   /** Approximate line count of the generated extensions.conf (default 100,000). */
@@ -115,15 +115,6 @@ export async function benchConfigReload(opts: ConfigReloadBenchOptions = {}): Pr
   }
 }
 
-function isMain(): boolean {
-  const argv1 = process.argv[1];
-  if (!argv1) return false;
-  try {
-    return realpathSync(argv1) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
 export function printConfigReload(r: ConfigReloadBenchResult): void {
   const g = r.gateway;
@@ -140,7 +131,7 @@ export function printConfigReload(r: ConfigReloadBenchResult): void {
   console.log(`  ratio     gateway / asterisk = ${r.ratio.toFixed(3)} (${verdict})`);
 }
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const lines = Number(process.argv[2] ?? 100_000);
   const runs = Number(process.argv[3] ?? 7);
   try {

@@ -13,6 +13,7 @@ import { parseConfig } from '../core/config.ts';
 import { Gateway } from '../core/gateway.ts';
 import { createLogger } from '../core/log.ts';
 import { startFakeAmi } from './support/fake-ami.ts';
+import { isMain } from './support/is-main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -115,7 +116,7 @@ export function printHttp(r: Awaited<ReturnType<typeof benchHttp>>): void {
   console.log(`  ratio gateway/bare   ${r.ratio.toFixed(2)}   (goal >= 0.50)${r.errors ? `   errors: ${r.errors}` : ''}`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   printHttp(await benchHttp());
   process.exit(0);
 }

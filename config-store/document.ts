@@ -15,7 +15,7 @@ import {
   type EntryInput,
   type SectionSelector,
 } from './section-edits.ts';
-import { LazyLines } from './lazy-lines.ts';
+import { LazyLines, lowerBound } from './lazy-lines.ts';
 import { StructureCheck, structuralProblems } from './structure-check.ts';
 
 export interface SectionEntry {
@@ -294,7 +294,7 @@ export class ConfigDocument {
     const check = new StructureCheck();
     let i = 0;
     for (; i < lazy.count && !check.pastFirstSection; i++) check.add(i, lazy.lineAt(i));
-    for (let k = lowerIndex(lazy.keyIdx, i); k < lazy.keyIdx.length; k++) check.add(lazy.keyIdx[k]!, lazy.keyLine[k]!);
+    for (let k = lowerBound(lazy.keyIdx, i); k < lazy.keyIdx.length; k++) check.add(lazy.keyIdx[k]!, lazy.keyLine[k]!);
     n += check.out.length;
     if (lazy.count > 0 && lazy.depthOut[lazy.count - 1]! > 0) n++; // a block comment never closed
     return n;
@@ -460,14 +460,3 @@ export class ConfigDocument {
   }
 }
 
-/** First k with a[k] >= x (a ascending). */
-function lowerIndex(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const m = (lo + hi) >> 1;
-    if (a[m]! < x) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
-}

@@ -276,7 +276,8 @@ export class LazyLines {
   }
 }
 
-function lowerBound(a: number[], x: number): number {
+/** First k with a[k] >= x (a ascending). */
+export function lowerBound(a: readonly number[], x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
