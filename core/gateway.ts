@@ -8,10 +8,14 @@ import { Accounts } from './auth/accounts.ts';
 import { registerLoginRoutes } from './auth/login-routes.ts';
 import { TokenStore } from './auth/tokens.ts';
 import { EventBus } from './bus/bus.ts';
-import type { GatewayConfig } from './config.ts';
+import { ConfigFileError, type GatewayConfig } from './config.ts';
 import { ConfigFiles } from './config-files.ts';
 import { HttpApp } from './http/app.ts';
 import { ok } from './http/envelope.ts';
+import { route } from './contract/route.ts';
+import { bool, int, line, list, named, nullable, obj, oneOf } from './contract/schema.ts';
+import type { EventSpec } from './contract/events.ts';
+import { registerDocsRoutes } from './docs/routes.ts';
 import { runtime, serve, upgradeWebSocket, type RunningServer } from './http/serve.ts';
 import { registerWebSocket } from './ws/ws.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -19,6 +23,21 @@ import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
 import type { PluginContext } from './plugins/contract.ts';
 import { PluginHost } from './plugins/host.ts';
 import { Store } from './store/store.ts';
+
+export const StatusSchema = named(
+  'Status',
+  obj({
+    gateway: obj({ runtime: oneOf(['node', 'bun']), uptime_s: int() }),
+    ami: obj({ connected: bool(), host: line(), port: int(), ami_version: nullable(line()) }),
+    asterisk: obj({
+      version: nullable(line()),
+      uptime_s: nullable(int()),
+      startup: nullable(line('ISO 8601')),
+      last_reload: nullable(line('ISO 8601')),
+    }),
+    plugins: list(obj({ name: line(), description: line(), live: bool(), error: nullable(line()) })),
+  }),
+);
 
 interface AsteriskInfo {
   version: string | null;
@@ -42,6 +61,8 @@ export class Gateway {
   readonly tokens: TokenStore;
   readonly configFiles: ConfigFiles;
   private server: RunningServer | null = null;
+  /** Every event type the enabled plugins publish (for the AsyncAPI document). */
+  events: EventSpec[] = [];
   private readonly startedAt = new Date();
   private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
 
@@ -94,7 +115,17 @@ export class Gateway {
     registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus);
     const coreRouter = this.http.router('core');
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
-    coreRouter.get('/status', () => ok(this.status()), { public: true });
+    coreRouter.add(
+      route({
+        method: 'GET',
+        path: '/status',
+        summary: 'Gateway, AMI link, Asterisk and plugin status',
+        tags: ['status'],
+        public: true,
+        responses: { 200: StatusSchema },
+        handler: () => ok(this.status()),
+      }),
+    );
 
     const ami = this.ami;
     const host = this.plugins;
@@ -123,8 +154,26 @@ export class Gateway {
       config: this.config,
       configFiles: this.configFiles,
     });
-    const defs = this.config.plugins.map((n) => BUILTIN_PLUGINS.find((p) => p.name === n)!);
+    const defs = this.config.plugins.map((n) => {
+      const def = BUILTIN_PLUGINS.find((p) => p.name === n);
+      if (!def) throw new Error(`unknown plugin ${n}`);
+      return def;
+    });
+    for (const d of defs) {
+      for (const need of d.requires ?? []) {
+        if (!this.config.plugins.includes(need)) {
+          throw new ConfigFileError('plugins', `plugin ${d.name} needs plugin ${need}: enable both, or neither`);
+        }
+      }
+    }
     await this.plugins.load(defs, ctxFor);
+    this.events = defs.flatMap((d) => d.publishes ?? []);
+    await registerDocsRoutes(this.http, {
+      routes: () => this.http.routes,
+      events: () => this.events,
+      plugins: () => this.plugins.names(),
+    });
+    this.http.seal();
     ami.ignoreEvents(ignorableEvents(this.plugins.handledEvents()));
 
     ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));

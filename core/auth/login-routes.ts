@@ -1,5 +1,7 @@
 // POST <scope>/login with HTTP Basic gives a token; DELETE <scope>/login?authtoken=... ends it.
 // /admin/login issues tokens to admins only, /manager/login to managers (and admins), /me/login to any user.
+import { route } from '../contract/route.ts';
+import { obj, line } from '../contract/schema.ts';
 import type { Router } from '../plugins/contract.ts';
 import type { Accounts, Role } from './accounts.ts';
 import type { TokenStore } from './tokens.ts';
@@ -13,6 +15,8 @@ const SCOPES: { path: string; need: Role | 'any' }[] = [
   { path: '/me/login', need: 'any' },
 ];
 
+const Token = obj({ authtoken: line('the token: pass it as ?authtoken= or Authorization: Bearer') });
+
 function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
   if (!header || !/^basic\s+/i.test(header)) return undefined;
   const decoded = Buffer.from(header.replace(/^basic\s+/i, '').trim(), 'base64').toString('utf8');
@@ -23,30 +27,47 @@ function basicCredentials(header: string | undefined): { username: string; passw
 
 export function registerLoginRoutes(router: Router, accounts: Accounts, tokens: TokenStore): void {
   for (const { path, need } of SCOPES) {
-    router.post(
-      path,
-      async (c) => {
-        const cred = basicCredentials(c.req.header('authorization'));
-        if (!cred) throw unauthorized('send the username and password with HTTP Basic authentication');
-        const user = await accounts.authenticate(cred.username, cred.password);
-        if (!user) throw unauthorized('wrong username or password');
-        const roles = accounts.rolesOf(user.uuid);
-        if (need !== 'any' && !roles.has('admin') && !roles.has(need)) {
-          throw forbidden(`user ${user.username} does not have the ${need} permission`);
-        }
-        return ok({ authtoken: tokens.issue(user.uuid) });
-      },
-      { public: true },
+    const who = need === 'any' ? 'any user' : need === 'admin' ? 'administrators' : 'managers and administrators';
+    router.add(
+      route({
+        method: 'POST',
+        path,
+        summary: `Log in (${who})`,
+        description: 'Send the username and password with HTTP Basic authentication; the answer holds a token.',
+        tags: ['auth'],
+        public: true,
+        basicAuth: true,
+        responses: { 200: Token },
+        errors: [401, 403],
+        handler: async (c) => {
+          const cred = basicCredentials(c.req.header('authorization'));
+          if (!cred) throw unauthorized('send the username and password with HTTP Basic authentication');
+          const user = await accounts.authenticate(cred.username, cred.password);
+          if (!user) throw unauthorized('wrong username or password');
+          const roles = accounts.rolesOf(user.uuid);
+          if (need !== 'any' && !roles.has('admin') && !roles.has(need)) {
+            throw forbidden(`user ${user.username} does not have the ${need} permission`);
+          }
+          return ok({ authtoken: tokens.issue(user.uuid) });
+        },
+      }),
     );
-    router.delete(
-      path,
-      (c) => {
-        const token = tokenOf(c);
-        if (!token) throw unauthorized('give the authtoken to end');
-        if (!tokens.revoke(token)) throw unauthorized('authtoken is invalid or expired');
-        return ok();
-      },
-      { public: true },
+    router.add(
+      route({
+        method: 'DELETE',
+        path,
+        summary: 'Log out: end the token',
+        tags: ['auth'],
+        public: true,
+        responses: { 200: null },
+        errors: [401],
+        handler: (c) => {
+          const token = tokenOf(c);
+          if (!token) throw unauthorized('give the authtoken to end');
+          if (!tokens.revoke(token)) throw unauthorized('authtoken is invalid or expired');
+          return ok();
+        },
+      }),
     );
   }
 }

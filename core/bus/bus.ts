@@ -1,5 +1,8 @@
-// In-process event bus: plugins publish what changed ("channel.updated", "queue.entry.joined", ...) and the
-// WebSocket endpoint forwards it to subscribed clients. Listeners never throw into a publisher.
+// In-process event bus: plugins publish what changed (declared events: core/contract/events.ts) and the WebSocket
+// endpoint forwards it to subscribed clients. Listeners never throw into a publisher.
+import type { EventSpec } from '../contract/events.ts';
+import { v } from '../contract/schema.ts';
+
 export interface BusMessage {
   type: string;
   data: unknown;
@@ -11,10 +14,22 @@ type Listener = (m: BusMessage) => void;
 
 export class EventBus {
   private readonly listeners = new Set<Listener>();
+  /**
+   * Tests set this: every published payload is then checked against its declared schema, and a mismatch is
+   * reported here (production does not pay for the check).
+   */
+  onInvalid: ((type: string, problem: string) => void) | null = null;
 
-  publish(type: string, data: unknown, audience?: readonly string[]): void {
+  publish<S extends v.GenericSchema>(spec: EventSpec<S>, data: v.InferOutput<S>, audience?: readonly string[]): void {
+    if (this.onInvalid) {
+      const r = v.safeParse(spec.payload, data);
+      if (!r.success) {
+        const i = r.issues[0];
+        this.onInvalid(spec.type, `${i.path?.map((p) => String((p as { key?: unknown }).key)).join('.') ?? '(payload)'}: ${i.message}`);
+      }
+    }
     if (this.listeners.size === 0) return;
-    const m: BusMessage = { type, data, timestamp: new Date().toISOString(), ...(audience ? { audience } : {}) };
+    const m: BusMessage = { type: spec.type, data, timestamp: new Date().toISOString(), ...(audience ? { audience } : {}) };
     for (const l of this.listeners) {
       try {
         l(m);
@@ -22,6 +37,11 @@ export class EventBus {
         /* a faulty subscriber must not break AMI event handling */
       }
     }
+  }
+
+  /** Whether anyone listens: a publisher may skip building a costly payload when not. */
+  get active(): boolean {
+    return this.listeners.size > 0 || this.onInvalid !== null;
   }
 
   subscribe(l: Listener): () => void {

@@ -1,24 +1,22 @@
-// The HTTP side: one Hono app, every answer in the spec's envelope. Plugins register routes through a Router that
-// serves each path at /v1/<path> and /<path>, checks the token and role for that path, and guards live routes.
+// The HTTP side: one Hono app, every answer in the spec's envelope. Plugins declare routes (core/contract/route.ts);
+// the app serves each at /v1/<path> and /<path>, checks the token and the role for that path, guards live routes,
+// validates the input against the declared schemas, and keeps the declarations for the OpenAPI document.
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Handler, RouteOptions, Router } from '../plugins/contract.ts';
 import type { Role } from '../auth/accounts.ts';
-import { ApiError, amiUnavailable, forbidden, notFound, payloadTooLarge, unauthorized } from './errors.ts';
+import { AmiError, AmiInputError, AmiNotConnectedError, AmiTimeoutError } from '../ami/errors.ts';
+import { ConfigError } from '../../config-store/errors.ts';
+import { type AnyRoute, type GatewayEnv, type Method, requiredRole } from '../contract/route.ts';
+import { readInput } from '../contract/validate.ts';
+import { ApiError, amiUnavailable, forbidden, notFound, notReady, payloadTooLarge, unauthorized } from './errors.ts';
 import { envelopeText, jsonResponse } from './envelope.ts';
+
+export type { GatewayEnv };
+export { requiredRole };
 
 export interface AuthPort {
   /** The user and roles behind a token, or undefined if the token is unknown or expired. */
   resolve(token: string): { userUuid: string; roles: Set<Role> } | undefined;
-}
-
-export type GatewayEnv = { Variables: { userUuid: string; roles: Set<Role>; token: string } };
-
-/** Which role a path needs: the spec groups routes by who may call them. */
-export function requiredRole(path: string): Role | 'any' {
-  if (path.startsWith('/admin/')) return 'admin';
-  if (path.startsWith('/manager/')) return 'manager';
-  return 'any';
 }
 
 function hasRole(roles: Set<Role>, need: Role | 'any'): boolean {
@@ -35,46 +33,62 @@ export function tokenOf(c: Context): string | undefined {
   return undefined;
 }
 
-/** Map anything thrown by a handler to an envelope. Errors from other modules carry `status` (ConfigError, AMI errors). */
+/**
+ * Errors from other modules, matched by class in one table: each becomes a status, a code and a message.
+ * Anything not listed is a bug: 500, logged.
+ */
+const FOREIGN_ERRORS: { type: abstract new (...a: never[]) => Error; map(e: Error): ApiError }[] = [
+  { type: AmiNotConnectedError, map: () => amiUnavailable() },
+  { type: AmiInputError, map: (e) => new ApiError(400, e.message, { field: (e as AmiInputError).field }, 'invalid_field') },
+  { type: AmiTimeoutError, map: (e) => new ApiError(504, `Asterisk did not answer in time: ${e.message}`) },
+  { type: AmiError, map: (e) => new ApiError(502, `Asterisk refused: ${e.message}`, undefined, 'asterisk_refused') },
+  {
+    type: ConfigError,
+    map: (e) => {
+      const ce = e as ConfigError;
+      return new ApiError(ce.status, ce.message, ce.problems ? { problems: ce.problems } : undefined);
+    },
+  },
+];
+
+/** Map anything thrown by a handler to an envelope with result.message and result.code. */
 export function errorResponse(err: unknown, log?: (e: unknown) => void): Response {
-  let status = 500;
-  let message = 'internal error';
-  let extra: Record<string, unknown> | undefined;
-  if (err instanceof ApiError) {
-    status = err.status;
-    message = err.message;
-    extra = err.extra;
-  } else if (err instanceof Error && typeof (err as { status?: unknown }).status === 'number') {
-    status = (err as unknown as { status: number }).status;
-    message = err.message;
-  } else if (err instanceof Error && err.name === 'AmiNotConnectedError') {
-    status = 503;
-    message = amiUnavailable().message;
-  } else if (err instanceof Error && err.name === 'AmiInputError') {
-    status = 400;
-    message = err.message;
-  } else if (err instanceof Error && err.name === 'AmiTimeoutError') {
-    status = 504;
-    message = `Asterisk did not answer in time: ${err.message}`;
-  } else if (err instanceof Error && err.name === 'AmiError') {
-    status = 502;
-    message = `Asterisk refused: ${err.message}`;
-  } else {
+  let api: ApiError | undefined;
+  if (err instanceof ApiError) api = err;
+  else if (err instanceof Error) api = FOREIGN_ERRORS.find((f) => err instanceof f.type)?.map(err);
+  if (!api) {
     log?.(err);
+    api = new ApiError(500, 'internal error', undefined, 'internal');
   }
-  return jsonResponse(envelopeText(status, { message, ...extra }), status);
+  const headers = api.status === 405 && api.extra?.allow ? { allow: String(api.extra.allow) } : undefined;
+  const { allow: _allow, ...extra } = api.extra ?? {};
+  return jsonResponse(envelopeText(api.status, { message: api.message, code: api.code, ...extra }), api.status, headers);
 }
 
 export interface HttpAppOptions {
   bodyLimitBytes: number;
   auth: AuthPort;
   /** Whether a plugin's live state may be served now; returns the reason when not. */
-  liveness(plugin: string): string | null;
+  liveness(plugin: string): { reason: string; connected: boolean } | null;
   logError(e: unknown): void;
+}
+
+/** A declared route as registered: the declaration, its plugin and the role it needs. */
+export interface RegisteredRoute {
+  plugin: string;
+  role: Role | 'any';
+  route: AnyRoute;
+}
+
+/** What plugins get to add routes with. */
+export interface Router {
+  add(route: AnyRoute): void;
 }
 
 export class HttpApp {
   readonly hono = new Hono<GatewayEnv>();
+  readonly routes: RegisteredRoute[] = [];
+  private sealed = false;
 
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
@@ -88,15 +102,20 @@ export class HttpApp {
 
   /** A Router bound to one plugin (for liveness), or to core. */
   router(plugin: string): Router {
-    const add = (method: string) => (path: string, handler: Handler, ro: RouteOptions = {}) => this.add(plugin, method, path, handler, ro);
-    return { get: add('GET'), post: add('POST'), put: add('PUT'), delete: add('DELETE') };
+    return { add: (route) => this.add(plugin, route) };
   }
 
-  private add(plugin: string, method: string, path: string, handler: Handler, ro: RouteOptions): void {
-    const need = requiredRole(path);
+  private add(plugin: string, route: AnyRoute): void {
+    if (this.sealed) throw new Error(`route ${route.method} ${route.path} added after the routes were sealed`);
+    if (this.routes.some((r) => r.route.method === route.method && r.route.path === route.path)) {
+      throw new Error(`route ${route.method} ${route.path} is declared twice`);
+    }
+    const need = requiredRole(route.path);
+    this.routes.push({ plugin, role: need, route });
     const { auth, liveness } = this.opts;
-    const guarded: Handler = async (c) => {
-      if (!ro.public) {
+    const hasInput = Boolean(route.params || route.query || route.body);
+    const handler = async (c: Context<GatewayEnv>) => {
+      if (!route.public) {
         const token = tokenOf(c);
         if (!token) throw unauthorized();
         const who = auth.resolve(token);
@@ -106,16 +125,44 @@ export class HttpApp {
         c.set('roles', who.roles);
         c.set('token', token);
       }
-      if (ro.live) {
-        const reason = liveness(plugin);
-        if (reason) throw new ApiError(503, reason);
+      // Bad input is refused the same whether or not Asterisk is up; then the live guard.
+      const input = hasInput ? await readInput(route, c) : EMPTY_INPUT;
+      if (route.live) {
+        const down = liveness(plugin);
+        if (down) throw down.connected ? notReady(down.reason) : new ApiError(503, down.reason, undefined, 'ami_unavailable');
       }
-      return handler(c);
+      return route.handler(c, input as never);
     };
-    for (const p of [`/v1${path}`, path]) this.hono.on(method, p, guarded);
+    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
+  }
+
+  /**
+   * After every plugin has declared its routes: a known path with another method answers 405 with Allow.
+   * Registered last, so a route that matches always wins.
+   */
+  seal(): void {
+    if (this.sealed) return;
+    this.sealed = true;
+    const byPath = new Map<string, Set<Method>>();
+    for (const { route } of this.routes) {
+      const set = byPath.get(route.path) ?? new Set<Method>();
+      set.add(route.method);
+      byPath.set(route.path, set);
+    }
+    for (const [path, methods] of byPath) {
+      const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].join(', ');
+      const answer = (c: Context) => {
+        if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow } });
+        return errorResponse(
+          new ApiError(405, `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, { allow }, 'method_not_allowed'),
+        );
+      };
+      for (const p of [`/v1${path}`, path]) this.hono.all(p, answer);
+    }
   }
 
   fetch = (req: Request, env?: unknown): Response | Promise<Response> => this.hono.fetch(req, env);
 }
 
+const EMPTY_INPUT = Object.freeze({ params: {}, query: {}, body: undefined });
 export { amiUnavailable };

@@ -18,6 +18,18 @@ export function envelopeRaw(status: number, resultJson: string): string {
   return `{"api_ver":"${API_VERSION}","statuscode":${status},"timestamp":"${new Date().toISOString()}","result":${resultJson}}`;
 }
 
+/**
+ * JSON text of `value` where each of `realFields` is written with a decimal point even when whole (2 -> 2.0), as the
+ * spec's `<real>` type wants. Only top-level-or-nested keys with exactly these names and a whole number are touched.
+ */
+export function realJson(value: unknown, realFields: readonly string[]): string {
+  let text = JSON.stringify(value);
+  for (const f of realFields) {
+    text = text.replace(new RegExp(`("${f}":)(-?\\d+)(?=[,}])`, 'g'), '$1$2.0');
+  }
+  return text;
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 export function jsonResponse(body: string, status: number, extraHeaders?: Record<string, string>): Response {

@@ -1,6 +1,5 @@
 // The plugin contract. A plugin is one definition object; everything it needs arrives through the PluginContext,
 // and it imports no framework globals, so built-in plugins bundle into the single `bun build --compile` binary.
-import type { Context } from 'hono';
 import type { AmiMessage } from '../ami/message.ts';
 import type { AmiPort } from '../ami/port.ts';
 import type { Accounts } from '../auth/accounts.ts';
@@ -9,26 +8,10 @@ import type { GatewayConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { ConfigFiles } from '../config-files.ts';
+import type { EventSpec } from '../contract/events.ts';
+import type { Router } from '../http/app.ts';
 
-export type Handler = (c: Context) => Response | Promise<Response>;
-
-export interface RouteOptions {
-  /**
-   * The answer comes from live AMI state: it is refused with 503 while AMI is down or this plugin's resync has not
-   * finished since the last (re)connect, so stale data is never presented as current.
-   */
-  live?: boolean;
-  /** Needs no token (login, status). Default: the role follows the path (/admin, /manager, /me, other). */
-  public?: boolean;
-}
-
-/** Routes are written at the spec's paths without /v1; core serves each at both `/v1/<path>` and `/<path>`. */
-export interface Router {
-  get(path: string, handler: Handler, opts?: RouteOptions): void;
-  post(path: string, handler: Handler, opts?: RouteOptions): void;
-  put(path: string, handler: Handler, opts?: RouteOptions): void;
-  delete(path: string, handler: Handler, opts?: RouteOptions): void;
-}
+export type { Router };
 
 export interface PluginContext {
   readonly name: string;
@@ -62,6 +45,10 @@ export interface PluginDefinition {
   name: string;
   /** One line for /v1/status and the README table. */
   description: string;
+  /** Plugins this one uses (through the context); the host refuses a gateway.yaml that enables it without them. */
+  requires?: string[];
+  /** Every event type the plugin publishes on the bus, with its payload schema (for the bus and AsyncAPI). */
+  publishes?: EventSpec[];
   setup(ctx: PluginContext): PluginInstance | Promise<PluginInstance>;
 }
 

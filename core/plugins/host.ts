@@ -74,13 +74,15 @@ export class PluginHost {
     if (p?.held) p.snapshotSeq = p.snapshotSeq === undefined ? seq : Math.min(p.snapshotSeq, seq);
   }
 
-  /** null when the plugin's live state may be served, else the reason for a 503. */
-  liveness(name: string): string | null {
-    if (!this.amiConnected()) return 'Asterisk is not connected (AMI down); live state is unavailable until it reconnects';
+  /** null when the plugin's live state may be served, else the reason for a 503 (and whether AMI is up). */
+  liveness(name: string): { reason: string; connected: boolean } | null {
+    if (!this.amiConnected()) {
+      return { reason: 'Asterisk is not connected (AMI down); live state is unavailable until it reconnects', connected: false };
+    }
     const p = this.loaded.get(name);
-    if (!p) return `plugin ${name} is not loaded`;
-    if (p.syncError) return `plugin ${name} could not read its state from Asterisk: ${p.syncError}`;
-    if (!p.synced) return `plugin ${name} is still reading its state from Asterisk; try again shortly`;
+    if (!p) return { reason: `plugin ${name} is not loaded`, connected: true };
+    if (p.syncError) return { reason: `plugin ${name} could not read its state from Asterisk: ${p.syncError}`, connected: true };
+    if (!p.synced) return { reason: `plugin ${name} is still reading its state from Asterisk; try again shortly`, connected: true };
     return null;
   }
 

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { definePlugin } from '../../core/plugins/contract.ts';
 import { registerRoutes } from './routes.ts';
 import { CoreService } from './service.ts';
-import { CoreState } from './state.ts';
+import { CoreState, renderChannel } from './state.ts';
+import { events } from './schemas.ts';
 
 /** Where Asterisk's modules live: gateway.yaml asterisk.modules_dir, else asterisk.conf's astmoddir. */
 function modulesDir(configDir: string, configured?: string): string {
@@ -20,13 +21,14 @@ function modulesDir(configDir: string, configured?: string): string {
 export default definePlugin({
   name: 'core',
   description: 'channels, modules, systems, device states',
+  publishes: Object.values(events),
   setup(ctx) {
     const state = new CoreState();
     const service = new CoreService(ctx.ami, state, modulesDir(ctx.config.asterisk.config_dir, ctx.config.asterisk.modules_dir));
-    registerRoutes(ctx, state, service);
+    registerRoutes(ctx.router, state, service);
     const channel = (m: Parameters<CoreState['upsertChannel']>[0]) => {
       const c = state.upsertChannel(m);
-      if (c) ctx.bus.publish('core.channel.updated', c);
+      if (c && ctx.bus.active) ctx.bus.publish(events.channelUpdated, renderChannel(c));
     };
     return {
       resync: () => service.resync(),
@@ -42,11 +44,11 @@ export default definePlugin({
         BridgeLeave: (m) => state.bridge(m, false),
         Hangup: (m) => {
           const c = state.hangup(m);
-          if (c) ctx.bus.publish('core.channel.hangup', c);
+          if (c && ctx.bus.active) ctx.bus.publish(events.channelHangup, renderChannel(c));
         },
         DeviceStateChange: (m) => {
           const d = state.deviceChanged(m);
-          if (d) ctx.bus.publish('core.device_state.updated', d);
+          if (d) ctx.bus.publish(events.deviceStateUpdated, d);
         },
         Load: (m) => state.moduleEvent(m, true),
         Unload: (m) => state.moduleEvent(m, false),

@@ -3,57 +3,15 @@
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { channelBlock, hmsToSeconds, num, type ChannelBlock } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
+import type { ChannelView, DeviceState, Module, SystemInfo } from './schemas.ts';
 import { isoNow } from '../../core/live/clock.ts';
 
-export interface Channel extends ChannelBlock {
-  application: string;
-  application_data: string;
-  bridge_id: string | null;
-  hangup_cause: number | null;
-  hangup_cause_desc: string | null;
-  variables: Record<string, string>;
+/** A channel as kept: the answered shape without `duration`, plus when it was created (duration derives from it). */
+export type Channel = Omit<ChannelView, 'duration'> & {
   /** ms since epoch; duration is derived from it when rendering */
   created: number;
-  tm_update: string;
-}
-
-export interface DeviceState {
-  device: string;
-  state: string;
-  tm_update: string;
-}
-
-export interface Module {
-  name: string;
-  load: string;
-  size: number | null;
-  description: string;
-  use_count: number;
-  support_level: string;
-  tm_update: string;
-}
-
-export interface SystemInfo {
-  id: string;
-  system_name: string;
-  ami_version: string;
-  ast_version: string;
-  cdr_enabled: string;
-  http_enabled: string;
-  real_time_enabled: string;
-  current_calls: number;
-  processed_calls: number;
-  max_calls: number;
-  max_file_handles: number;
-  max_load_avg: number;
-  reload_date: string;
-  reload_time: string;
-  run_group: string;
-  run_user: string;
-  startup_date: string;
-  startup_time: string;
-  tm_update: string;
-}
+};
+export type { DeviceState, Module, SystemInfo };
 
 const now = isoNow;
 
@@ -85,7 +43,7 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
   };
 }
 
-export function renderChannel(c: Channel, nowMs = Date.now()) {
+export function renderChannel(c: Channel, nowMs = Date.now()): ChannelView {
   const { created: _created, ...rest } = c;
   return { ...rest, duration: Math.max(0, Math.floor((nowMs - c.created) / 1000)) };
 }

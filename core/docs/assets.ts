@@ -1,0 +1,28 @@
+// The docs page's files (Swagger UI, from the swagger-ui-dist package), served by the gateway itself: PBX hosts are
+// often offline, so the page loads nothing from the internet. Node reads them from node_modules; Bun imports them as
+// files, which `bun build --compile` embeds in the single binary.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export const DOCS_FILES = {
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui.css': 'text/css; charset=utf-8',
+} as const;
+export type DocsFile = keyof typeof DOCS_FILES;
+
+export async function loadDocsFiles(): Promise<Map<DocsFile, Uint8Array>> {
+  const out = new Map<DocsFile, Uint8Array>();
+  let paths: Record<string, string>;
+  if (process.versions.bun) {
+    paths = (await import('./assets-bun.ts')).default;
+  } else {
+    const require = createRequire(import.meta.url);
+    paths = Object.fromEntries(Object.keys(DOCS_FILES).map((f) => [f, require.resolve(`swagger-ui-dist/${f}`)]));
+  }
+  for (const f of Object.keys(DOCS_FILES) as DocsFile[]) {
+    const p = paths[f];
+    if (!p) throw new Error(`docs page: ${f} is missing`);
+    out.set(f, readFileSync(p));
+  }
+  return out;
+}
