@@ -1,7 +1,9 @@
-// HTTP benchmark: GET /v1/admin/core/channels with 1,000 channels in live state, requests/s, against a bare
-// node:http server that sends the same response bytes, precomputed. Load comes from a separate process
-// (bench/support/load.ts) with keep-alive connections; both servers are measured alternately, median of rounds.
-// Goal: the gateway serves at least 50 % of the bare server's rate.
+// HTTP benchmark, requests/s against a bare node:http server that sends the same response bytes, precomputed:
+//   list:   GET /v1/admin/core/channels with 1,000 channels in live state        goal >= 0.90 of bare
+//   detail: GET /v1/admin/core/channels/<id>, one channel (small JSON; the route's
+//           path schema is checked on every request)                              goal >= 0.70 of bare
+// Load comes from a separate process (bench/support/load.ts) with keep-alive connections; the servers are measured
+// alternately in the same rounds, median of rounds.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -79,28 +81,50 @@ export async function benchHttp(opts: { channels?: number; requests?: number; ro
   if (JSON.parse(body).result.list.length !== channels) throw new Error('channels did not reach the gateway state');
 
   // The bare server sends the very bytes the gateway just sent.
+  const detailUrl = `${base}/v1/admin/core/channels/1700000000.500?authtoken=${token}`;
+  const detailBody = await (await fetch(detailUrl)).text();
+  if (JSON.parse(detailBody).result.unique_id !== '1700000000.500') throw new Error(`detail GET failed: ${detailBody}`);
   const bytes = Buffer.from(body);
-  const bare = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length });
-    res.end(bytes);
+  const detailBytes = Buffer.from(detailBody);
+  const bare = http.createServer((req, res) => {
+    const b = req.url?.includes('/channels/') ? detailBytes : bytes;
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': b.length });
+    res.end(b);
   });
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
-  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/v1/admin/core/channels`;
+  const bareBase = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  const bareUrl = `${bareBase}/v1/admin/core/channels`;
+  const bareDetailUrl = `${bareBase}/v1/admin/core/channels/1700000000.500`;
 
   try {
-    await load(url, 500);
-    await load(bareUrl, 500);
+    for (const u of [url, bareUrl, detailUrl, bareDetailUrl]) await load(u, 500);
     const g: number[] = [];
     const b: number[] = [];
+    const gd: number[] = [];
+    const bd: number[] = [];
     let errors = 0;
     for (let r = 0; r < rounds; r++) {
       const a = await load(url, requests);
       const c = await load(bareUrl, requests);
+      const ad = await load(detailUrl, requests * 2);
+      const cd = await load(bareDetailUrl, requests * 2);
       g.push(a.rps);
       b.push(c.rps);
-      errors += a.errors + c.errors;
+      gd.push(ad.rps);
+      bd.push(cd.rps);
+      errors += a.errors + c.errors + ad.errors + cd.errors;
     }
-    return { gatewayRps: median(g), bareRps: median(b), ratio: median(g) / median(b), bytes: bytes.length, errors };
+    return {
+      gatewayRps: median(g),
+      bareRps: median(b),
+      ratio: median(g) / median(b),
+      bytes: bytes.length,
+      detailGatewayRps: median(gd),
+      detailBareRps: median(bd),
+      detailRatio: median(gd) / median(bd),
+      detailBytes: detailBytes.length,
+      errors,
+    };
   } finally {
     bare.close();
     await gw.stop();
@@ -113,7 +137,11 @@ export function printHttp(r: Awaited<ReturnType<typeof benchHttp>>): void {
   console.log(`HTTP GET /v1/admin/core/channels, 1,000 channels (${r.bytes.toLocaleString('en-US')} bytes per answer):`);
   console.log(`  gateway       ${Math.round(r.gatewayRps).toLocaleString('en-US').padStart(8)} req/s`);
   console.log(`  bare node:http ${Math.round(r.bareRps).toLocaleString('en-US').padStart(7)} req/s`);
-  console.log(`  ratio gateway/bare   ${r.ratio.toFixed(2)}   (goal >= 0.50)${r.errors ? `   errors: ${r.errors}` : ''}`);
+  console.log(`  ratio gateway/bare   ${r.ratio.toFixed(2)}   (goal >= 0.90)`);
+  console.log(`HTTP GET /v1/admin/core/channels/<id>, one channel (${r.detailBytes.toLocaleString('en-US')} bytes per answer):`);
+  console.log(`  gateway       ${Math.round(r.detailGatewayRps).toLocaleString('en-US').padStart(8)} req/s`);
+  console.log(`  bare node:http ${Math.round(r.detailBareRps).toLocaleString('en-US').padStart(7)} req/s`);
+  console.log(`  ratio gateway/bare   ${r.detailRatio.toFixed(2)}   (goal >= 0.70)${r.errors ? `   errors: ${r.errors}` : ''}`);
 }
 
 if (isMain(import.meta.url)) {

@@ -9,6 +9,16 @@ function argValue(flag: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+// `--print-openapi` / `--print-asyncapi`: write the document of a gateway with every plugin to stdout and exit
+// (to generate a client without a running gateway).
+for (const [flag, key] of [['--print-openapi', 'openapi'], ['--print-asyncapi', 'asyncapi']] as const) {
+  if (process.argv.includes(flag)) {
+    const { generateDocuments } = await import('./contract/documents.ts');
+    process.stdout.write(`${JSON.stringify((await generateDocuments())[key], null, 2)}\n`);
+    process.exit(0);
+  }
+}
+
 const log = createLogger();
 const file = argValue('--config') ?? 'gateway.yaml';
 

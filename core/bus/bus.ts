@@ -48,4 +48,11 @@ export class EventBus {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
+
+  /** Listen to one declared event, its data typed by the event's schema (the publisher was held to it). */
+  on<S extends v.GenericSchema>(spec: EventSpec<S>, fn: (data: v.InferOutput<S>) => void): () => void {
+    return this.subscribe((m) => {
+      if (m.type === spec.type) fn(m.data as v.InferOutput<S>);
+    });
+  }
 }

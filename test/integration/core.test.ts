@@ -123,6 +123,12 @@ test('systems: one record filled from CoreSettings and CoreStatus', T, async () 
   assert.equal(s.ast_version, settings.fields.AsteriskVersion);
   assert.equal(s.ami_version, settings.fields.AMIversion);
   for (const k of ['current_calls', 'max_calls', 'max_file_handles', 'max_load_avg']) assert.equal(typeof s[k], 'number', k);
+  // The spec types max_load_avg <real>: it is written with a decimal point even when whole (0.0), in list and detail,
+  // which clients with a float type test rely on.
+  for (const path of ['/v1/admin/core/systems', `/v1/admin/core/systems/${list[0].id}`]) {
+    const text = (await bed.api.get(path)).text;
+    assert.match(text, /"max_load_avg":-?\d+\.\d+[,}]/, `${path}: ${text}`);
+  }
   for (const k of ['cdr_enabled', 'http_enabled', 'real_time_enabled', 'startup_date', 'startup_time', 'run_user', 'system_name']) {
     assert.equal(typeof s[k], 'string', k);
   }

@@ -1,4 +1,7 @@
-// Small helpers for calling the gateway in tests: in-process through fetch, or over a real socket.
+// Small helpers for calling the gateway in tests: in-process through fetch, or over a real socket. Every answer is
+// checked against the gateway's own OpenAPI document (test/support/contract.ts): a test that gets an answer the
+// document does not describe fails.
+import { checkerFor, type ContractChecker } from './contract.ts';
 export interface Answer {
   status: number;
   body: { api_ver: string; statuscode: number; timestamp: string; result?: any };
@@ -8,8 +11,16 @@ export interface Answer {
 
 export type Fetch = (req: Request) => Response | Promise<Response>;
 
+let instance = 0;
+/** The latest client's checker per base URL, for getWithBody (a base may be reused by a later gateway). */
+const latest = new Map<string, () => Promise<ContractChecker | null>>();
+
 export function client(fetch: Fetch, base = 'http://gw.test') {
   let token: string | undefined;
+  // In-process apps share the base 'http://gw.test', so each client keys its own document.
+  const key = `${base}#${++instance}`;
+  const contract = (): Promise<ContractChecker | null> => checkerFor(key, async () => fetch(new Request(`${base}/v1/openapi.json`)));
+  latest.set(base, contract);
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
     const h: Record<string, string> = { ...headers };
     if (token && !h.authorization) h.authorization = `Bearer ${token}`;
@@ -20,6 +31,7 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
     }
     const res = await fetch(new Request(base + path, { method, headers: h, body: payload }));
     const text = await res.text();
+    (await contract())?.check(method, base + path, res.status, res.headers.get('content-type'), text);
     let parsed: Answer['body'];
     try {
       parsed = JSON.parse(text);
@@ -48,6 +60,8 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
     get token() {
       return token;
     },
+    /** The contract checker of this gateway (null for a bare app without a document). */
+    contract,
   };
 }
 
@@ -87,11 +101,12 @@ export async function getWithBody(base: string, path: string, body: unknown, tok
           const text = Buffer.concat(chunks).toString('utf8');
           const headers = new Headers();
           for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), text, headers });
-          } catch (e) {
-            reject(e);
-          }
+          (latest.get(base)?.() ?? checkerFor(`${base}#get`, () => fetch(`${base}/v1/openapi.json`)))
+            .then((checker) => {
+              checker?.check('GET', base + path, res.statusCode ?? 0, headers.get('content-type'), text);
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), text, headers });
+            })
+            .catch(reject);
         });
       },
     );

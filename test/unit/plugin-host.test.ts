@@ -44,7 +44,7 @@ test('events held during resync: those inside the snapshot are dropped, later on
   host.dispatch(ev('Hangup', 'a', '6'), 3); // after the snapshot: applied
   host.dispatch(ev('Newstate', 'b', '6'), 4);
   assert.equal(state.size, 0, 'nothing applied while resyncing');
-  assert.equal(host.liveness('p'), 'plugin p is still reading its state from Asterisk; try again shortly');
+  assert.deepEqual(host.liveness('p'), { reason: 'plugin p is still reading its state from Asterisk; try again shortly', connected: true });
   release();
   await done;
   assert.deepEqual([...state], [['b', '6']]);
@@ -53,5 +53,6 @@ test('events held during resync: those inside the snapshot are dropped, later on
   assert.equal(state.get('c'), '6', 'live again: applied at once');
   connected = false;
   host.disconnected();
-  assert.match(host.liveness('p')!, /not connected/);
+  assert.match(host.liveness('p')!.reason, /not connected/);
+  assert.equal(host.liveness('p')!.connected, false);
 });

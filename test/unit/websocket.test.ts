@@ -1,4 +1,6 @@
 // The WebSocket endpoint over a real socket: a token is required, bus events are pushed, topics filter them.
+import { event } from '../../core/contract/events.ts';
+import { line, obj } from '../../core/contract/schema.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,8 +59,9 @@ test('bus events are pushed as JSON; topics filter by prefix', async () => {
   const queueOnly = await open(`?authtoken=${token}&topics=queue.`);
   await until(() => all.messages.length >= 1 && queueOnly.messages.length >= 1);
   assert.equal(all.messages[0].type, 'hello');
-  gw.bus.publish('core.channel.updated', { unique_id: '1.1' });
-  gw.bus.publish('queue.entry.joined', { unique_id: '1.2' });
+  const payload = obj({ unique_id: line() });
+  gw.bus.publish(event('core.channel.updated', 'test', payload), { unique_id: '1.1' });
+  gw.bus.publish(event('queue.entry.joined', 'test', payload), { unique_id: '1.2' });
   await until(() => all.messages.length >= 3 && queueOnly.messages.length >= 2);
   assert.deepEqual(all.messages.slice(1).map((m) => m.type), ['core.channel.updated', 'queue.entry.joined']);
   assert.deepEqual(queueOnly.messages.slice(1).map((m) => [m.type, m.data.unique_id]), [['queue.entry.joined', '1.2']]);

@@ -1,0 +1,240 @@
+// Contract tests: the OpenAPI and AsyncAPI documents are generated from the declarations, so they cannot drift from
+// what is registered; every documented request schema refuses a wrong type, an unknown field and a line break; and
+// the answer checker the other tests go through really fails on an answer the document does not describe.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { parseConfig } from '../../core/config.ts';
+import { openApiPath } from '../../core/contract/route.ts';
+import { Gateway } from '../../core/gateway.ts';
+import { ERROR_CODES } from '../../core/http/errors.ts';
+import { createLogger } from '../../core/log.ts';
+import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
+import { ContractChecker } from '../support/contract.ts';
+import { client } from '../support/http.ts';
+
+type Json = Record<string, any>;
+const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
+const ALL = BUILTIN_PLUGINS.map((p) => p.name);
+
+let gw: Gateway;
+let dir: string;
+let doc: Json;
+let api: ReturnType<typeof client>;
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-'));
+  const confDir = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-conf-'));
+  const config = parseConfig(
+    JSON.stringify({
+      ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y' },
+      asterisk: { config_dir: confDir, modules_dir: confDir },
+      data_dir: dir,
+      auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
+      plugins: ALL,
+    }),
+    path.join(dir, 'gateway.yaml'),
+    ALL,
+  );
+  // Not started: no AMI; input is validated before the live guard, so every refusal below is the schema's.
+  gw = await Gateway.create(config, createLogger('contract', 'silent'));
+  api = client((req) => gw.http.fetch(req));
+  doc = (await api.get('/v1/openapi.json')).body as unknown as Json;
+  await api.login('admin', 'pw');
+});
+
+after(async () => {
+  await gw?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the OpenAPI document validates as OpenAPI 3.1', async () => {
+  assert.equal(doc.openapi, '3.1.0');
+  const res = await new Validator().validate(doc as never);
+  assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 2000));
+});
+
+test('every registered route is documented, and every documented operation is registered', () => {
+  const registered = new Set(gw.http.routes.map((r) => `${r.route.method} /v1${openApiPath(r.route.path)}`));
+  const documented = new Set<string>();
+  for (const [p, item] of Object.entries<Json>(doc.paths)) for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${p}`);
+  assert.deepEqual([...registered].filter((r) => !documented.has(r)), [], 'registered but not documented');
+  assert.deepEqual([...documented].filter((d) => !registered.has(d)), [], 'documented but not registered');
+  assert.ok(registered.size > 90, `only ${registered.size} routes`);
+});
+
+test("every route of the spec is documented (except those an open issue still has to add)", () => {
+  const lines = readFileSync(path.join(ROOT, 'test/fixtures/spec-routes.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const templates = Object.keys(doc.paths).map((p) => ({ p, re: new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
+  const missing: string[] = [];
+  let pending = 0;
+  for (const l of lines) {
+    const [method, specPath] = l.split(/\s+/);
+    if (l.includes('pending:')) {
+      pending++;
+      continue;
+    }
+    const concrete = `/v1${specPath!.replace(/<[^>]+>/g, 'x')}`;
+    const hit = templates.find((t) => t.re.test(concrete) && doc.paths[t.p][method!.toLowerCase()]);
+    if (!hit) missing.push(l);
+  }
+  assert.deepEqual(missing, []);
+  assert.ok(lines.length - pending > 80, `${lines.length - pending} spec routes checked`);
+});
+
+test('every operation documents its error answers with the error envelope and a code', () => {
+  for (const [p, item] of Object.entries<Json>(doc.paths)) {
+    for (const [m, op] of Object.entries<Json>(item)) {
+      assert.ok(op.summary, `${m} ${p}: summary`);
+      assert.ok(op.tags?.length, `${m} ${p}: tags`);
+      assert.ok(op['x-required-role'], `${m} ${p}: role`);
+      if (op['x-required-role'] !== 'none') assert.ok(op.responses['401'], `${m} ${p}: 401`);
+      if (op.parameters?.length || op.requestBody) assert.ok(op.responses['400'], `${m} ${p}: 400`);
+    }
+  }
+  const codes = doc.components.schemas.ErrorResult.properties.code.enum;
+  assert.deepEqual(codes, Object.keys(ERROR_CODES));
+});
+
+test('the README lists every error code', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  for (const code of Object.keys(ERROR_CODES)) assert.ok(readme.includes(`\`${code}\``), `README lacks ${code}`);
+});
+
+test('the AsyncAPI document lists every event type the plugins declare', async () => {
+  const a = (await api.get('/v1/asyncapi.json')).body as unknown as Json;
+  assert.equal(a.asyncapi, '3.0.0');
+  const names = new Set(Object.values<Json>(a.channels.events.messages).map((m) => m.name));
+  assert.ok(gw.events.length >= 20, `${gw.events.length} events declared`);
+  for (const e of gw.events) assert.ok(names.has(e.type), e.type);
+  // the operation refers to every message
+  assert.equal(a.operations.receiveEvents.messages.length, Object.keys(a.channels.events.messages).length);
+});
+
+// ---- every documented request schema refuses bad input ----
+
+function resolve(s: Json): Json {
+  if (s?.$ref) return resolve(doc.components.schemas[s.$ref.split('/').pop()]);
+  return s;
+}
+
+function nonNull(s: Json): Json {
+  s = resolve(s);
+  if (s.anyOf) return nonNull(s.anyOf.find((x: Json) => resolve(x).type !== 'null') ?? s.anyOf[0]);
+  return s;
+}
+
+/** A value the schema accepts, built from its JSON Schema. */
+function sample(s: Json, key = ''): unknown {
+  s = nonNull(s);
+  if (s.const !== undefined) return s.const;
+  if (s.enum) return s.enum[0];
+  switch (s.type) {
+    case 'string':
+      return key === 'interface' || key === 'location' ? 'PJSIP/1001' : 'a1';
+    case 'integer':
+      return s.minimum ?? 1;
+    case 'number':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'array':
+      return s.minItems ? [sample(s.items)] : [];
+    case 'object': {
+      const out: Json = {};
+      for (const k of s.required ?? []) out[k] = sample(s.properties?.[k] ?? {}, k);
+      return out;
+    }
+    default:
+      return 'a1';
+  }
+}
+
+function wrongValue(s: Json): unknown {
+  const t = nonNull(s);
+  if (t.type === 'string' || t.enum || t.const !== undefined) return 12345;
+  if (t.type === 'array') return 'not an array';
+  return 'not the type';
+}
+
+const concretePath = (p: string) => p.replace(/\{[^}]+\}/g, 'x');
+
+test('every documented JSON body refuses a wrong type, an unknown field and CR/LF in a single-line string', async () => {
+  const failures: string[] = [];
+  let checked = 0;
+  for (const [p, item] of Object.entries<Json>(doc.paths)) {
+    for (const [m, op] of Object.entries<Json>(item)) {
+      const schema = op.requestBody?.content?.['application/json']?.schema;
+      if (!schema) continue;
+      const obj = resolve(schema);
+      if (obj.type !== 'object' || !obj.properties) continue;
+      const method = m.toUpperCase();
+      const url = concretePath(p);
+      const base = sample(obj) as Json;
+      const send = async (body: unknown) => {
+        checked++;
+        return method === 'GET'
+          ? api.call('GET', url, undefined, {}) // GET bodies are covered in-process below
+          : api.call(method, url, body);
+      };
+      if (method === 'GET') continue;
+      // unknown field
+      if (obj.additionalProperties === false) {
+        const a = await send({ ...base, no_such_field_zz: 1 });
+        if (a.status !== 400 || a.body.result?.code !== 'unknown_field' || a.body.result?.field !== 'no_such_field_zz') {
+          failures.push(`${method} ${p}: unknown field -> ${a.status} ${a.text.slice(0, 160)}`);
+        }
+      }
+      for (const [key, propSchema] of Object.entries<Json>(obj.properties)) {
+        const prop = nonNull(propSchema);
+        if (Object.keys(prop).length === 0 || prop.description?.startsWith('read-only')) continue; // ignored()
+        // wrong type
+        const w = await send({ ...base, [key]: wrongValue(prop) });
+        if (w.status !== 400 || w.body.result?.field !== key || w.body.result?.code !== 'invalid_field') {
+          failures.push(`${method} ${p}: ${key} of a wrong type -> ${w.status} ${w.text.slice(0, 160)}`);
+        }
+        // CR/LF in a single-line string
+        if (prop.type === 'string' && typeof prop.pattern === 'string' && prop.pattern.includes('\\r\\n')) {
+          const l = await send({ ...base, [key]: 'a\r\nAction: Hangup' });
+          if (l.status !== 400 || l.body.result?.field !== key || !/CR, LF/.test(l.body.result?.message ?? '')) {
+            failures.push(`${method} ${p}: ${key} with CR/LF -> ${l.status} ${l.text.slice(0, 160)}`);
+          }
+        }
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(checked > 100, `only ${checked} refusals checked`);
+});
+
+test('malformed JSON is refused with code malformed_json; a known path with another method is 405 with Allow', async () => {
+  const post = Object.entries<Json>(doc.paths).find(([, item]) => item.post?.requestBody?.content?.['application/json']);
+  assert.ok(post);
+  const a = await api.call('POST', concretePath(post[0]), '{"a":', { 'content-type': 'application/json' });
+  assert.equal(a.status, 400);
+  assert.equal(a.body.result.code, 'malformed_json');
+  const b = await api.call('PATCH', '/v1/admin/core/channels');
+  assert.equal(b.status, 405);
+  assert.equal(b.body.result.code, 'method_not_allowed');
+  assert.equal(b.headers.get('allow'), 'GET, HEAD');
+  const c = await api.call('GET', '/v1/no/such/route');
+  assert.equal(c.status, 404);
+  assert.equal(c.body.result.code, 'not_found');
+});
+
+test('the answer checker fails on an answer the document does not describe', async () => {
+  const checker = new ContractChecker(doc);
+  const good = (await api.get('/v1/status')).text;
+  checker.check('GET', '/v1/status', 200, 'application/json', good);
+  const extra = JSON.parse(good);
+  extra.result.undeclared_field = 1;
+  assert.throws(() => checker.check('GET', '/v1/status', 200, 'application/json', JSON.stringify(extra)), /does not match/);
+  const wrongType = JSON.parse(good);
+  wrongType.result.gateway.uptime_s = '12';
+  assert.throws(() => checker.check('GET', '/v1/status', 200, 'application/json', JSON.stringify(wrongType)), /does not match/);
+  assert.throws(() => checker.check('GET', '/v1/status', 418, 'application/json', good), /does not document/);
+  assert.ok((await api.contract())!.checked > 5, 'the test client checks its answers');
+});
