@@ -22,6 +22,7 @@ import { createLogger, type Logger } from './log.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
 import type { PluginContext } from './plugins/contract.ts';
 import { PluginHost } from './plugins/host.ts';
+import { ProfileRegistry } from './plugins/profile.ts';
 import { Store } from './store/store.ts';
 
 export const StatusSchema = named(
@@ -60,6 +61,8 @@ export class Gateway {
   readonly plugins: PluginHost;
   readonly tokens: TokenStore;
   readonly configFiles: ConfigFiles;
+  /** What plugins add to GET /me/info. */
+  readonly profile = new ProfileRegistry();
   private server: RunningServer | null = null;
   /** Every event type the enabled plugins publish (for the AsyncAPI document). */
   events: EventSpec[] = [];
@@ -153,6 +156,7 @@ export class Gateway {
       log: this.log.child(name),
       config: this.config,
       configFiles: this.configFiles,
+      profile: this.profile,
     });
     const defs = this.config.plugins.map((n) => {
       const def = BUILTIN_PLUGINS.find((p) => p.name === n);

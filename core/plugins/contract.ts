@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { ConfigFiles } from '../config-files.ts';
 import type { EventSpec } from '../contract/events.ts';
 import type { Router } from '../http/app.ts';
+import type { Profile } from './profile.ts';
 
 export type { Router };
 
@@ -26,6 +27,8 @@ export interface PluginContext {
   readonly config: Readonly<GatewayConfig>;
   /** Asterisk's own config files (extensions.conf, pjsip.conf, ...) with backups and module reloads. */
   readonly configFiles: ConfigFiles;
+  /** Fields this plugin adds to the caller's GET /me/info (e.g. chat's "chats"), without the users plugin importing it. */
+  readonly profile: Profile;
 }
 
 export type AmiEventHandler = (m: AmiMessage) => void;

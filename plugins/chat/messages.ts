@@ -8,20 +8,11 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Store, type StoredRecord } from '../../core/store/store.ts';
+import { Store } from '../../core/store/store.ts';
+import type { Message } from './schemas.ts';
 
-export interface MessageRecord extends StoredRecord {
-  uuid_owner: string;
-  /** The spec's shape: {"message": {"message": "text"}}. */
-  message: { message: string };
-}
-
-export interface MessageView {
-  uuid: string;
-  uuid_owner: string;
-  message: { message: string };
-  tm_create: string;
-}
+/** A message as stored: the answered fields plus tm_update (every store record has one). */
+export type MessageRecord = Message & { tm_update: string };
 
 const MESSAGES = 'messages';
 const SEGMENT = /^(\d{4}-\d{2})\.json$/;
@@ -35,7 +26,7 @@ interface Segment {
   writing: Promise<void>;
 }
 
-export function messageView(m: MessageRecord): MessageView {
+export function messageView(m: MessageRecord): Message {
   return { uuid: m.uuid, uuid_owner: m.uuid_owner, message: { message: m.message.message }, tm_create: m.tm_create };
 }
 

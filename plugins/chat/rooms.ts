@@ -6,54 +6,24 @@
 // embedded; the spec's <detail> is the entry's uuid.
 import { randomUUID } from 'node:crypto';
 import type { Collection, Store, StoredRecord } from '../../core/store/store.ts';
+import type { Chat, Room } from './schemas.ts';
 
-export interface RoomRecord extends StoredRecord {
-  /** The spec's room type (1 in its examples); stored and returned as given. */
-  type: number;
-  members: string[];
-  uuid_creator: string;
-  uuid_owner: string;
-}
-
-export interface ChatRecord extends StoredRecord {
-  user_uuid: string;
-  room_uuid: string;
-  name: string;
-  detail: string;
-}
-
-export interface RoomView {
-  uuid: string;
-  type: number;
-  members: string[];
-  uuid_creator: string;
-  uuid_owner: string;
-  tm_create: string;
-  tm_update: string;
-}
-
-export interface ChatView {
-  uuid: string;
-  name: string;
-  detail: string;
-  room: RoomView | null;
-  tm_create: string;
-  tm_update: string;
-}
+/** A member's chat entry as stored: the answered fields without the room, plus whose entry it is and its room. */
+export type ChatRecord = Omit<Chat, 'room'> & { user_uuid: string; room_uuid: string };
 
 export const ROOMS = 'chat_rooms';
 export const CHATS = 'chats';
 
 export class ChatRooms {
-  readonly rooms: Collection<RoomRecord>;
+  readonly rooms: Collection<Room>;
   readonly chats: Collection<ChatRecord>;
 
   constructor(private readonly store: Store) {
-    this.rooms = store.collection<RoomRecord>(ROOMS);
+    this.rooms = store.collection<Room>(ROOMS);
     this.chats = store.collection<ChatRecord>(CHATS);
   }
 
-  static roomView(r: RoomRecord): RoomView {
+  static roomView(r: Room): Room {
     return {
       uuid: r.uuid,
       type: r.type,
@@ -65,7 +35,7 @@ export class ChatRooms {
     };
   }
 
-  view(c: ChatRecord): ChatView {
+  view(c: ChatRecord): Chat {
     const room = this.rooms.get(c.room_uuid);
     return {
       uuid: c.uuid,
@@ -78,7 +48,7 @@ export class ChatRooms {
   }
 
   /** The caller's chat entries, as /me/chats and /me/info show them. */
-  listOf(userUuid: string): ChatView[] {
+  listOf(userUuid: string): Chat[] {
     return this.chats.filter((c) => c.user_uuid === userUuid).map((c) => this.view(c));
   }
 

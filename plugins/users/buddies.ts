@@ -1,32 +1,16 @@
 // Buddies: the caller's own list of other gateway users (spec: /me/buddies; /me/buddies/<uuid> added for the rest
 // of CRUD). A buddy is {"uuid", "uuid_user", "name", "detail"}; name and detail are null until set, as in the spec.
-import type { Context } from 'hono';
 import type { Accounts } from '../../core/auth/accounts.ts';
+import { route } from '../../core/contract/route.ts';
+import { list, pathName } from '../../core/contract/schema.ts';
 import type { Router } from '../../core/plugins/contract.ts';
-import type { Collection, Store, StoredRecord } from '../../core/store/store.ts';
-import { param, readJson, validate } from '../../core/http/body.ts';
+import type { Collection, Store } from '../../core/store/store.ts';
 import { ok } from '../../core/http/envelope.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../core/http/errors.ts';
+import { type Buddy, BuddyCreateBody, BuddySchema, BuddyUpdateBody } from './schemas.ts';
 
-export interface BuddyRecord extends StoredRecord {
-  /** Whose list this buddy is on (not shown: it is always the caller). */
-  user_uuid: string;
-  /** The buddy. */
-  uuid_user: string;
-  name: string | null;
-  detail: string | null;
-}
-
-export interface BuddyView {
-  uuid: string;
-  uuid_user: string;
-  name: string | null;
-  detail: string | null;
-  tm_create: string;
-  tm_update: string;
-}
-
-const READ_ONLY = ['uuid', 'tm_create', 'tm_update'];
+/** A buddy as stored: the answered fields plus whose list it is on (not shown: it is always the caller's). */
+export type BuddyRecord = Buddy & { user_uuid: string };
 
 export class BuddyService {
   readonly buddies: Collection<BuddyRecord>;
@@ -35,11 +19,11 @@ export class BuddyService {
     this.buddies = store.collection<BuddyRecord>('buddies');
   }
 
-  static view(b: BuddyRecord): BuddyView {
+  static view(b: BuddyRecord): Buddy {
     return { uuid: b.uuid, uuid_user: b.uuid_user, name: b.name, detail: b.detail, tm_create: b.tm_create, tm_update: b.tm_update };
   }
 
-  list(me: string): BuddyView[] {
+  list(me: string): Buddy[] {
     return this.buddies.filter((b) => b.user_uuid === me).map(BuddyService.view);
   }
 
@@ -65,7 +49,7 @@ export class BuddyService {
 
   async update(me: string, uuid: string, f: { uuid_user?: string; name?: string; detail?: string }): Promise<BuddyRecord> {
     this.own(me, uuid);
-    const patch: Partial<BuddyRecord> = {};
+    const patch: Partial<Omit<BuddyRecord, 'uuid' | 'tm_create' | 'tm_update'>> = {};
     if (f.uuid_user !== undefined) patch.uuid_user = this.buddy(me, f.uuid_user, uuid);
     if (f.name !== undefined) patch.name = f.name;
     if (f.detail !== undefined) patch.detail = f.detail;
@@ -78,22 +62,37 @@ export class BuddyService {
   }
 }
 
-const me = (c: Context) => c.get('userUuid') as string;
+const tags = ['buddies'];
+const buddyParam = { uuid: pathName('buddy entry uuid') };
 
 export function registerBuddyRoutes(r: Router, buddies: BuddyService): void {
   // As the spec shows it, the list is a JSON array in `result`.
-  r.get('/me/buddies', (c) => ok(buddies.list(me(c))));
-  r.post('/me/buddies', async (c) => {
-    const b = validate(await readJson(c), { uuid_user: 'string', name: 'string?', detail: 'string?' }, { ignore: READ_ONLY });
-    return ok(BuddyService.view(await buddies.create(me(c), b)));
-  });
-  r.get('/me/buddies/:uuid', (c) => ok(BuddyService.view(buddies.own(me(c), param(c, 'uuid')))));
-  r.put('/me/buddies/:uuid', async (c) => {
-    const b = validate(await readJson(c), { uuid_user: 'string?', name: 'string?', detail: 'string?' }, { ignore: READ_ONLY });
-    return ok(BuddyService.view(await buddies.update(me(c), param(c, 'uuid'), b)));
-  });
-  r.delete('/me/buddies/:uuid', async (c) => {
-    await buddies.remove(me(c), param(c, 'uuid'));
-    return ok();
-  });
+  r.add(route({
+    method: 'GET', path: '/me/buddies', summary: 'The caller\'s buddies (a JSON array, as the spec answers)', tags,
+    responses: { 200: list(BuddySchema) },
+    handler: (c) => ok(buddies.list(c.get('userUuid'))),
+  }));
+  r.add(route({
+    method: 'POST', path: '/me/buddies', summary: 'Add a user to the caller\'s buddies', tags,
+    body: BuddyCreateBody, responses: { 200: BuddySchema }, errors: [404, 409],
+    handler: async (c, { body }) => ok(BuddyService.view(await buddies.create(c.get('userUuid'), body))),
+  }));
+  r.add(route({
+    method: 'GET', path: '/me/buddies/:uuid', summary: 'One of the caller\'s buddies', tags,
+    params: buddyParam, responses: { 200: BuddySchema }, errors: [403, 404],
+    handler: (c, { params }) => ok(BuddyService.view(buddies.own(c.get('userUuid'), params.uuid))),
+  }));
+  r.add(route({
+    method: 'PUT', path: '/me/buddies/:uuid', summary: 'Rename a buddy, or point the entry at another user', tags,
+    params: buddyParam, body: BuddyUpdateBody, responses: { 200: BuddySchema }, errors: [403, 404, 409],
+    handler: async (c, { params, body }) => ok(BuddyService.view(await buddies.update(c.get('userUuid'), params.uuid, body))),
+  }));
+  r.add(route({
+    method: 'DELETE', path: '/me/buddies/:uuid', summary: 'Remove a buddy', tags,
+    params: buddyParam, responses: { 200: null }, errors: [403, 404],
+    handler: async (c, { params }) => {
+      await buddies.remove(c.get('userUuid'), params.uuid);
+      return ok();
+    },
+  }));
 }

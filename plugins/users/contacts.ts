@@ -2,25 +2,15 @@
 // {"type": "pjsip_endpoint", "target": "199", "name", "detail", "info": {"id", "password", "public_url", "realm"}}.
 // Admins manage them at /admin/user/contacts (+ /<uuid>); a user lists their own at /me/contacts (and in /me/info).
 import type { Accounts } from '../../core/auth/accounts.ts';
+import { route } from '../../core/contract/route.ts';
+import { listOf, opt, line, pathName } from '../../core/contract/schema.ts';
 import type { Router } from '../../core/plugins/contract.ts';
-import type { Collection, Store, StoredRecord } from '../../core/store/store.ts';
-import { assertSingleLine, param, readJson, validate } from '../../core/http/body.ts';
+import type { Collection, Store } from '../../core/store/store.ts';
 import { ok } from '../../core/http/envelope.ts';
-import { badRequest, notFound } from '../../core/http/errors.ts';
+import { notFound } from '../../core/http/errors.ts';
+import { type Contact, ContactCreateBody, type ContactInfo, ContactSchema, ContactUpdateBody } from './schemas.ts';
 
-type InfoValue = string | number | boolean;
-
-export interface ContactRecord extends StoredRecord {
-  user_uuid: string;
-  type: string;
-  target: string;
-  name: string;
-  detail: string;
-  info: Record<string, InfoValue>;
-}
-
-/** What the API shows: the record with its secrets blanked. */
-export type ContactView = ContactRecord;
+type ContactFields = Omit<Contact, 'uuid' | 'tm_create' | 'tm_update'>;
 
 /**
  * Keys of `info` that hold a secret. Passwords are stored (the contact needs them) but never returned in clear:
@@ -29,17 +19,16 @@ export type ContactView = ContactRecord;
  */
 export const INFO_SECRETS: ReadonlySet<string> = new Set(['password', 'secret', 'md5_cred', 'password_digest', 'oauth_secret', 'refresh_token']);
 
-const READ_ONLY = ['uuid', 'tm_create', 'tm_update'];
-
 export class ContactService {
-  readonly contacts: Collection<ContactRecord>;
+  readonly contacts: Collection<Contact>;
 
   constructor(store: Store, private readonly accounts: Accounts) {
-    this.contacts = store.collection<ContactRecord>('contacts');
+    this.contacts = store.collection<Contact>('contacts');
   }
 
-  static view(c: ContactRecord): ContactView {
-    const info: Record<string, InfoValue> = {};
+  /** What the API shows: the record with its secrets blanked. */
+  static view(c: Contact): Contact {
+    const info: ContactInfo = {};
     for (const [k, v] of Object.entries(c.info)) info[k] = INFO_SECRETS.has(k) ? '' : v;
     return {
       uuid: c.uuid,
@@ -54,12 +43,12 @@ export class ContactService {
     };
   }
 
-  list(userUuid?: string): ContactView[] {
+  list(userUuid?: string): Contact[] {
     const rows = userUuid === undefined ? this.contacts.all() : this.contacts.filter((c) => c.user_uuid === userUuid);
     return rows.map(ContactService.view);
   }
 
-  get(uuid: string): ContactRecord {
+  get(uuid: string): Contact {
     const c = this.contacts.get(uuid);
     if (!c) throw notFound(`no contact with uuid ${uuid}`);
     return c;
@@ -70,45 +59,30 @@ export class ContactService {
     return uuid;
   }
 
-  /** `info` is a flat object of single-line strings, numbers and booleans (it ends up in phone settings). */
-  private static info(v: Record<string, unknown>, stored: Record<string, InfoValue> = {}): Record<string, InfoValue> {
-    const out: Record<string, InfoValue> = {};
-    for (const [k, x] of Object.entries(v)) {
-      assertSingleLine(k, 'info');
-      if (typeof x === 'string') {
-        assertSingleLine(x, `info.${k}`);
-        out[k] = x === '' && INFO_SECRETS.has(k) && k in stored ? stored[k]! : x;
-      } else if ((typeof x === 'number' && Number.isFinite(x)) || typeof x === 'boolean') {
-        out[k] = x;
-      } else {
-        throw badRequest(`info.${k}: must be a string, number or boolean`, { field: 'info' });
-      }
-    }
+  /** A secret sent back as "" (as every answer shows it) keeps the stored value. */
+  private static info(sent: ContactInfo, stored: ContactInfo = {}): ContactInfo {
+    const out: ContactInfo = {};
+    for (const [k, x] of Object.entries(sent)) out[k] = x === '' && INFO_SECRETS.has(k) && k in stored ? stored[k]! : x;
     return out;
   }
 
-  private static nonEmpty(v: string, field: string): string {
-    if (v.trim() === '') throw badRequest(`${field}: must not be empty`, { field });
-    return v;
-  }
-
-  async create(f: { user_uuid: string; type: string; target: string; name?: string; detail?: string; info?: Record<string, unknown> }): Promise<ContactRecord> {
+  async create(f: { user_uuid: string; type: string; target: string; name?: string; detail?: string; info?: ContactInfo }): Promise<Contact> {
     return this.contacts.insert({
       user_uuid: this.user(f.user_uuid),
-      type: ContactService.nonEmpty(f.type, 'type'),
-      target: ContactService.nonEmpty(f.target, 'target'),
+      type: f.type,
+      target: f.target,
       name: f.name ?? '',
       detail: f.detail ?? '',
       info: ContactService.info(f.info ?? {}),
     });
   }
 
-  async update(uuid: string, f: { user_uuid?: string; type?: string; target?: string; name?: string; detail?: string; info?: Record<string, unknown> }): Promise<ContactRecord> {
+  async update(uuid: string, f: Partial<ContactFields>): Promise<Contact> {
     const c = this.get(uuid);
-    const patch: Partial<ContactRecord> = {};
+    const patch: Partial<ContactFields> = {};
     if (f.user_uuid !== undefined) patch.user_uuid = this.user(f.user_uuid);
-    if (f.type !== undefined) patch.type = ContactService.nonEmpty(f.type, 'type');
-    if (f.target !== undefined) patch.target = ContactService.nonEmpty(f.target, 'target');
+    if (f.type !== undefined) patch.type = f.type;
+    if (f.target !== undefined) patch.target = f.target;
     if (f.name !== undefined) patch.name = f.name;
     if (f.detail !== undefined) patch.detail = f.detail;
     if (f.info !== undefined) patch.info = ContactService.info(f.info, c.info);
@@ -121,26 +95,45 @@ export class ContactService {
   }
 }
 
-const contactShape = { user_uuid: 'string', type: 'string', target: 'string', name: 'string?', detail: 'string?', info: 'object?' } as const;
+const tags = ['contacts'];
+const contactParam = { uuid: pathName('contact uuid') };
 
 export function registerContactRoutes(r: Router, contacts: ContactService): void {
   // ---- administrators: every user's contacts; ?user_uuid= narrows the list ----
-  r.get('/admin/user/contacts', (c) => ok({ list: contacts.list(c.req.query('user_uuid')) }));
-  r.post('/admin/user/contacts', async (c) => {
-    const b = validate(await readJson(c), contactShape, { ignore: READ_ONLY });
-    return ok(ContactService.view(await contacts.create(b)));
-  });
-  r.get('/admin/user/contacts/:uuid', (c) => ok(ContactService.view(contacts.get(param(c, 'uuid')))));
-  r.put('/admin/user/contacts/:uuid', async (c) => {
-    const shape = { user_uuid: 'string?', type: 'string?', target: 'string?', name: 'string?', detail: 'string?', info: 'object?' } as const;
-    const b = validate(await readJson(c), shape, { ignore: READ_ONLY });
-    return ok(ContactService.view(await contacts.update(param(c, 'uuid'), b)));
-  });
-  r.delete('/admin/user/contacts/:uuid', async (c) => {
-    await contacts.remove(param(c, 'uuid'));
-    return ok();
-  });
+  r.add(route({
+    method: 'GET', path: '/admin/user/contacts', summary: 'Every user\'s contacts', tags,
+    query: { user_uuid: opt(line('only this user\'s contacts')) },
+    responses: { 200: listOf(ContactSchema) },
+    handler: (_c, { query }) => ok({ list: contacts.list(query.user_uuid) }),
+  }));
+  r.add(route({
+    method: 'POST', path: '/admin/user/contacts', summary: 'Assign a contact to a user', tags,
+    body: ContactCreateBody, responses: { 200: ContactSchema }, errors: [404],
+    handler: async (_c, { body }) => ok(ContactService.view(await contacts.create(body))),
+  }));
+  r.add(route({
+    method: 'GET', path: '/admin/user/contacts/:uuid', summary: 'One contact', tags,
+    params: contactParam, responses: { 200: ContactSchema }, errors: [404],
+    handler: (_c, { params }) => ok(ContactService.view(contacts.get(params.uuid))),
+  }));
+  r.add(route({
+    method: 'PUT', path: '/admin/user/contacts/:uuid', summary: 'Change a contact', tags,
+    params: contactParam, body: ContactUpdateBody, responses: { 200: ContactSchema }, errors: [404],
+    handler: async (_c, { params, body }) => ok(ContactService.view(await contacts.update(params.uuid, body))),
+  }));
+  r.add(route({
+    method: 'DELETE', path: '/admin/user/contacts/:uuid', summary: 'Delete a contact', tags,
+    params: contactParam, responses: { 200: null }, errors: [404],
+    handler: async (_c, { params }) => {
+      await contacts.remove(params.uuid);
+      return ok();
+    },
+  }));
 
   // ---- the caller's own ----
-  r.get('/me/contacts', (c) => ok({ list: contacts.list(c.get('userUuid') as string) }));
+  r.add(route({
+    method: 'GET', path: '/me/contacts', summary: 'The caller\'s contacts', tags,
+    responses: { 200: listOf(ContactSchema) },
+    handler: (c) => ok({ list: contacts.list(c.get('userUuid')) }),
+  }));
 }

@@ -1,25 +1,26 @@
-// What hangs off a user: contacts (/admin/user/contacts, /me/contacts), buddies (/me/buddies), and GET /me/info
-// (with the caller's chats and contacts embedded, as the spec's example shows).
-import type { Context } from 'hono';
+// What hangs off a user: contacts (/admin/user/contacts, /me/contacts), buddies (/me/buddies), and GET /me/info:
+// the user record with the caller's contacts and every field other plugins contribute (the chat plugin's "chats";
+// "chats" is [] when no plugin gives it, as the spec's example always has it).
+import { route } from '../../core/contract/route.ts';
 import type { PluginContext } from '../../core/plugins/contract.ts';
 import { ok } from '../../core/http/envelope.ts';
-import { ChatRooms } from '../chat/rooms.ts';
 import { BuddyService, registerBuddyRoutes } from './buddies.ts';
 import { ContactService, registerContactRoutes } from './contacts.ts';
-import { UserService } from './service.ts';
-
-const me = (c: Context) => c.get('userUuid') as string;
+import { meInfoEntries } from './schemas.ts';
+import type { UserService } from './service.ts';
 
 export function registerUserData(ctx: PluginContext, users: UserService): void {
   const contacts = new ContactService(ctx.store, ctx.accounts);
   const buddies = new BuddyService(ctx.store, ctx.accounts);
-  // Chat rooms are the chat plugin's; read from the store only while that plugin is enabled.
-  const chats = ctx.config.plugins.includes('chat') ? new ChatRooms(ctx.store) : null;
 
-  // GET /me/info = the user record plus "chats" and "contacts", as the spec's example shows.
-  ctx.router.get('/me/info', (c) =>
-    ok({ ...users.view(users.get(me(c))), chats: chats?.listOf(me(c)) ?? [], contacts: contacts.list(me(c)) }),
-  );
+  ctx.router.add(route({
+    method: 'GET', path: '/me/info', summary: 'The caller\'s own record, with their contacts and chats', tags: ['users'],
+    responses: { 200: ctx.profile.schema(meInfoEntries) },
+    handler: async (c) => {
+      const me = c.get('userUuid');
+      return ok({ ...users.view(users.get(me)), contacts: contacts.list(me), chats: [], ...(await ctx.profile.fieldsFor(me)) });
+    },
+  }));
 
   registerContactRoutes(ctx.router, contacts);
   registerBuddyRoutes(ctx.router, buddies);

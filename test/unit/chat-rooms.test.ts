@@ -10,7 +10,7 @@ import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
 import { client } from '../support/http.ts';
-import { parseTimestamp } from '../../plugins/chat/service.ts';
+import { parseTimestamp } from '../../plugins/chat/schemas.ts';
 
 let dir: string;
 let gw: Gateway;
@@ -20,6 +20,8 @@ let alice: ReturnType<typeof client>;
 let bob: ReturnType<typeof client>;
 let carol: ReturnType<typeof client>;
 const uuid: Record<string, string> = {};
+/** Every bus payload that did not match its declared schema (the bus checks them when this is set). */
+const invalidEvents: string[] = [];
 
 function config(d: string) {
   return parseConfig(
@@ -32,6 +34,7 @@ function config(d: string) {
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-'));
   gw = await Gateway.create(config(dir), createLogger('test', 'silent'));
+  gw.bus.onInvalid = (type, problem) => invalidEvents.push(`${type}: ${problem}`);
   const server = await gw.start();
   base = `127.0.0.1:${server.port}`;
   admin = client(gw.http.fetch);
@@ -172,6 +175,11 @@ test('messages: CR/LF kept, newest first, paged by ?timestamp=&count= without re
   assert.equal(parseTimestamp('2018-03-30T10:30:02+02:00'), Date.parse('2018-03-30T08:30:02Z'));
   assert.equal(parseTimestamp('2018-03-30T10:30:02 0200'), Date.parse('2018-03-30T08:30:02Z'), 'an unencoded + arrives as a space');
 
+  // empty parameters count as absent: the newest page, the default count
+  const blank = await alice.get(`/v1/me/chats/${chat.uuid}/messages?timestamp=&count=`);
+  assert.equal(blank.status, 200, blank.text);
+  assert.deepEqual(blank.body.result.map((m: { uuid: string }) => m.uuid), sent.map((m) => m.uuid).reverse());
+
   for (const q of ['count=0', 'count=-1', 'count=x', 'count=1001', 'timestamp=yesterday', 'timestamp=2018-13-45T99:00:00Z']) {
     const a = await alice.get(`/v1/me/chats/${chat.uuid}/messages?${q}`);
     assert.equal(a.status, 400, q);
@@ -217,7 +225,10 @@ test('chat.message.created reaches the room members over the WebSocket, with the
     const ws = new WebSocket(`ws://${base}/v1/ws?authtoken=${who.token}&topics=chat.`);
     const got: any[] = [];
     ws.on('message', (d) => got.push(JSON.parse(String(d))));
-    await new Promise((res, rej) => (ws.once('open', res), ws.once('error', rej)));
+    await new Promise((res, rej) => {
+      ws.once('open', res);
+      ws.once('error', rej);
+    });
     await until(() => got.length >= 1);
     return { ws, got };
   };
@@ -319,4 +330,22 @@ test('a deleted user leaves every room; a room whose last member is deleted is g
   await gw.store.flush();
   const store = JSON.parse(readFileSync(path.join(dir, 'gateway.json'), 'utf8'));
   assert.ok(!store.chat_rooms.some((r: { uuid: string }) => r.uuid === alone.room.uuid), 'erin\'s own room is deleted');
+});
+
+test('chat needs the users plugin: a gateway.yaml enabling chat alone is refused', async () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-alone-'));
+  try {
+    const cfg = parseConfig(
+      `ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nplugins: [chat]\n`,
+      path.join(d, 'gateway.yaml'),
+      ['core', 'users', 'chat'],
+    );
+    await assert.rejects(Gateway.create(cfg, createLogger('test', 'silent')), /plugin chat needs plugin users/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('every event published during these tests matched its declared schema', () => {
+  assert.deepEqual(invalidEvents, []);
 });

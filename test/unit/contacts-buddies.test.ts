@@ -120,11 +120,14 @@ test('contacts: bad input', async () => {
     ['POST', '/v1/admin/user/contacts', { ...spec(), user_uuid: 'no-such-user' }, 404, /no user with uuid no-such-user/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), type: 5 }, 400, /type: must be a string/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), type: '' }, 400, /type: must not be empty/],
+    ['POST', '/v1/admin/user/contacts', { ...spec(), target: '   ' }, 400, /target: must not be empty/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), name: 'a\r\nb' }, 400, /name: must not contain CR, LF/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), target: '1\n2' }, 400, /target: must not contain CR, LF/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), info: 'x' }, 400, /info: must be a JSON object/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), info: { nested: { a: 1 } } }, 400, /info.nested: must be a string, number or boolean/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), info: { realm: 'a\nb' } }, 400, /info.realm: must not contain CR, LF/],
+    ['POST', '/v1/admin/user/contacts', { ...spec(), info: { 'x\r\ny': 1 } }, 400, /must not contain CR, LF/],
+    ['POST', '/v1/admin/user/contacts', { ...spec(), info: { id: null } }, 400, /info.id: must be a string, number or boolean/],
     ['POST', '/v1/admin/user/contacts', { ...spec(), colour: 'red' }, 400, /colour: unknown field/],
     ['PUT', `/v1/admin/user/contacts/${c.uuid}`, { user_uuid: 'nobody' }, 404, /no user/],
     ['PUT', `/v1/admin/user/contacts/${c.uuid}`, { detail: 'x\ry' }, 400, /detail: must not contain CR, LF/],
@@ -153,7 +156,8 @@ test('buddies: CRUD on the caller\'s own list', async () => {
   assert.deepEqual((await bob.get('/me/buddies')).body.result, [], "alice's list is hers");
   assert.deepEqual((await alice.get(`/v1/me/buddies/${b.uuid}`)).body.result, b);
 
-  const named = await alice.put(`/v1/me/buddies/${b.uuid}`, { name: 'Bob', detail: 'from sales' });
+  // a client may send back what it read: uuid and tm_* are ignored
+  const named = await alice.put(`/v1/me/buddies/${b.uuid}`, { ...b, name: 'Bob', detail: 'from sales' });
   assert.equal(named.status, 200, named.text);
   assert.deepEqual([named.body.result.name, named.body.result.detail], ['Bob', 'from sales']);
   const swapped = await alice.put(`/v1/me/buddies/${b.uuid}`, { uuid_user: uuid.admin });
@@ -183,6 +187,7 @@ test('buddies: bad input', async () => {
     ['POST', '/v1/me/buddies', { uuid_user: uuid.admin, name: 'a\nb' }, 400, /name: must not contain CR, LF/],
     ['POST', '/v1/me/buddies', { uuid_user: uuid.admin, nick: 'x' }, 400, /nick: unknown field/],
     ['PUT', '/v1/me/buddies/nope', { name: 'x' }, 404, /no buddy with uuid nope/],
+    ['PUT', '/v1/me/buddies/nope', { detail: 5 }, 400, /detail: must be a string/],
     ['DELETE', '/v1/me/buddies/nope', undefined, 404, /no buddy/],
   ];
   for (const [method, p, body, status, msg] of cases) {

@@ -148,6 +148,106 @@ test('permissions CRUD and the last administrator cannot be removed', async () =
   assert.equal((await bob.get('/v1/manager/users')).status, 403, 'the manager permission is gone, so is the access');
 });
 
+test('/manager/users is the same CRUD, but a manager may neither grant admin nor change an administrator', async () => {
+  await api.login('admin', 'adm1n pass');
+  const carl = (await api.post('/v1/admin/user/users', { username: 'carl', password: 'pw-carl', permissions: [{ permission: 'manager' }] })).body.result;
+  assert.deepEqual(carl.permissions, [{ permission: 'manager' }]);
+  const mgr = client(gw.http.fetch);
+  await mgr.login('carl', 'pw-carl', 'manager');
+  const admin = gw.accounts.byUsername('admin')!;
+
+  // the spec's manager example: create with context and permissions, read, change, delete
+  const made = await mgr.post('/v1/manager/users', { context: 'demo', name: 'test2', username: 'test2', password: 'test2', permissions: [{ permission: 'user' }] });
+  assert.equal(made.status, 200, made.text);
+  assert.equal(made.body.result.context, 'demo');
+  assert.deepEqual((await mgr.get(`/v1/manager/users/${made.body.result.uuid}`)).body.result, made.body.result);
+  const changed = await mgr.put(`/v1/manager/users/${made.body.result.uuid}`, { ...made.body.result, context: 'demo-test', password: 'test2' });
+  assert.equal(changed.status, 200, changed.text);
+  assert.equal(changed.body.result.context, 'demo-test');
+  assert.equal(changed.body.result.uuid, made.body.result.uuid, 'uuid and tm_* sent back are ignored');
+  assert.ok((await mgr.get('/v1/manager/users')).body.result.list.some((u: { username: string }) => u.username === 'test2'));
+
+  const grant = await mgr.put(`/v1/manager/users/${made.body.result.uuid}`, { permissions: [{ permission: 'admin' }] });
+  assert.equal(grant.status, 403);
+  assert.match(grant.body.result.message, /cannot grant the admin permission/);
+  const touchAdmin = await mgr.put(`/v1/manager/users/${admin.uuid}`, { name: 'pwned' });
+  assert.equal(touchAdmin.status, 403);
+  assert.match(touchAdmin.body.result.message, /cannot change an administrator/);
+  assert.equal((await mgr.del(`/v1/manager/users/${admin.uuid}`)).status, 403);
+  assert.equal(gw.accounts.users.get(admin.uuid)!.name, 'admin', 'the administrator is unchanged');
+  assert.equal((await mgr.get('/v1/manager/users/no-such-user')).status, 404);
+  assert.equal((await mgr.del(`/v1/manager/users/${made.body.result.uuid}`)).status, 200);
+
+  // an administrator at /manager/users has no such limits
+  const promoted = await api.put(`/v1/manager/users/${carl.uuid}`, { permissions: [{ permission: 'admin' }, { permission: 'manager' }] });
+  assert.equal(promoted.status, 200, promoted.text);
+  assert.deepEqual(promoted.body.result.permissions.map((p: { permission: string }) => p.permission).sort(), ['admin', 'manager']);
+  assert.equal((await api.del(`/v1/admin/user/users/${carl.uuid}`)).status, 200);
+});
+
+test('permissions in user bodies and permission records are checked by their schema', async () => {
+  await api.login('admin', 'adm1n pass');
+  const cases: [string, string, unknown, RegExp][] = [
+    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: [{ permission: 'root' }] }, /^permissions\[0\]\.permission: must be one of admin, manager, user$/],
+    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: ['user'] }, /^permissions\[0\]: must be a JSON object$/],
+    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: { permission: 'user' } }, /^permissions: must be a JSON array$/],
+    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: [{ permission: 'user', scope: 'all' }] }, /^permissions\[0\]\.scope: unknown field$/],
+    ['POST', '/v1/admin/user/users', { username: 'pat', password: '' }, /^password: must not be empty$/],
+    ['POST', '/v1/admin/user/users', { username: 'pat pat', password: 'x' }, /^username: 1-64 letters/],
+    ['POST', '/v1/admin/user/users', { password: 'x' }, /^username: is required$/],
+    ['POST', '/v1/admin/user/permissions', { user_uuid: 'x' }, /^permission: is required$/],
+    ['POST', '/v1/admin/user/permissions', { user_uuid: 'x', permission: 3 }, /^permission: must be one of admin, manager, user$/],
+  ];
+  for (const [method, p, body, msg] of cases) {
+    const a = await api.call(method, p, body);
+    assert.equal(a.status, 400, `${JSON.stringify(body)}: ${a.text}`);
+    assert.match(a.body.result.message, msg, JSON.stringify(body));
+    assert.ok(['invalid_field', 'unknown_field'].includes(a.body.result.code), a.text);
+  }
+  assert.equal(gw.accounts.byUsername('pat'), undefined, 'nothing was created');
+  const taken = await api.post('/v1/admin/user/users', { username: 'admin', password: 'x' });
+  assert.equal(taken.status, 409);
+  assert.equal((await api.post('/v1/admin/user/permissions', { user_uuid: 'no-such-user', permission: 'user' })).status, 404);
+});
+
+test('PUT /me/info and /admin/info change only one\'s own name and password', async () => {
+  await api.login('admin', 'adm1n pass');
+  const dan = (await api.post('/v1/admin/user/users', { username: 'dan', password: 'pw-dan' })).body.result;
+  const me = client(gw.http.fetch);
+  await me.login('dan', 'pw-dan', 'me');
+  const sentBack = await me.put('/v1/me/info', { ...dan, username: 'root', context: 'x', permissions: [{ permission: 'admin' }], name: 'Dan' });
+  assert.equal(sentBack.status, 200, sentBack.text);
+  assert.equal(sentBack.body.result.name, 'Dan');
+  assert.equal(sentBack.body.result.username, 'dan', 'username, context and permissions are ignored here');
+  assert.deepEqual(sentBack.body.result.permissions, [{ permission: 'user' }]);
+  assert.match((await me.put('/v1/me/info', { nick: 'd' })).body.result.message, /^nick: unknown field$/);
+  assert.equal((await me.put('/v1/admin/info', { name: 'x' })).status, 403);
+  assert.equal((await me.put('/v1/me/info', { password: 'pw-dan-2' })).status, 200);
+  assert.equal((await me.get('/v1/me/info')).status, 401, 'a changed password ends the sessions');
+  await me.login('dan', 'pw-dan-2', 'me');
+  const info = (await me.get('/v1/me/info')).body.result;
+  assert.deepEqual([info.name, info.chats, info.contacts], ['Dan', [], []], 'without the chat plugin, chats is []');
+  assert.equal((await api.get('/v1/admin/info')).body.result.username, 'admin');
+  assert.equal((await api.del(`/v1/admin/user/users/${dan.uuid}`)).status, 200);
+});
+
+test('deleting a user publishes users.user.deleted with a payload its schema accepts', async () => {
+  await api.login('admin', 'adm1n pass');
+  const problems: string[] = [];
+  const seen: unknown[] = [];
+  gw.bus.onInvalid = (type, problem) => problems.push(`${type}: ${problem}`);
+  const off = gw.bus.subscribe((m) => seen.push({ type: m.type, data: m.data }));
+  try {
+    const u = (await api.post('/v1/admin/user/users', { username: 'gone', password: 'x' })).body.result;
+    assert.equal((await api.del(`/v1/admin/user/users/${u.uuid}`)).status, 200);
+    assert.deepEqual(seen, [{ type: 'users.user.deleted', data: { uuid: u.uuid } }]);
+    assert.deepEqual(problems, []);
+  } finally {
+    off();
+    gw.bus.onInvalid = null;
+  }
+});
+
 test('bad bodies: malformed JSON, wrong types, unknown fields, CR/LF, too large', async () => {
   await api.login('admin', 'adm1n pass');
   const malformed = await api.post('/v1/admin/user/users', '{"username": ');
