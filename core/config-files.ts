@@ -6,11 +6,17 @@ import type { AmiClient } from './ami/client.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { ConfigFileStore } from '../config-store/index.ts';
+import { named, obj, oneOf, opt, text, type Out } from './contract/schema.ts';
 
-export interface ReloadOutcome {
-  status: 'done' | 'failed' | 'pending' | 'none';
-  message?: string;
-}
+/** What became of the reload after a write: answered by the config routes and the park plugin's lot edits. */
+export const ReloadOutcomeSchema = named(
+  'ReloadOutcome',
+  obj({
+    status: oneOf(['done', 'failed', 'pending', 'none'], 'done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)'),
+    message: opt(text('Asterisk\'s answer, or why not')),
+  }),
+);
+export type ReloadOutcome = Out<typeof ReloadOutcomeSchema>;
 
 /** Which reload each managed file needs. */
 const RELOADS: Record<string, { kind: 'command' | 'module'; what: string }> = {

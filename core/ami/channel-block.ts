@@ -55,3 +55,19 @@ export function num(v: string | undefined, fallback = 0): number {
   const n = Number(v);
   return Number.isFinite(n) ? n : fallback;
 }
+
+// Asterisk's spellings of a boolean (ast_true / ast_false in main/utils.c); AMI events built from JSON write
+// True/False, lists write 1/0, config files yes/no.
+const YES = /^(yes|true|y|t|1|on)$/i;
+const NO = /^(no|false|n|f|0|off)$/i;
+
+/** An AMI or config yes/no value as 1 or 0, or `fallback` when absent or neither. */
+export function yesNo(v: string | undefined, fallback = 0): number {
+  if (v === undefined) return fallback;
+  if (YES.test(v)) return 1;
+  if (NO.test(v)) return 0;
+  return fallback;
+}
+
+/** Whether Asterisk reads `v` as a boolean (a config option that must be yes or no). */
+export const isYesNo = (v: string): boolean => YES.test(v) || NO.test(v);

@@ -1,36 +1,32 @@
 // Use cases of the agents plugin that talk to Asterisk: the Agents resync (also re-run, debounced, after call
 // events, since app_agent_pool decides ONCALL from the agent channel's bridge) and AgentLogoff.
+import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
-import type { Logger } from '../../core/log.ts';
 import { conflict, notFound } from '../../core/http/errors.ts';
-import { Debounced, StateReads } from '../../core/live/reads.ts';
-import type { Agent, AgentState } from './state.ts';
+import type { LiveKit } from '../../core/live/kit.ts';
+import type { Debounced } from '../../core/live/reads.ts';
+import type { Agent } from './schemas.ts';
+import type { AgentState } from './state.ts';
 
 /** Delay of the Agents re-read after a call event; bursts coalesce into one read. */
 export const REREAD_DEBOUNCE_MS = 250;
 
 export class AgentService {
-  /** The Agents resync: it replays the events that arrived while it was in flight. */
-  readonly reads = new StateReads();
-  private readonly soon = new Debounced(REREAD_DEBOUNCE_MS, () => {
-    if (!this.ami.connected) return;
-    this.resync().catch((e) => this.log.debug(`agents re-read failed: ${(e as Error).message}`));
-  });
+  private readonly soon: Debounced;
   /** Told of every agent a re-read found changed (so changes that came without an event are published too). */
   onChange: ((a: Agent) => void) | undefined;
 
   constructor(
     private readonly ami: AmiPort,
     private readonly state: AgentState,
-    private readonly log: Logger,
-  ) {}
-
-  resync(): Promise<void> {
-    return this.reads.serial(() => this.load());
+    private readonly live: LiveKit,
+  ) {
+    this.soon = live.soon(REREAD_DEBOUNCE_MS, 'agents re-read', () => this.resync(), 'debug');
   }
 
-  private load(): Promise<void> {
-    return this.reads.read(
+  /** The Agents resync: it replays the events that arrived while it was in flight. */
+  resync(): Promise<void> {
+    return this.live.serialRead(
       () => this.ami.list('Agents'),
       (r) => {
         const changed = this.state.load(r.events);
@@ -44,15 +40,6 @@ export class AgentService {
     this.soon.schedule();
   }
 
-  reset(): void {
-    this.close();
-    this.state.reset();
-  }
-
-  close(): void {
-    this.soon.cancel();
-  }
-
   agentOr404(id: string): Agent {
     const a = this.state.agents.get(id);
     if (!a) throw notFound(`no agent with id ${id} (agents are defined in agents.conf)`);
@@ -64,7 +51,7 @@ export class AgentService {
     try {
       await this.ami.action('AgentLogoff', { Agent: agent.id, Soft: soft ? 'true' : undefined });
     } catch (e) {
-      if ((e as Error).name === 'AmiError' && /No such agent/i.test((e as Error).message)) throw notFound(`no agent with id ${agent.id}`);
+      if (e instanceof AmiError && /No such agent/i.test(e.message)) throw notFound(`no agent with id ${agent.id}`);
       throw e;
     }
   }

@@ -5,32 +5,7 @@ import type { AmiMessage } from '../../core/ami/message.ts';
 import { channelBlock, num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
-
-export const AGENT_STATUS = ['AGENT_LOGGEDOFF', 'AGENT_IDLE', 'AGENT_ONCALL'] as const;
-export type AgentStatus = (typeof AGENT_STATUS)[number];
-
-export interface Agent {
-  id: string;
-  name: string;
-  status: AgentStatus;
-  /** epoch seconds of the login; 0 while logged off */
-  logged_in_time: number;
-  channel_name: string;
-  channel_state: number;
-  channel_state_desc: string;
-  caller_id_name: string;
-  caller_id_num: string;
-  connected_line_name: string;
-  connected_line_num: string;
-  context: string;
-  exten: string;
-  priority: string;
-  account_code: string;
-  language: string;
-  unique_id: string;
-  linked_id: string;
-  tm_update: string;
-}
+import { AGENT_STATUS, type Agent, type AgentStatus } from './schemas.ts';
 
 const now = isoNow;
 

@@ -1,51 +1,81 @@
 // HTTP routes of the park plugin, at the spec's paths. Lots and parked calls come from live state; a lot's PUT and
 // DELETE edit its section of res_parking.conf and reload res_parking; DELETE of a parked call hangs it up.
-import type { PluginContext } from '../../core/plugins/contract.ts';
+import { route } from '../../core/contract/route.ts';
+import { listOf, pathName } from '../../core/contract/schema.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
-import { param, pathName, readJson } from '../../core/http/body.ts';
 import { badRequest } from '../../core/http/errors.ts';
+import type { PluginContext } from '../../core/plugins/contract.ts';
+import { events, ParkedCallSchema, ParkingLotEditSchema, ParkingLotOptionsSchema, ParkingLotSchema } from './schemas.ts';
 import type { ParkService } from './service.ts';
 import { renderParkedCall, type ParkState } from './state.ts';
 
-const live = { live: true };
-const READ_ONLY = new Set(['name', 'start_space', 'stop_spcae', 'stop_space', 'timeout', 'tm_update']);
+const tags = ['park'];
+const lotParam = { name: pathName('parking lot name') };
+const callParam = { id: pathName('parkee unique id') };
+const IF_MATCH = 'Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.';
 
 export function registerRoutes(ctx: PluginContext, state: ParkState, service: ParkService): void {
   const r = ctx.router;
 
   // ---- parking lots ----
-  r.get('/admin/park/parkinglots', () => okBytes(state.lots.listBytes()), live);
-  r.get('/admin/park/parkinglots/:name', (c) => ok(service.lotOr404(pathName(param(c, 'name'), 'parking lot name'))), live);
-  r.put('/admin/park/parkinglots/:name', async (c) => {
-    const name = service.lotName(pathName(param(c, 'name'), 'parking lot name'));
-    const body = await readJson(c);
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body: must be a JSON object of lot options');
-    // What GET shows (name, spaces, timeout) is Asterisk's reading of the options, not an option: ignored.
-    const options = Object.fromEntries(Object.entries(body).filter(([k]) => !READ_ONLY.has(k)));
-    const settings = service.lotSettings(options);
-    const out = await service.putLot(name, settings, ifMatch(c.req.header('if-match')));
-    ctx.bus.publish('park.parkinglot.updated', { name, ...out });
-    return ok(out);
-  });
-  r.delete('/admin/park/parkinglots/:name', async (c) => {
-    const name = service.lotName(pathName(param(c, 'name'), 'parking lot name'));
-    const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));
-    ctx.bus.publish('park.parkinglot.deleted', { name, ...out });
-    return ok(out);
-  });
+  r.add(route({
+    method: 'GET', path: '/admin/park/parkinglots', summary: 'All parking lots', tags, live: true,
+    responses: { 200: listOf(ParkingLotSchema) },
+    handler: () => okBytes(state.lots.listBytes()),
+  }));
+  r.add(route({
+    method: 'GET', path: '/admin/park/parkinglots/:name', summary: 'One parking lot', tags, live: true,
+    params: lotParam, responses: { 200: ParkingLotSchema }, errors: [404],
+    handler: (_c, { params }) => ok(service.lotOr404(params.name)),
+  }));
+  r.add(route({
+    method: 'PUT', path: '/admin/park/parkinglots/:name', summary: 'Create or rewrite a parking lot in res_parking.conf',
+    description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH}`,
+    tags, params: lotParam, body: ParkingLotOptionsSchema, responses: { 200: ParkingLotEditSchema }, errors: [404, 409, 412],
+    handler: async (c, { params, body }) => {
+      const name = service.lotName(params.name);
+      const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')));
+      ctx.bus.publish(events.lotUpdated, { name, ...out });
+      return ok(out);
+    },
+  }));
+  r.add(route({
+    method: 'DELETE', path: '/admin/park/parkinglots/:name', summary: 'Remove a parking lot from res_parking.conf',
+    description: `Every section of that name goes, then res_parking is reloaded. ${IF_MATCH}`,
+    tags, params: lotParam, responses: { 200: ParkingLotEditSchema }, errors: [404, 409, 412],
+    handler: async (c, { params }) => {
+      const name = service.lotName(params.name);
+      const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));
+      ctx.bus.publish(events.lotDeleted, { name, ...out });
+      return ok(out);
+    },
+  }));
 
   // ---- parked calls ----
-  r.get('/admin/park/parkedcalls', () => {
-    const nowMs = Date.now();
-    return okBytes(state.calls.listBytes((p) => renderParkedCall(p, nowMs), Math.floor(nowMs / 1000)));
-  }, live);
-  r.get('/admin/park/parkedcalls/:id', (c) => ok(renderParkedCall(service.callOr404(pathName(param(c, 'id'), 'parkee unique id')))), live);
-  r.delete('/admin/park/parkedcalls/:id', async (c) => {
-    await service.hangup(service.callOr404(pathName(param(c, 'id'), 'parkee unique id')));
-    return ok();
-  }, live);
+  r.add(route({
+    method: 'GET', path: '/admin/park/parkedcalls', summary: 'All parked calls', tags, live: true,
+    responses: { 200: listOf(ParkedCallSchema) },
+    handler: () => {
+      const nowMs = Date.now();
+      return okBytes(state.calls.listBytes((p) => renderParkedCall(p, nowMs), Math.floor(nowMs / 1000)));
+    },
+  }));
+  r.add(route({
+    method: 'GET', path: '/admin/park/parkedcalls/:id', summary: 'One parked call', tags, live: true,
+    params: callParam, responses: { 200: ParkedCallSchema }, errors: [404],
+    handler: (_c, { params }) => ok(renderParkedCall(service.callOr404(params.id))),
+  }));
+  r.add(route({
+    method: 'DELETE', path: '/admin/park/parkedcalls/:id', summary: 'Hang up a parked call', tags, live: true,
+    params: callParam, responses: { 200: null }, errors: [404, 502],
+    handler: async (_c, { params }) => {
+      await service.hangup(service.callOr404(params.id));
+      return ok();
+    },
+  }));
 }
 
+/** The If-Match header as the config store takes it (a header is not part of the declared input). */
 function ifMatch(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (/[\r\n]/.test(v)) throw badRequest('If-Match: must be one line');

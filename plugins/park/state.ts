@@ -7,43 +7,16 @@ import type { AmiMessage } from '../../core/ami/message.ts';
 import { num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
+import type { ParkedCall as ParkedCallView, ParkingLot } from './schemas.ts';
 
-export interface Lot {
-  name: string;
-  start_space: string;
-  /** The spec's spelling; `stop_space` is the same value, correctly spelt. */
-  stop_spcae: string;
-  stop_space: string;
-  timeout: number;
-  tm_update: string;
-}
-
-export interface ParkedCall {
-  parkee_unique_id: string;
-  parkee_linked_id: string;
-  parkee_channel: string;
-  parkee_channel_state: string;
-  parkee_channel_state_desc: string;
-  parkee_caller_id_name: string;
-  parkee_caller_id_num: string;
-  parkee_connected_line_name: string;
-  parkee_connected_line_num: string;
-  parkee_account_code: string;
-  parkee_context: string;
-  parkee_exten: string;
-  parkee_priority: string;
-  parker_dial_string: string;
-  parking_lot: string;
-  parking_space: string;
+/** A parked call as kept: timeout and duration as Asterisk last reported them, and when (`at`); the answer counts on. */
+export type ParkedCall = Omit<ParkedCallView, 'parking_duration' | 'parking_timeout'> & {
   /** seconds left / seconds parked as of `at` */
   timeout: number;
   duration: number;
   /** ms since epoch of the report (tm_update) */
   at: number;
-  tm_update: string;
-}
-
-export type ParkedCallView = Omit<ParkedCall, 'timeout' | 'duration' | 'at'> & { parking_duration: number; parking_timeout: number };
+};
 
 const now = isoNow;
 
@@ -73,7 +46,7 @@ export function renderParkedCall(p: ParkedCall, nowMs = Date.now()): ParkedCallV
   };
 }
 
-export function lotFrom(m: AmiMessage, t = now()): Lot {
+export function lotFrom(m: AmiMessage, t = now()): ParkingLot {
   const f = m.fields;
   return {
     name: f.Name ?? '',
@@ -113,7 +86,7 @@ export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): Pa
 }
 
 export class ParkState {
-  readonly lots = new LiveTable<Lot>();
+  readonly lots = new LiveTable<ParkingLot>();
   readonly calls = new LiveTable<ParkedCall>();
 
   reset(): void {

@@ -1,74 +1,46 @@
 // Use cases of the queue plugin that talk to Asterisk: the QueueStatus resync, the debounced per-queue refresh of
 // counters that change without an event of their own, and member add / pause / penalty / remove.
+import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
-import type { Logger } from '../../core/log.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
-import { StateReads } from '../../core/live/reads.ts';
-import { memberFrom, memberKey, type Member, type QueueState } from './state.ts';
+import type { KeyedSoon, LiveKit } from '../../core/live/kit.ts';
+import type { Debounced } from '../../core/live/reads.ts';
+import type { MemberAdd, MemberChange as MemberChangeBody, QueueMember } from './schemas.ts';
+import { memberFrom, memberKey, type QueueState } from './state.ts';
 
 /** How long after a Leave/Abandon/AgentComplete the queue's counters are re-read (bursts coalesce into one read). */
 export const REFRESH_DEBOUNCE_MS = 200;
 
-export interface MemberInput {
-  queue_name: string;
-  interface: string;
-  name?: string;
-  state_interface?: string;
-  penalty?: number;
-  paused?: boolean;
-  paused_reason?: string;
-  wrapuptime?: number;
-}
+/** What QueueAdd takes: the body of POST /admin/queue/members with the interface settled. */
+export type MemberInput = Omit<MemberAdd, 'interface' | 'location' | 'id' | 'tm_update'> & { interface: string };
 
-export interface MemberChange {
-  paused?: boolean;
-  paused_reason?: string;
-  penalty?: number;
-}
+/** What QueuePause / QueuePenalty change. */
+export type MemberChange = Pick<MemberChangeBody, 'paused' | 'paused_reason' | 'penalty'>;
 
-const amiMessage = (e: unknown) => ((e as Error).name === 'AmiError' ? (e as Error).message : undefined);
+/** Asterisk's own refusal text, or undefined for any other failure (not connected, timeout ...). */
+const amiMessage = (e: unknown) => (e instanceof AmiError ? e.message : undefined);
 
 export class QueueService {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Resync, refresh and member re-reads: each replays the events that arrived while it was in flight. */
-  readonly reads = new StateReads();
+  private readonly resyncTimer: Debounced;
+  private readonly refreshTimers: KeyedSoon;
 
   constructor(
     private readonly ami: AmiPort,
     private readonly state: QueueState,
-    private readonly log: Logger,
-  ) {}
+    private readonly live: LiveKit,
+  ) {
+    this.resyncTimer = live.soon(REFRESH_DEBOUNCE_MS, 'queue re-read after reload', () => this.resync());
+    this.refreshTimers = live.soonPer(REFRESH_DEBOUNCE_MS, (q) => `refresh of queue ${q}`, (q) => this.refresh(q), 'debug');
+  }
 
   /** Resyncs run one at a time (the host's and one after a queues.conf reload may meet). */
   resync(): Promise<void> {
-    return this.reads.serial(() => this.load());
-  }
-
-  private load(): Promise<void> {
-    return this.reads.read(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
+    return this.live.serialRead(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
   }
 
   /** After a reload of app_queue: queues and static members may have changed without events. */
   resyncSoon(): void {
-    if (this.timers.has('\u0000resync')) return;
-    const timer = setTimeout(() => {
-      this.timers.delete('\u0000resync');
-      if (!this.ami.connected) return;
-      this.resync().catch((e) => this.log.warn(`queue re-read after reload failed: ${(e as Error).message}`));
-    }, REFRESH_DEBOUNCE_MS);
-    timer.unref?.();
-    this.timers.set('\u0000resync', timer);
-  }
-
-  reset(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    this.state.reset();
-  }
-
-  close(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.resyncTimer.schedule();
   }
 
   /**
@@ -76,22 +48,13 @@ export class QueueService {
    * may have moved them, re-read that queue's QueueParams once the burst is over.
    */
   scheduleRefresh(queue: string | undefined): void {
-    if (!queue || this.reads.replaying || this.timers.has(queue)) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(queue);
-      void this.refresh(queue);
-    }, REFRESH_DEBOUNCE_MS);
-    timer.unref?.();
-    this.timers.set(queue, timer);
+    if (!queue || this.live.replaying) return;
+    this.refreshTimers.schedule(queue);
   }
 
-  async refresh(queue: string): Promise<void> {
-    if (!this.ami.connected) return;
-    try {
-      await this.reads.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
-    } catch (e) {
-      this.log.debug(`refresh of queue ${queue} failed: ${(e as Error).message}`);
-    }
+  /** One queue's QueueStatus: its counters, and the call counts of the members already known. */
+  refresh(queue: string): Promise<void> {
+    return this.live.reads.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
   }
 
   // ---- members ----
@@ -103,7 +66,7 @@ export class QueueService {
   }
 
   /** The one member called `name` (its member name or its interface), in `queue` if given. */
-  memberOr404(name: string, queue?: string): Member {
+  memberOr404(name: string, queue?: string): QueueMember {
     if (queue !== undefined) this.queueOr404(queue);
     const found = this.state.findMembers(name, queue);
     if (found.length === 0) throw notFound(queue !== undefined ? `no member ${name} in queue ${queue}` : `no queue member named ${name}`);
@@ -114,10 +77,10 @@ export class QueueService {
   }
 
   /** Re-read one member from Asterisk (QueueStatus filtered by queue and interface) and store it. */
-  private async reread(queue: string, iface: string): Promise<Member | undefined> {
+  private async reread(queue: string, iface: string): Promise<QueueMember | undefined> {
     const key = memberKey(queue, iface);
     let found = false;
-    await this.reads.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
+    await this.live.reads.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
       const item = r.events.find((m) => m.fields.Event === 'QueueMember' && m.fields.Location === iface && m.fields.Queue === queue);
       if (!item) return;
       found = true;
@@ -127,7 +90,7 @@ export class QueueService {
     return found ? this.state.members.get(key) : undefined;
   }
 
-  async addMember(input: MemberInput): Promise<Member> {
+  async addMember(input: MemberInput): Promise<QueueMember> {
     this.queueOr404(input.queue_name);
     if (this.state.members.has(memberKey(input.queue_name, input.interface))) {
       throw conflict(`${input.interface} is already a member of queue ${input.queue_name}`);
@@ -154,7 +117,7 @@ export class QueueService {
     return mem;
   }
 
-  async changeMember(mem: Member, change: MemberChange): Promise<Member> {
+  async changeMember(mem: QueueMember, change: MemberChange): Promise<QueueMember> {
     try {
       if (change.paused !== undefined || change.paused_reason !== undefined) {
         const paused = change.paused ?? mem.paused === 1;
@@ -178,7 +141,7 @@ export class QueueService {
   }
 
   /** QueueRemove; true when this call took the member out of the state (its event may have done so already). */
-  async removeMember(mem: Member): Promise<boolean> {
+  async removeMember(mem: QueueMember): Promise<boolean> {
     try {
       await this.ami.action('QueueRemove', { Queue: mem.queue_name, Interface: mem.location });
     } catch (e) {

@@ -6,78 +6,26 @@
 // the event's Position (once: a second Join of the same caller changes nothing) and a Leave takes it out, so the
 // callers behind move up; `calls` is the length of that line, which is the Count Asterisk sends.
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { num } from '../../core/ami/channel-block.ts';
+import { num, yesNo } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
+import type { Queue, QueueEntry, QueueMember } from './schemas.ts';
 
-export interface Queue {
-  name: string;
-  strategy: string;
-  max: number;
-  weight: number;
-  calls: number;
-  completed: number;
-  abandoned: number;
-  hold_time: number;
-  talk_time: number;
-  service_level: number;
-  service_level_perf: number;
-  tm_update: string;
-}
-
-export interface Member {
-  id: string;
-  name: string;
-  queue_name: string;
-  status: number;
-  membership: string;
-  state_interface: string;
-  location: string;
-  paused: number;
-  paused_reason: string;
-  penalty: number;
-  calls_taken: number;
-  in_call: number;
-  last_call: number;
-  last_pause: number;
-  /** Only QueueMember* events carry it (QueueStatus does not): null until one is seen. */
-  ring_inuse: number | null;
-  tm_update: string;
-}
-
-export interface Entry {
-  unique_id: string;
-  queue_name: string;
-  channel: string;
-  caller_id_name: string;
-  caller_id_num: string;
-  connected_line_name: string;
-  connected_line_num: string;
-  position: number;
-  /** ms since epoch when the caller joined; `wait` is derived from it when rendering */
+/** A waiting caller as kept: the answer's fields but `wait`, which is derived from `joined` when rendering. */
+export type Entry = Omit<QueueEntry, 'wait'> & {
+  /** ms since epoch when the caller joined */
   joined: number;
-  tm_update: string;
-}
-
-export type EntryView = Omit<Entry, 'joined'> & { wait: number };
+};
 
 const now = isoNow;
 
 /** The gateway's member key: a member is identified by its interface within a queue (as QueueRemove/QueuePause do). */
 export const memberKey = (queue: string, iface: string) => `${queue}\u0000${iface}`;
 
-/** Asterisk writes booleans in JSON-built events as True/False and in QueueStatus as 0/1. */
-function flag(v: string | undefined, fallback = 0): number {
-  if (v === undefined || v === '') return fallback;
-  if (/^true$/i.test(v)) return 1;
-  if (/^false$/i.test(v)) return 0;
-  return num(v, fallback);
-}
-
 /** QueueStatus prints an unknown caller id as `unknown`; events print `<unknown>`. Show one spelling. */
 const cid = (v: string | undefined) => (v === undefined || v === '' || v === 'unknown' ? '<unknown>' : v);
 
-export function renderEntry(e: Entry, nowMs = Date.now()): EntryView {
+export function renderEntry(e: Entry, nowMs = Date.now()): QueueEntry {
   return {
     unique_id: e.unique_id,
     queue_name: e.queue_name,
@@ -118,7 +66,7 @@ export function queueFromParams(m: AmiMessage, t = now()): Queue {
 }
 
 /** A member from a QueueStatus `QueueMember` item (Name/Location) or a QueueMember* event (MemberName/Interface). */
-export function memberFrom(m: AmiMessage, prev: Member | undefined, t = now()): Member {
+export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now()): QueueMember {
   const f = m.fields;
   const queue = f.Queue ?? '';
   const location = f.Interface ?? f.Location ?? '';
@@ -131,14 +79,14 @@ export function memberFrom(m: AmiMessage, prev: Member | undefined, t = now()): 
     membership: f.Membership ?? prev?.membership ?? '',
     state_interface: f.StateInterface ?? location,
     location,
-    paused: flag(f.Paused),
+    paused: yesNo(f.Paused),
     paused_reason: f.PausedReason ?? '',
     penalty: num(f.Penalty),
     calls_taken: num(f.CallsTaken),
-    in_call: flag(f.InCall),
+    in_call: yesNo(f.InCall),
     last_call: num(f.LastCall),
     last_pause: num(f.LastPause),
-    ring_inuse: f.Ringinuse !== undefined ? flag(f.Ringinuse) : prev?.ring_inuse ?? null,
+    ring_inuse: f.Ringinuse !== undefined ? yesNo(f.Ringinuse) : prev?.ring_inuse ?? null,
     tm_update: t,
   };
 }
@@ -161,7 +109,7 @@ function entryFrom(m: AmiMessage, joined: number, t = now()): Entry {
 
 export class QueueState {
   readonly queues = new LiveTable<Queue>();
-  readonly members = new LiveTable<Member>();
+  readonly members = new LiveTable<QueueMember>();
   readonly entries = new LiveTable<Entry>();
   /**
    * queue name -> unique ids of its waiting callers, first in line first. Positions are this order, not numbers
@@ -182,7 +130,7 @@ export class QueueState {
     const t = now();
     const nowMs = Date.now();
     const queues: [string, Queue][] = [];
-    const members: [string, Member][] = [];
+    const members: [string, QueueMember][] = [];
     const entries: Entry[] = [];
     for (const m of events) {
       switch (m.fields.Event) {
@@ -326,7 +274,7 @@ export class QueueState {
   }
 
   /** QueueMemberAdded / Status / Pause / Penalty / Ringinuse: the event carries the member's whole record. */
-  upsertMember(m: AmiMessage): { member: Member | undefined; queueKnown: boolean } {
+  upsertMember(m: AmiMessage): { member: QueueMember | undefined; queueKnown: boolean } {
     const f = m.fields;
     if (!f.Queue || !f.Interface) return { member: undefined, queueKnown: true };
     const queueKnown = this.queues.has(f.Queue);
@@ -338,7 +286,7 @@ export class QueueState {
   }
 
   /** QueueMemberRemoved. */
-  removeMember(m: AmiMessage): Member | undefined {
+  removeMember(m: AmiMessage): QueueMember | undefined {
     const key = memberKey(m.fields.Queue ?? '', m.fields.Interface ?? '');
     const mem = this.members.get(key);
     if (!mem) return undefined;
@@ -347,8 +295,8 @@ export class QueueState {
   }
 
   /** Members of `queue` (or of every queue) whose name or interface is `name`. */
-  findMembers(name: string, queue?: string): Member[] {
-    const out: Member[] = [];
+  findMembers(name: string, queue?: string): QueueMember[] {
+    const out: QueueMember[] = [];
     for (const m of this.members.values()) {
       if (queue !== undefined && m.queue_name !== queue) continue;
       if (m.name === name || m.location === name) out.push(m);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, skipReason, startBed, type Bed } from '../support/bed.ts';
 import { eventually, getWithBody } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 
 const reason = skipReason();
 const skip = reason ?? false;
@@ -119,10 +120,16 @@ test('bad input: unknown agent is 404, CR/LF or a bad body is 400, and no agent 
     const a = await p;
     assert.equal(a.status, want, `${what}: ${a.text}`);
   }
+  const soft = await bed.api.post('/v1/agents/2002/logoff', { soft: 'yes' });
+  assert.deepEqual([soft.body.result.message, soft.body.result.field], ['soft: must be a boolean (true or false)', 'soft']);
   assert.ok(await matchesAsterisk('2002', 'AGENT_IDLE'), '2002 still logged in');
   assert.equal((await agent('2002')).unique_id, uid);
+  const requested: BusMessage[] = [];
+  const stop = bed.gateway.bus.subscribe((m) => m.type === 'agents.agent.logoff_requested' && requested.push(m));
   const off = await bed.api.post('/v1/agents/2002/logoff', { soft: false });
+  stop();
   assert.equal(off.status, 200, off.text);
+  assert.deepEqual(requested.map((m) => m.data), [{ id: '2002', soft: false }]);
   await eventually(() => matchesAsterisk('2002', 'AGENT_LOGGEDOFF'), 10000, '2002 logged off');
 });
 

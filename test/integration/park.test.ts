@@ -176,6 +176,9 @@ test('PUT and DELETE of a lot edit res_parking.conf, reload, and the lot comes a
 
   const del = await bed.api.del('/v1/admin/park/parkinglots/gwtest_lot');
   assert.equal(del.status, 200, del.text);
+  assert.equal(del.body.result.parkinglot, null, 'the answer shows the lot gone');
+  const edits = bus.filter((m) => m.type.startsWith('park.parkinglot.') && (m.data as { name: string }).name === 'gwtest_lot').map((m) => m.type);
+  assert.deepEqual(edits, ['park.parkinglot.updated', 'park.parkinglot.updated', 'park.parkinglot.deleted']);
   assert.doesNotMatch(conf(), /gwtest_lot/);
   assert.match(conf(), /^\[gwlot\]$/m, 'other lots stay');
   await eventually(async () => (await bed.api.get('/v1/admin/park/parkinglots/gwtest_lot')).status === 404, 5000, 'lot gone');
@@ -209,6 +212,10 @@ test('bad input: unknown lot or parked call is 404, bad values and CR/LF are 400
     const a = await p;
     assert.equal(a.status, want, `${what}: ${a.text}`);
   }
+  const unknown = await bed.api.put('/v1/admin/park/parkinglots/gwlot', { parkpos: '801-810', colour: 'blue' });
+  assert.deepEqual([unknown.body.result.message, unknown.body.result.code], ['colour: unknown field', 'unknown_field']);
+  const badPos = await bed.api.put('/v1/admin/park/parkinglots/gwlot', { parkpos: 'eight hundred' });
+  assert.deepEqual([badPos.body.result.message, badPos.body.result.field], ['parkpos: "eight hundred" must be a range of spaces such as 701-720', 'parkpos']);
   assert.equal(conf(), before, 'res_parking.conf unchanged');
   const lotsAfter = (await bed.gateway.ami.list('Parkinglots')).events.filter((m) => m.fields.Event === 'Parkinglot').map((m) => m.fields.Name).sort();
   assert.deepEqual(lotsAfter, lotsBefore, 'Asterisk\'s lots unchanged');

@@ -8,13 +8,17 @@ import { skipReason, startBed, type Bed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 
 const reason = skipReason();
 const skip = reason ?? false;
 let bed: Bed;
+const bus: BusMessage[] = [];
 
 before(async () => {
-  if (!reason) bed = await startBed({ plugins: ['queue'] });
+  if (reason) return;
+  bed = await startBed({ plugins: ['queue'] });
+  bed.gateway.bus.subscribe((m) => bus.push(m));
 });
 after(async () => {
   await bed?.close();
@@ -199,6 +203,11 @@ test('a member is added, paused, given a penalty and removed over REST, and Queu
 
   const del = await bed.api.del(`/v1/admin/queue/members/${encodeURIComponent('Rest Three')}?queue_name=${Q.main}`);
   assert.equal(del.status, 200, del.text);
+  // each change went out on the bus as a typed event (the bed checks every payload against its schema)
+  const seen = (type: string) => bus.filter((m) => m.type === type && (m.data as { location: string }).location === iface);
+  await eventually(() => seen('queue.member.removed').length === 1, 5000, 'queue.member.removed published once');
+  assert.equal(seen('queue.member.added').length, 1);
+  assert.ok(seen('queue.member.updated').some((m) => (m.data as { paused: number }).paused === 1), 'the pause was published');
   st = await queueStatus(Q.main);
   assert.ok(!st.members.some((m) => m.fields.Location === iface), 'QueueStatus no longer lists it');
   assert.equal((await member('Rest Three', Q.main)).status, 404);
@@ -246,6 +255,17 @@ test('bad input: unknown queue or member is 404, a non-boolean pause or CR/LF is
   for (const [what, p, want] of cases) {
     const a = await p;
     assert.equal(a.status, want, `${what}: ${a.text}`);
+  }
+  // the refusals name the field in the gateway's wording
+  const words: [Promise<{ body: { result?: any } }>, string, string][] = [
+    [bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: 'yes' }), 'paused: must be a boolean (true or false)', 'invalid_field'],
+    [bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n', pasued: true }), 'pasued: unknown field', 'unknown_field'],
+    [bed.api.post('/v1/admin/queue/members', { interface: 'Local/1@x/n' }), 'queue_name: is required', 'invalid_field'],
+    [bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { penalty: -1 }), 'penalty: must not be negative', 'invalid_field'],
+  ];
+  for (const [p, message, code] of words) {
+    const r = (await p).body.result;
+    assert.deepEqual([r.message, r.code], [message, code]);
   }
   assert.equal(await snapshot(), before, 'QueueStatus members unchanged');
 });
