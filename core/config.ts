@@ -1,30 +1,143 @@
-// gateway.yaml: load, substitute ${VAR}, validate. A bad file stops start-up with one clear line naming the key,
-// so nothing ever starts half-configured.
+// gateway.yaml: load, substitute ${VAR}, check against its schema. The schema below is the one description of the
+// file: every key at every depth, its default and its range; GatewayConfig is derived from it. A bad file stops
+// start-up with one clear line naming the key (`gateway.yaml: http.tls: unknown key`), so nothing ever starts
+// half-configured.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-
-export interface GatewayConfig {
-  http: { host: string; port: number; body_limit_bytes: number };
-  ami: { host: string; port: number; username: string; secret: string; reconnect_max_ms: number };
-  asterisk: { config_dir: string; modules_dir?: string };
-  data_dir: string;
-  backups: { retention: number };
-  auth: { token_ttl_s: number; bootstrap_admin: { username: string; password: string } | null };
-  plugins: string[];
-  /** where the file was read from, for relative paths */
-  file: string;
-}
+import { fieldOf } from './contract/validate.ts';
+import { v, type Out } from './contract/schema.ts';
 
 export class ConfigFileError extends Error {
-  constructor(public readonly key: string, detail: string) {
+  constructor(
+    public readonly key: string,
+    detail: string,
+  ) {
     super(`gateway.yaml: ${key}: ${detail}`);
   }
 }
 
+// ---- the schema. A key left out, or given as null or '', takes its default (or is required when it has none). ----
+
+const isMapping = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A mapping that refuses unknown keys (a typo must not be ignored). */
+const mapping = <E extends v.ObjectEntries>(entries: E, description: string) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>(isMapping, 'must be a mapping'),
+    v.strictObject(entries, 'must be a mapping'),
+    v.description(description),
+  );
+
+/** A one-line string; a YAML number is taken as its digits (secret: 1234). */
+const str = (description: string) =>
+  v.pipe(
+    v.union([v.string(), v.pipe(v.number(), v.transform(String))], 'must be a string'),
+    v.regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL characters'),
+    v.description(description),
+  );
+
+/** An integer in a range, with a default; digits in a string count (port: ${HTTP_PORT}). */
+const int = (def: number, min: number, max: number, description: string) => {
+  const msg = `must be an integer from ${min} to ${max}`;
+  return v.optional(
+    v.pipe(
+      v.union([v.number(msg), v.pipe(v.string(msg), v.regex(/^\d+$/, msg), v.transform(Number))], msg),
+      v.integer(msg),
+      v.minValue(min, msg),
+      v.maxValue(max, msg),
+      v.description(`${description} (${min} to ${max}; default ${def})`),
+    ),
+    def,
+  );
+};
+
+export const GatewayYamlSchema = mapping(
+  {
+    http: v.optional(
+      mapping(
+        {
+          host: v.optional(str('listen address (default 127.0.0.1)'), '127.0.0.1'),
+          port: int(8081, 0, 65535, 'listen port'),
+          body_limit_bytes: int(1024 * 1024, 1024, 256 * 1024 * 1024, 'larger request bodies are answered 413'),
+        },
+        'the REST API and WebSocket listener',
+      ),
+      {},
+    ),
+    ami: v.optional(
+      mapping(
+        {
+          host: v.optional(str('Asterisk Manager Interface host (default 127.0.0.1)'), '127.0.0.1'),
+          port: int(5038, 1, 65535, 'AMI port'),
+          username: str('the [user] of manager.conf'),
+          secret: str('its secret'),
+          reconnect_max_ms: int(10000, 100, 600000, 'reconnect backoff cap'),
+        },
+        'the Asterisk Manager Interface (manager.conf)',
+      ),
+      {},
+    ),
+    asterisk: v.optional(
+      mapping(
+        {
+          config_dir: v.optional(str('where extensions.conf, pjsip.conf, queues.conf, res_parking.conf are edited'), '/etc/asterisk'),
+          modules_dir: v.optional(str("Asterisk's modules (default: astmoddir from asterisk.conf)")),
+        },
+        "Asterisk's own files; relative paths are relative to gateway.yaml",
+      ),
+      {},
+    ),
+    data_dir: v.optional(str("the gateway's own store (gateway.json) and config backups (data/backups)"), './data'),
+    backups: v.optional(mapping({ retention: int(50, 1, 100000, 'backups kept per config file') }, 'config file backups'), {}),
+    auth: v.optional(
+      mapping(
+        {
+          token_ttl_s: int(3600, 1, 10 * 365 * 86400, 'a token expires after this long without use'),
+          bootstrap_admin: v.optional(
+            v.pipe(
+              mapping(
+                { username: v.optional(str('the first admin user')), password: v.optional(str('its password')) },
+                'created on first start, when the store has no user',
+              ),
+              v.check((b) => (b.username === undefined) === (b.password === undefined), 'needs both username and password'),
+              v.transform((b) =>
+                b.username !== undefined && b.password !== undefined ? { username: b.username, password: b.password } : null,
+              ),
+            ),
+            {},
+          ),
+        },
+        'logins',
+      ),
+      {},
+    ),
+    plugins: v.optional(
+      v.pipe(
+        v.array(v.string('must be a plugin name'), 'must be a list of plugin names'),
+        v.transform((ps) => [...new Set(ps)]),
+        v.description("enabled plugins; a disabled plugin's routes answer 404"),
+      ),
+      [],
+    ),
+  },
+  'gateway.yaml',
+);
+
+export type GatewayConfig = Out<typeof GatewayYamlSchema> & {
+  /** where the file was read from, for relative paths */
+  file: string;
+};
+
+// ---- reading ----
+
 type Raw = Record<string, unknown>;
 
-/** `${NAME}` is replaced by the environment variable NAME; an unset variable is an error, not an empty string. */
+/**
+ * `${NAME}` is replaced by the environment variable NAME; an unset variable is an error, not an empty string. A
+ * mapping's value that is null or '' (after substitution) counts as left out: the key keeps its place, so an
+ * unknown one is still named.
+ */
 function substituteEnv(value: unknown, key: string, env: NodeJS.ProcessEnv): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
@@ -36,41 +149,24 @@ function substituteEnv(value: unknown, key: string, env: NodeJS.ProcessEnv): unk
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, `${key}[${i}]`, env));
   if (value && typeof value === 'object') {
     const out: Raw = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, key ? `${key}.${k}` : k, env);
+    for (const [k, v] of Object.entries(value)) {
+      const s = substituteEnv(v, key ? `${key}.${k}` : k, env);
+      out[k] = s === null || s === '' ? undefined : s;
+    }
     return out;
   }
   return value;
 }
 
-function section(raw: Raw, key: string): Raw {
-  const v = raw[key];
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigFileError(key, 'must be a mapping');
-  return v as Raw;
+/** The problem to report: an unknown key first (a typo there is usually why something else is missing). */
+function firstProblem(issues: readonly v.BaseIssue<unknown>[]): ConfigFileError {
+  const unknown = issues.find((i) => (i.type === 'strict_object' || i.type === 'loose_object') && i.expected === 'never');
+  const issue = unknown ?? issues[0]!;
+  const key = fieldOf(issue) ?? '(file)';
+  if (unknown) return new ConfigFileError(key, 'unknown key');
+  if (issue.received === 'undefined') return new ConfigFileError(key, 'is required');
+  return new ConfigFileError(key, issue.message);
 }
-
-function str(obj: Raw, key: string, full: string, def?: string): string {
-  const v = obj[key];
-  if (v === undefined || v === null || v === '') {
-    if (def !== undefined) return def;
-    throw new ConfigFileError(full, 'is required');
-  }
-  if (typeof v === 'number') return String(v);
-  if (typeof v !== 'string') throw new ConfigFileError(full, 'must be a string');
-  return v;
-}
-
-function int(obj: Raw, key: string, full: string, def: number, min: number, max: number): number {
-  const v = obj[key];
-  if (v === undefined || v === null) return def;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigFileError(full, `must be an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
-const KNOWN_TOP = new Set(['http', 'ami', 'asterisk', 'data_dir', 'backups', 'auth', 'plugins']);
 
 export function parseConfig(text: string, file: string, knownPlugins: readonly string[], env = process.env): GatewayConfig {
   let doc: unknown;
@@ -79,56 +175,21 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
   } catch (e) {
     throw new ConfigFileError('(file)', `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigFileError('(file)', 'must be a YAML mapping');
-  const raw = substituteEnv(doc, '', env) as Raw;
-  for (const k of Object.keys(raw)) if (!KNOWN_TOP.has(k)) throw new ConfigFileError(k, 'unknown key');
-
-  const base = path.dirname(path.resolve(file));
-  const http = section(raw, 'http');
-  const ami = section(raw, 'ami');
-  const asterisk = section(raw, 'asterisk');
-  const auth = section(raw, 'auth');
-  const backups = section(raw, 'backups');
-  const boot = section(auth, 'bootstrap_admin');
-
-  const plugins = raw.plugins ?? [];
-  if (!Array.isArray(plugins) || plugins.some((p) => typeof p !== 'string')) {
-    throw new ConfigFileError('plugins', 'must be a list of plugin names');
-  }
-  for (const p of plugins as string[]) {
+  if (!isMapping(doc)) throw new ConfigFileError('(file)', 'must be a YAML mapping');
+  const parsed = v.safeParse(GatewayYamlSchema, substituteEnv(doc, '', env));
+  if (!parsed.success) throw firstProblem(parsed.issues);
+  const c = parsed.output;
+  for (const p of c.plugins) {
     if (!knownPlugins.includes(p)) throw new ConfigFileError('plugins', `unknown plugin "${p}" (known: ${knownPlugins.join(', ')})`);
   }
-
-  const bootUser = boot.username === undefined ? undefined : str(boot, 'username', 'auth.bootstrap_admin.username');
-  const bootPass = boot.password === undefined ? undefined : str(boot, 'password', 'auth.bootstrap_admin.password');
-  if ((bootUser === undefined) !== (bootPass === undefined)) {
-    throw new ConfigFileError('auth.bootstrap_admin', 'needs both username and password');
-  }
-
+  const base = path.dirname(path.resolve(file));
   return {
-    http: {
-      host: str(http, 'host', 'http.host', '127.0.0.1'),
-      port: int(http, 'port', 'http.port', 8081, 0, 65535),
-      body_limit_bytes: int(http, 'body_limit_bytes', 'http.body_limit_bytes', 1024 * 1024, 1024, 256 * 1024 * 1024),
-    },
-    ami: {
-      host: str(ami, 'host', 'ami.host', '127.0.0.1'),
-      port: int(ami, 'port', 'ami.port', 5038, 1, 65535),
-      username: str(ami, 'username', 'ami.username'),
-      secret: str(ami, 'secret', 'ami.secret'),
-      reconnect_max_ms: int(ami, 'reconnect_max_ms', 'ami.reconnect_max_ms', 10000, 100, 600000),
-    },
+    ...c,
     asterisk: {
-      config_dir: path.resolve(base, str(asterisk, 'config_dir', 'asterisk.config_dir', '/etc/asterisk')),
-      modules_dir: asterisk.modules_dir === undefined ? undefined : path.resolve(base, str(asterisk, 'modules_dir', 'asterisk.modules_dir')),
+      config_dir: path.resolve(base, c.asterisk.config_dir),
+      modules_dir: c.asterisk.modules_dir === undefined ? undefined : path.resolve(base, c.asterisk.modules_dir),
     },
-    data_dir: path.resolve(base, str(raw, 'data_dir', 'data_dir', './data')),
-    backups: { retention: int(backups, 'retention', 'backups.retention', 50, 1, 100000) },
-    auth: {
-      token_ttl_s: int(auth, 'token_ttl_s', 'auth.token_ttl_s', 3600, 1, 10 * 365 * 86400),
-      bootstrap_admin: bootUser !== undefined ? { username: bootUser, password: bootPass! } : null,
-    },
-    plugins: [...new Set(plugins as string[])],
+    data_dir: path.resolve(base, c.data_dir),
     file: path.resolve(file),
   };
 }

@@ -160,7 +160,9 @@ export function openApiDocument(routes: readonly RegisteredRoute[], info: Docume
     };
     if (route.body) {
       const type = route.bodyType === 'text' ? 'text/plain' : 'application/json';
-      op.requestBody = { required: !route.bodyOptional, content: { [type]: { schema: jsonSchema(route.body, 'input') } } };
+      const content: Json = { [type]: { schema: jsonSchema(route.body, 'input') } };
+      if (route.textBody) content['text/plain'] = { schema: jsonSchema(route.textBody, 'input') };
+      op.requestBody = { required: !route.bodyOptional, content };
     }
     paths[p] ??= {};
     paths[p][route.method.toLowerCase()] = op;

@@ -55,6 +55,11 @@ export interface RouteSpec<P extends Entries | undefined = Entries | undefined, 
   /** The request body's schema. JSON unless `bodyType` is 'text' (the whole body is the string). */
   body?: B;
   bodyType?: 'json' | 'text';
+  /**
+   * A JSON route that also takes a text/plain body, checked by this schema, which maps the text to the same input
+   * as the JSON body (a whole config file: `{"data": "<text>"}`, or the text itself).
+   */
+  textBody?: v.GenericSchema<string, BodyOut<B>>;
   /** The body may be absent (the spec's GET detail queries: the key in a JSON body, or in the query string). */
   bodyOptional?: boolean;
   /** Success answers by status; error answers (400, 401, 403, 404, 405, 503 ...) are documented by the app. */

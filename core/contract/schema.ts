@@ -126,3 +126,60 @@ export function named<S extends v.GenericSchema>(title: string, s: S): S {
 export function namedSchemas(): ReadonlyMap<string, v.GenericSchema> {
   return BY_NAME;
 }
+
+// ---- objects whose keys are data written out as they are, and values of more than one shape ----
+
+/**
+ * An object whose keys are data the gateway writes out as they are (config options), with a schema for the keys:
+ * like `dict`, but every own key is kept, `__proto__`, `constructor` and `prototype` included (valibot's record
+ * skips those silently), in a null-prototype object. A refused key is reported on the object, its message naming
+ * the key. Documented as the record it is.
+ */
+export function ownDict<K extends v.GenericSchema<string, string>, S extends v.GenericSchema>(key: K, value: S, description?: string) {
+  const record = v.record(key, value, 'must be a JSON object');
+  type Issue = v.BaseIssue<unknown>;
+  type Dataset = { typed: boolean; value: unknown; issues?: Issue[] };
+  const run = function (this: typeof record, dataset: Dataset, config: v.Config<Issue>): Dataset {
+    const input = dataset.value;
+    if (!input || typeof input !== 'object' || Array.isArray(input)) {
+      v._addIssue(this, 'type', dataset as v.UnknownDataset, config);
+      return dataset;
+    }
+    const out: Record<string, unknown> = Object.create(null);
+    const issues: Issue[] = [];
+    let typed = true;
+    for (const k of Object.keys(input)) {
+      const entry = (input as Record<string, unknown>)[k];
+      const keyed = key['~run']({ value: k }, config);
+      if (keyed.issues) issues.push(...keyed.issues); // on the object: the message names the key
+      const valued = value['~run']({ value: entry }, config);
+      if (valued.issues) {
+        const item: v.ObjectPathItem = { type: 'object', origin: 'value', input: input as Record<string, unknown>, key: k, value: entry };
+        for (const issue of valued.issues) (issue as { path?: unknown[] }).path = issue.path ? [item, ...issue.path] : [item];
+        issues.push(...valued.issues);
+      }
+      if (!keyed.typed || !valued.typed) typed = false;
+      else out[keyed.value] = valued.value;
+      if (issues.length && config.abortEarly) break;
+    }
+    dataset.typed = typed && !(issues.length && config.abortEarly);
+    dataset.value = out;
+    if (issues.length) dataset.issues = [...(dataset.issues ?? []), ...issues];
+    return dataset;
+  };
+  const schema = v._standardSchema<typeof record>({ ...record, '~run': run as unknown as (typeof record)['~run'] });
+  return withDescription(schema, description);
+}
+
+/**
+ * A value of more than one shape (an array or an object; `{"key": "value"}` or `{key, op, value}`), checked by the
+ * shape `by(input)` picks, so that shape's own message reaches the client ("data[0].op: must be one of ..."), where
+ * a plain union can only say that none matched. `docs` is the union as the documents show it (named, as they refer
+ * to it); it also answers input no shape fits (`by` gives undefined), with its own message. Use the result in a
+ * request body, not inside a named schema (the documents render each named schema with the others as references,
+ * and a lazy schema there would point at an unnamed copy).
+ */
+export function choose<S extends v.GenericSchema>(docs: S, by: (input: unknown) => v.GenericSchema<unknown, v.InferOutput<S>> | undefined) {
+  if (!NAMED.has(docs)) throw new Error('choose: name the documented union first (named)');
+  return v.lazy((input) => (input === undefined ? docs : (by(input) ?? docs)) as S);
+}

@@ -7,7 +7,7 @@ import { v } from './schema.ts';
 
 type Issue = v.BaseIssue<unknown>;
 
-function fieldOf(issue: Issue): string | undefined {
+export function fieldOf(issue: Issue): string | undefined {
   if (!issue.path?.length) return undefined;
   let out = '';
   for (const item of issue.path) {
@@ -96,6 +96,8 @@ export async function readInput(route: AnyRoute, c: Context): Promise<{ params: 
   if (route.body) {
     if (route.bodyType === 'text') {
       body = check(route.body, await bodyText(c), 'body');
+    } else if (route.textBody && (c.req.header('content-type') ?? '').toLowerCase().startsWith('text/plain')) {
+      body = check(route.textBody, await bodyText(c), 'body');
     } else {
       // An absent optional body is checked as {} (its fields are then all optional, as the key may be in the query).
       const raw = await readJson(c, route.bodyOptional ?? false);

@@ -1,7 +1,5 @@
 // HTTP routes of the pjsip plugin: pjsip.conf as a whole file with backups (core/config-routes.ts), and the live
 // PJSIP objects at the spec's paths, answered from memory (state.ts) and refused with 503 while that is not current.
-import type { ConfigRoutesContext } from '../../core/config-routes.ts';
-import { registerConfigFileRoutes } from '../../core/config-routes.ts';
 import type { Router } from '../../core/plugins/contract.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
 import { notFound } from '../../core/http/errors.ts';
@@ -9,12 +7,8 @@ import { param, pathName } from '../../core/http/body.ts';
 import type { LiveTable } from '../../core/live/table.ts';
 import { renderRegistration, type PjsipState } from './state.ts';
 
-export const PJSIP_FILE = 'pjsip.conf';
-
-/** pjsip.conf routes (/admin/pjsip/configurations). */
-export function registerRoutes(ctx: ConfigRoutesContext): void {
-  registerConfigFileRoutes(ctx, { file: PJSIP_FILE, base: '/admin/pjsip/configurations' });
-}
+// pjsip.conf's routes are in config-routes.ts (registerPjsipConfigRoutes); this name stays until index.ts imports it.
+export { registerPjsipConfigRoutes as registerRoutes, PJSIP_FILE } from './config-routes.ts';
 
 const live = { live: true };
 

@@ -7,13 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { registerConfigFileRoutes, registerConfigSectionRoutes } from '../../core/config-routes.ts';
+import { registerConfigFileRoutes, registerConfigSectionRoutes } from '../../core/config-routes/routes.ts';
+import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { createLogger } from '../../core/log.ts';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { registerRoutes as registerDialplanRoutes } from '../../plugins/dialplan/routes.ts';
-import { registerRoutes as registerPjsipRoutes } from '../../plugins/pjsip/routes.ts';
+import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
+import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
 import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
 import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { client } from '../support/http.ts';
@@ -46,7 +47,7 @@ const ami = {
   },
 };
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-cfgreload-'));
   etc = path.join(dir, 'etc');
   mkdirSync(etc);
@@ -64,13 +65,20 @@ before(() => {
     logError: () => {},
   });
   const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-  registerDialplanRoutes(ctx('dialplan'));
-  registerPjsipRoutes(ctx('pjsip'));
+  registerDialplanConfigRoutes(ctx('dialplan'));
+  registerPjsipConfigRoutes(ctx('pjsip'));
   registerParkConfigRoutes(ctx('park'));
   registerQueueConfigRoutes(ctx('queue'));
   // a file that needs no reload
-  registerConfigSectionRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/sections', form: 'object' });
-  registerConfigFileRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/configurations' });
+  registerConfigSectionRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/sections', tag: 'other', form: 'object' });
+  registerConfigFileRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/configurations', tag: 'other' });
+  // the app serves its document, so the answers below are checked against it
+  await registerDocsRoutes(http, {
+    routes: () => http.routes,
+    events: () => [],
+    plugins: () => ['dialplan', 'pjsip', 'park', 'queue', 'other'],
+  });
+  http.seal();
   api = client(http.fetch);
   api.setToken('tok');
 });
@@ -144,7 +152,12 @@ test('routes need a token; a bad spec fails at registration', async () => {
   assert.equal((await anon.put('/v1/admin/dialplan/configurations/extensions.conf', { data: '' })).status, 401);
   const other = new HttpApp({ bodyLimitBytes: 1024, auth: { resolve: () => undefined }, liveness: () => null, logError: () => {} });
   assert.throws(
-    () => registerConfigFileRoutes({ router: other.router('x'), configFiles: files }, { file: '../passwd', base: '/admin/x/configurations' }),
+    () => registerConfigFileRoutes({ router: other.router('x'), configFiles: files }, { file: '../passwd', base: '/admin/x/configurations', tag: 'x' }),
     /\.\./,
   );
+});
+
+test('the answers above were checked against the document', async () => {
+  const checker = await api.contract();
+  assert.ok(checker && checker.checked >= 10, `checked ${checker?.checked} answers`);
 });

@@ -1,25 +1,32 @@
-// Config files over REST without Asterisk (core/config-routes.ts through the dialplan, pjsip, park and queue routes):
-// shapes, ETags and If-Match, backups, and every refusal, each checked to leave the file byte-identical. AMI is
-// never started, so every reload answers `pending`.
+// Config files over REST without Asterisk (core/config-routes/ through the dialplan, pjsip, park and queue config
+// routes): shapes, ETags and If-Match, backups, and every refusal, each checked to leave the file byte-identical.
+// The routes run in an HttpApp of their own that serves its OpenAPI document, so every answer is also checked
+// against the declared schemas (test/support/http.ts). AMI is not connected, so every reload answers `pending`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AmiNotConnectedError } from '../../core/ami/errors.ts';
+import type { Role } from '../../core/auth/accounts.ts';
 import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import { ConfigFiles } from '../../core/config-files.ts';
+import { registerDocsRoutes } from '../../core/docs/routes.ts';
+import { HttpApp } from '../../core/http/app.ts';
 import { createLogger } from '../../core/log.ts';
+import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
 import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
+import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
 import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
 let etc: string;
 let backups: string;
-let gw: Gateway;
 let api: ReturnType<typeof client>;
 let manager: ReturnType<typeof client>;
+const failures: unknown[] = [];
 
 const FILES: Record<string, string> = {
   'extensions.conf': `; extensions.conf: hand-written by the admin, keep me
@@ -95,13 +102,22 @@ function config() {
 data_dir: ${path.join(dir, 'data')}
 asterisk: {config_dir: ${etc}}
 http: {body_limit_bytes: 65536}
-auth: {token_ttl_s: 3600, bootstrap_admin: {username: admin, password: 'adm1n pass'}}
-plugins: [users, dialplan, pjsip]
 `,
     path.join(dir, 'gateway.yaml'),
-    ['core', 'users', 'dialplan', 'pjsip', 'park', 'queue', 'agents'],
+    [],
   );
 }
+
+/** AMI is down: every reload is `pending`. */
+const ami = {
+  connected: false,
+  action: async (): Promise<never> => {
+    throw new AmiNotConnectedError();
+  },
+  command: async (): Promise<never> => {
+    throw new AmiNotConnectedError();
+  },
+};
 
 const onDisk = (file: string) => readFileSync(path.join(etc, file));
 const text = (file: string) => onDisk(file).toString('utf8');
@@ -132,21 +148,34 @@ before(async () => {
   mkdirSync(path.join(dir, 'data'));
   for (const [name, body] of Object.entries(FILES)) writeFileSync(path.join(etc, name), body);
   writeFileSync(path.join(dir, 'secret.conf'), SECRET);
-  gw = await Gateway.create(config(), createLogger('test', 'silent'));
-  // park and queue wire these from their own index.ts; here without their live parts.
-  const ctx = (name: string) => ({ router: gw.http.router(name), configFiles: gw.configFiles });
+  const cfg = config();
+  const files = new ConfigFiles(cfg, ami, createLogger('test', 'silent'));
+  const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = {
+    'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
+    'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },
+  };
+  const http = new HttpApp({
+    bodyLimitBytes: cfg.http.body_limit_bytes,
+    auth: { resolve: (t) => tokens[t] },
+    liveness: () => null,
+    logError: (e) => failures.push(e),
+  });
+  // What each plugin's index.ts wires, without their live parts.
+  const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
+  registerDialplanConfigRoutes(ctx('dialplan'));
+  registerPjsipConfigRoutes(ctx('pjsip'));
   registerParkConfigRoutes(ctx('park'));
   registerQueueConfigRoutes(ctx('queue'));
-  api = client(gw.http.fetch);
-  await api.login('admin', 'adm1n pass');
-  const m = await api.post('/v1/admin/user/users', { username: 'mgr', password: 'mgr-pass-1', permissions: [{ permission: 'manager' }] });
-  assert.equal(m.status, 200, m.text);
-  manager = client(gw.http.fetch);
-  await manager.login('mgr', 'mgr-pass-1', 'manager');
+  await registerDocsRoutes(http, { routes: () => http.routes, events: () => [], plugins: () => ['dialplan', 'pjsip', 'park', 'queue'] });
+  http.seal();
+  api = client(http.fetch);
+  api.setToken('admin-token');
+  manager = client(http.fetch);
+  manager.setToken('manager-token');
 });
 after(async () => {
-  await gw.store.flush();
   rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(failures, [], 'no request failed inside the gateway (500)');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -570,4 +599,35 @@ test('object form: a key named __proto__ is an ordinary key', async () => {
   const got = await api.get('/v1/admin/park/cfg_parkinglots/protolot');
   assert.match(got.text, /"data":\{"__proto__":"x","parkpos":"950-951"\}/);
   writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// the contract
+
+test("the document: each plugin's routes carry its tag and name its file; both PUT bodies and If-Match are described", async () => {
+  const doc = (await api.get('/v1/openapi.json')) as unknown as { body: any };
+  const paths = doc.body.paths;
+  const op = (p: string, m: string) => paths[p][m];
+  assert.deepEqual(op('/v1/admin/park/cfg_parkinglots', 'get').tags, ['park']);
+  assert.equal(op('/v1/admin/park/cfg_parkinglots', 'get').summary, 'All parking lots in res_parking.conf');
+  assert.deepEqual(op('/v1/admin/queue/cfg_queues/{name}', 'put').tags, ['queue']);
+  assert.equal(op('/v1/manager/sdialplans', 'post').summary, 'Create a context in extensions.conf');
+  assert.equal(op('/v1/admin/pjsip/configurations/{name}', 'put').summary, 'Replace pjsip.conf');
+  assert.deepEqual(op('/v1/admin/pjsip/configurations/{name}', 'put').tags, ['pjsip']);
+  const put = op('/v1/admin/dialplan/configurations/{name}', 'put');
+  assert.deepEqual(Object.keys(put.requestBody.content).sort(), ['application/json', 'text/plain']);
+  assert.match(put.description, /If-Match/);
+  assert.match(put.description, /ETag/);
+  for (const s of ['200', '400', '404', '412', '413']) assert.ok(put.responses[s], `PUT documents ${s}`);
+  const sections = op('/v1/admin/dialplan/sdps/{name}', 'put');
+  assert.deepEqual(sections.parameters.map((p: any) => `${p.in}:${p.name}`).sort(), ['path:name', 'query:form', 'query:index']);
+  assert.match(sections.description, /If-Match/);
+  assert.ok(doc.body.components.schemas.ConfigSection);
+  assert.ok(doc.body.components.schemas.ConfigEntryInput);
+});
+
+test('every answer above was checked against the document', async () => {
+  const checker = await api.contract();
+  assert.ok(checker, 'the app serves its OpenAPI document');
+  assert.ok(checker.checked > 100, `checked ${checker.checked} answers`);
 });

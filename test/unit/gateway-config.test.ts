@@ -1,6 +1,8 @@
 // gateway.yaml: defaults, ${VAR} substitution, and one clear error naming the key for each kind of mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseConfig, ConfigFileError, loadConfigFile } from '../../core/config.ts';
 
 const KNOWN = ['core', 'users', 'queue'];
@@ -43,6 +45,58 @@ test('each mistake names its key', () => {
   failsWith('ami: [1, 2]\n', /ami: must be a mapping/);
   failsWith('ami: {username: gw, secret: s}\nauth: {bootstrap_admin: {username: a}}\n', /auth\.bootstrap_admin: needs both/);
   failsWith('ami: {username: gw, secret: s\n', /\(file\): not valid YAML/);
+});
+
+test('an unknown key at any depth stops start-up, named in full', () => {
+  const ok = 'ami: {username: gw, secret: s}\n';
+  const once = (text: string, line: string) =>
+    assert.throws(
+      () => parse(text),
+      (e: unknown) => e instanceof ConfigFileError && e.message === line,
+      line,
+    );
+  once(`${ok}http: {tls: true}\n`, 'gateway.yaml: http.tls: unknown key');
+  once('ami: {hots: 127.0.0.1, username: gw, secret: s}\n', 'gateway.yaml: ami.hots: unknown key');
+  once(`${ok}auth: {bootstrap_admin: {username: a, password: b, email: c}}\n`, 'gateway.yaml: auth.bootstrap_admin.email: unknown key');
+  once(`${ok}asterisk: {config_dir: /etc/asterisk, module_dir: /usr/lib}\n`, 'gateway.yaml: asterisk.module_dir: unknown key');
+  once(`${ok}backups: {retension: 5}\n`, 'gateway.yaml: backups.retension: unknown key');
+  // a key with no value is still a key
+  once(`${ok}http:\n  tls:\n`, 'gateway.yaml: http.tls: unknown key');
+  // the typo is named rather than what it leaves missing
+  once('ami: {username: gw, secrett: s}\n', 'gateway.yaml: ami.secrett: unknown key');
+  // a key whose ${VAR} is unset is reported as such, even where it is unknown
+  failsWith(`${ok}http: {tls: "\${TLS}"}\n`, /http\.tls: environment variable TLS is not set/);
+});
+
+test('values: digits from ${VAR}, numbers as strings, ranges, line breaks', () => {
+  const c = parse('ami: {username: gw, secret: 1234, port: "${AMI_PORT}"}\nhttp: {port: "8082", host: ""}\nplugins: [core, core]\n', {
+    AMI_PORT: '5039',
+  });
+  assert.equal(c.ami.secret, '1234');
+  assert.equal(c.ami.port, 5039);
+  assert.equal(c.http.port, 8082);
+  assert.equal(c.http.host, '127.0.0.1', "'' takes the default");
+  assert.deepEqual(c.plugins, ['core'], 'listed once');
+  const ok = 'ami: {username: gw, secret: s}\n';
+  failsWith(`${ok}http: {port: 1.5}\n`, /^gateway\.yaml: http\.port: must be an integer from 0 to 65535$/);
+  failsWith(`${ok}backups: {retention: 0}\n`, /^gateway\.yaml: backups\.retention: must be an integer from 1 to 100000$/);
+  failsWith(`${ok}auth: {token_ttl_s: -1}\n`, /^gateway\.yaml: auth\.token_ttl_s: must be an integer from 1/);
+  failsWith(
+    'ami: {username: gw, secret: "a\\r\\nAction: Logoff"}\n',
+    /^gateway\.yaml: ami\.secret: must not contain CR, LF or NUL characters$/,
+  );
+  failsWith('ami: {username: [gw], secret: s}\n', /^gateway\.yaml: ami\.username: must be a string$/);
+  failsWith(`${ok}http: [1]\n`, /^gateway\.yaml: http: must be a mapping$/);
+  failsWith(`${ok}plugins: [core, 5]\n`, /^gateway\.yaml: plugins\[1\]: must be a plugin name$/);
+  failsWith('[1, 2]\n', /^gateway\.yaml: \(file\): must be a YAML mapping$/);
+});
+
+test('the gateway.yaml shipped in the repository passes its schema', () => {
+  const file = fileURLToPath(new URL('../../gateway.yaml', import.meta.url));
+  const all = ['core', 'users', 'queue', 'park', 'agents', 'dialplan', 'pjsip', 'chat'];
+  const c = parseConfig(readFileSync(file, 'utf8'), file, all, { AMI_SECRET: 'a', GATEWAY_ADMIN_PASSWORD: 'b' });
+  assert.deepEqual(c.plugins, all);
+  assert.deepEqual(c.auth.bootstrap_admin, { username: 'admin', password: 'b' });
 });
 
 test('an unreadable file is one clear error', () => {

@@ -1,0 +1,307 @@
+// The logic behind the config-file routes, over config-store (lossless edits, per-file write queue, If-Match,
+// backups, atomic writes) and ConfigFiles.reload (make Asterisk pick the file up). Input arrives checked by the
+// routes' schemas; what is left here are the rules that need the file: which names a path serves, whether a
+// section exists or repeats, whether the object form can say it.
+//
+// Every write: ConfigFileStore.update/replace with the request's If-Match (412 and nothing written when the file
+// changed since; without If-Match the edit applies to the file as it is on disk now), then the reload the file needs.
+// The answer carries the reload outcome; a refused request never changes a byte.
+import {
+  ConfigError,
+  parseBackupName,
+  parseConfig,
+  type ConfigDocument,
+  type Section,
+  type WriteResult,
+} from '../../config-store/index.ts';
+import type { ConfigFiles, ReloadOutcome } from '../config-files.ts';
+import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
+import type { Router } from '../plugins/contract.ts';
+import type { Out } from '../contract/schema.ts';
+import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
+import { repeatedKeys, view, type SectionData, type SectionForm, type SectionView } from './section-form.ts';
+
+/** What the routes need from a plugin's context (a whole PluginContext fits). */
+export interface ConfigRoutesContext {
+  readonly router: Router;
+  readonly configFiles: Pick<ConfigFiles, 'store' | 'reload'>;
+}
+
+type Files = ConfigRoutesContext['configFiles'];
+type ConfigFileView = Out<typeof ConfigFileSchema>;
+type ConfigFileWritten = Out<typeof ConfigFileWrittenSchema>;
+
+/** The ETag of the file an answer shows, for its ETag header (the next write's If-Match). */
+export interface Tagged<T> {
+  result: T;
+  etag?: string;
+}
+
+const NOTHING_CHANGED: ReloadOutcome = { status: 'none', message: 'nothing changed; no reload needed' };
+
+async function readOrNull(files: Files, file: string) {
+  try {
+    return await files.store.read(file);
+  } catch (e) {
+    if (e instanceof ConfigError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// whole file
+
+/** One config file and its backups: the whole-file routes (spec: /admin/<plugin>/configurations). */
+export class ConfigFileService {
+  constructor(
+    private readonly files: Files,
+    readonly file: string,
+    /** The routes' path (messages name it). */
+    private readonly base: string,
+  ) {
+    files.store.resolve(file); // a bad spec fails at start-up, not on the first request
+  }
+
+  /** The name from the URL: the current file, a backup of it, or 404. Never a path (the schema refused those). */
+  target(name: string): { name: string; backup: boolean } {
+    const { file, base } = this;
+    if (name === file) return { name, backup: false };
+    if (parseBackupName(name)?.file === file) return { name, backup: true };
+    throw notFound(`no configuration ${JSON.stringify(name)}: ${base} serves ${file} and its backups (${file}.<timestamp>)`);
+  }
+
+  /** The current file first (when it exists), then its backups, newest first. */
+  async list(): Promise<Tagged<{ list: ConfigFileView[] }>> {
+    const { store } = this.files;
+    const list: ConfigFileView[] = [];
+    const cur = await readOrNull(this.files, this.file);
+    if (cur) list.push({ name: this.file, data: cur.text });
+    for (const name of await store.listBackups(this.file)) {
+      try {
+        list.push({ name, data: (await store.readBackup(name)).text });
+      } catch (e) {
+        if (!(e instanceof ConfigError && e.status === 404)) throw e; // pruned meanwhile
+      }
+    }
+    return { result: { list }, etag: cur?.etag };
+  }
+
+  async read(name: string): Promise<Tagged<ConfigFileView>> {
+    const t = this.target(name);
+    const got = t.backup ? await this.files.store.readBackup(t.name) : await this.files.store.read(t.name);
+    return { result: { name: t.name, data: got.text }, etag: got.etag };
+  }
+
+  /** Replace the current file (whole-file validation first: a bad line is 400 naming it, with every problem). */
+  async replace(name: string, body: { data: string; name?: string }, ifMatch: string | undefined): Promise<Tagged<ConfigFileWritten>> {
+    const { file, base } = this;
+    const t = this.target(name);
+    if (t.backup) throw badRequest(`${t.name} is a backup and cannot be changed; PUT ${base}/${file} to replace the current file`);
+    if (body.name !== undefined && body.name !== file)
+      throw badRequest(`name: ${JSON.stringify(body.name)} does not match the URL (${file})`);
+    const before = await readOrNull(this.files, file);
+    const res = await this.files.store.replace(file, body.data, ifMatch === undefined ? {} : { ifMatch });
+    const changed = res.backup !== null || before === null;
+    const reload = changed ? await this.files.reload(file) : NOTHING_CHANGED;
+    return { result: { name: file, backup: res.backup, reload }, etag: res.etag };
+  }
+
+  async deleteBackup(name: string): Promise<void> {
+    const t = this.target(name);
+    if (!t.backup)
+      throw badRequest(`${this.file} is the current file and cannot be deleted; only its backups (${this.file}.<timestamp>) can`);
+    await this.files.store.deleteBackup(t.name);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// sections
+
+export interface SectionSpec {
+  file: string;
+  base: string;
+  /** Which sections this path may see and edit: others are answered 404, and creating one is refused (403). */
+  filter?: (name: string) => boolean;
+  /** What one section is called in messages: 'context', 'parking lot', 'queue'. Default 'section'. */
+  noun?: string;
+}
+
+export interface NewSection {
+  name: string;
+  data?: SectionData;
+  templates?: string[];
+  is_template?: boolean;
+}
+
+export interface SectionChange {
+  name?: string;
+  index?: number;
+  data: SectionData;
+  templates?: string[];
+  is_template?: boolean;
+}
+
+type Written<T> = Tagged<T & { backup: string | null; reload: ReloadOutcome }>;
+
+/** The sections of one config file (contexts, parking lots, queues), as far as one path may see them. */
+export class ConfigSectionService {
+  readonly file: string;
+  readonly noun: string;
+  private readonly base: string;
+  private readonly visible: (name: string) => boolean;
+
+  constructor(
+    private readonly files: Files,
+    spec: SectionSpec,
+  ) {
+    this.file = spec.file;
+    this.base = spec.base;
+    this.noun = spec.noun ?? 'section';
+    this.visible = spec.filter ?? (() => true);
+    files.store.resolve(spec.file);
+  }
+
+  /** A section name from the URL (already a valid header name) that this path may see, else 404. */
+  private seen(name: string): string {
+    if (!this.visible(name)) throw this.notThere(name, undefined);
+    return name;
+  }
+
+  private notThere(name: string, index: number | undefined) {
+    const { noun, file } = this;
+    return notFound(
+      index === undefined
+        ? `no ${noun} named ${JSON.stringify(name)} in ${file}`
+        : `no ${noun} ${JSON.stringify(name)} #${index} in ${file}`,
+    );
+  }
+
+  async list(form: SectionForm): Promise<Tagged<{ list: SectionView[] }>> {
+    const { text, etag } = await this.files.store.read(this.file);
+    const sections = parseConfig(text, this.file).sections();
+    const counts = countNames(sections);
+    const list = sections.filter((s) => this.visible(s.name)).map((s) => view(s, form, counts.get(s.name)! > 1));
+    return { result: { list }, etag };
+  }
+
+  /** The first section of that name unless `index` says otherwise. */
+  async get(name: string, index: number | undefined, form: SectionForm): Promise<Tagged<SectionView>> {
+    this.seen(name);
+    const { text, etag } = await this.files.store.read(this.file);
+    const doc = parseConfig(text, this.file);
+    const n = doc.countSections(name);
+    if (n === 0 || (index !== undefined && index >= n)) throw this.notThere(name, index);
+    return { result: view(doc.section(name, { sectionIndex: index ?? 0 })!, form, n > 1), etag };
+  }
+
+  async create(body: NewSection, form: SectionForm, ifMatch: string | undefined): Promise<Written<SectionView>> {
+    const { noun, file, base } = this;
+    const { name } = body;
+    if (!this.visible(name)) throw forbidden(`${JSON.stringify(name)} cannot be created or edited through ${base}`);
+    const data = body.data ?? [];
+    const { result, res, reload } = await this.write(
+      ifMatch,
+      (doc) => {
+        if (doc.countSections(name) > 0)
+          throw conflict(`${noun} ${JSON.stringify(name)} already exists in ${file}; PUT ${base}/${name} to change it`);
+        doc.addSection(name, data, { templates: body.templates ?? [], isTemplate: body.is_template === true });
+      },
+      (doc) => doc.section(name)!,
+    );
+    return { result: { ...view(result, form, false), backup: res.backup, reload }, etag: res.etag };
+  }
+
+  /** Replace a section's entries; its templates and template flag stay (a PUT may repeat them, not change them). */
+  async replace(
+    name: string,
+    index: number | undefined,
+    body: SectionChange,
+    form: SectionForm,
+    ifMatch: string | undefined,
+  ): Promise<Written<SectionView>> {
+    const { noun } = this;
+    this.seen(name);
+    if (body.name !== undefined && body.name !== name)
+      throw badRequest(`name: renaming is not supported (URL names ${JSON.stringify(name)})`);
+    const { data } = body;
+    const { result, res, reload } = await this.write(
+      ifMatch,
+      (doc) => {
+        const sel = this.selectorFor(doc, name, index, body.index);
+        const cur = doc.section(name, sel)!;
+        if (body.templates !== undefined && body.templates.join(',') !== cur.templates.join(',')) {
+          throw badRequest('templates: cannot be changed with PUT; delete the section and create it again');
+        }
+        if (body.is_template !== undefined && body.is_template !== cur.isTemplate) {
+          throw badRequest('is_template: cannot be changed with PUT; delete the section and create it again');
+        }
+        if (Array.isArray(data)) doc.replaceSectionEntries(name, data, sel);
+        else {
+          const repeated = repeatedKeys(cur.entries);
+          if (repeated.length) {
+            throw conflict(
+              `${noun} ${JSON.stringify(name)} repeats ${repeated.map((k) => JSON.stringify(k)).join(', ')}; an object cannot hold a key twice, ` +
+                `so nothing was written: send data in the array form ([{"key": "value"}, ...], GET with ?form=array)`,
+            );
+          }
+          doc.setSectionObject(name, data, sel);
+        }
+      },
+      (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
+    );
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
+  }
+
+  async remove(name: string, index: number | undefined, ifMatch: string | undefined): Promise<Written<{ name: string }>> {
+    this.seen(name);
+    const { res, reload } = await this.write(
+      ifMatch,
+      (doc) => doc.deleteSection(name, this.selectorFor(doc, name, index, undefined)),
+      () => undefined,
+    );
+    return { result: { name, backup: res.backup, reload }, etag: res.etag };
+  }
+
+  /**
+   * Runs a section edit through the store (If-Match, lock, backup, atomic write) and reloads. `after` reads the
+   * result from the edited document, so the answer shows what was written without reading the file again.
+   */
+  private async write<T>(ifMatch: string | undefined, edit: (doc: ConfigDocument) => void, after: (doc: ConfigDocument) => T) {
+    let result!: T;
+    const res: WriteResult = await this.files.store.update(
+      this.file,
+      (doc) => {
+        edit(doc);
+        result = after(doc);
+      },
+      ifMatch === undefined ? {} : { ifMatch },
+    );
+    const reload = res.backup !== null ? await this.files.reload(this.file) : NOTHING_CHANGED;
+    return { result, res, reload };
+  }
+
+  /** The sectionIndex for a write: required (409) when the name repeats, 404 when the section is not there. */
+  private selectorFor(
+    doc: ConfigDocument,
+    name: string,
+    query: number | undefined,
+    fromBody: number | undefined,
+  ): { sectionIndex?: number } {
+    const { file, noun } = this;
+    if (query !== undefined && fromBody !== undefined && query !== fromBody)
+      throw badRequest(`index: ${fromBody} in the body but ${query} in the URL`);
+    const index = query ?? fromBody;
+    const n = doc.countSections(name);
+    if (n === 0 || (index !== undefined && index >= n)) throw this.notThere(name, index);
+    if (index === undefined && n > 1) {
+      throw conflict(`${file} has ${n} ${noun}s named ${JSON.stringify(name)}; say which with ?index=0..${n - 1}`);
+    }
+    return index === undefined ? {} : { sectionIndex: index };
+  }
+}
+
+function countNames(sections: Section[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of sections) m.set(s.name, (m.get(s.name) ?? 0) + 1);
+  return m;
+}
