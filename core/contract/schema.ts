@@ -52,6 +52,14 @@ export const obj = <E extends v.ObjectEntries>(entries: E, description?: string)
 export const dict = <S extends v.GenericSchema>(value: S, description?: string) =>
   withDescription(v.record(v.string(), value, 'must be a JSON object'), description);
 
+/**
+ * An object with declared fields whose other keys are data of one schema: a dump Asterisk makes of an object (PJSIP
+ * endpoint options), whose keys depend on the Asterisk version. The declared fields are typed and documented; any
+ * other key must hold a value of `rest`.
+ */
+export const objWithRest = <E extends v.ObjectEntries, R extends v.GenericSchema>(entries: E, rest: R, description?: string) =>
+  withDescription(v.objectWithRest(entries, rest, 'must be a JSON object'), description);
+
 /** The spec's list answer: `{"list": [...]}`. */
 export const listOf = <S extends v.GenericSchema>(item: S, description?: string) => obj({ list: list(item) }, description);
 

@@ -37,6 +37,9 @@ export function check<S extends v.GenericSchema>(schema: S, input: unknown, wher
   return r.output;
 }
 
+const OBJECT_SCHEMAS = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
+const invalidBody = (message: string) => new ApiError(400, `body: ${message}`, undefined, 'invalid_field');
+
 const GET_BODY_LIMIT = 64 * 1024;
 
 /**
@@ -101,6 +104,9 @@ export async function readInput(route: AnyRoute, c: Context): Promise<{ params: 
     } else {
       // An absent optional body is checked as {} (its fields are then all optional, as the key may be in the query).
       const raw = await readJson(c, route.bodyOptional ?? false);
+      // valibot's object schemas take an array (typeof 'object' too): "name: is required" or "0: unknown field"
+      // would then answer `[1]`; an object body must be an object
+      if (Array.isArray(raw) && OBJECT_SCHEMAS.has(route.body.type)) throw invalidBody('must be a JSON object');
       body = check(route.body, raw ?? {}, 'body');
     }
   }

@@ -11,6 +11,7 @@
 //
 // The gateway drives every AGI(agi:async) call it sees. A run uses the adps as they were when the call arrived.
 import { randomBytes } from 'node:crypto';
+import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { header } from '../../core/ami/message.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
@@ -20,60 +21,28 @@ import { LiveTable } from '../../core/live/table.ts';
 import type { Logger } from '../../core/log.ts';
 import { asyncAgiArgs, parseAgiEnv, parseAgiResult, parseCommand, parseConciseChannels, type AgiResult } from './agi.ts';
 import type { AdpService } from './adp-service.ts';
-
-export type Outcome = 'SUCCESS' | 'FAILED' | 'NOTFOUND' | 'INTERRUPTED' | 'HANGUP';
+import { events, type AdpSession, type AdpSessionStep, type Outcome } from './schemas.ts';
 
 /** The channel variable that names the adpma when AGI(agi:async) has no argument. */
 export const ADPMA_VARIABLE = 'ADPMA';
 /** The channel variable the gateway sets before letting the call go on. */
 export const STATUS_VARIABLE = 'ADPSTATUS';
 
-export interface SessionStep {
-  adp_uuid: string;
-  sequence: number;
-  name: string | null;
-  command: string;
-  /** What was sent as the AGI action's Command. */
-  agi_command: string;
-  command_id: string | null;
-  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
-  /** The AGI reply line, e.g. "200 result=0". */
-  result: string | null;
-  tm_exec: string | null;
-}
-
-export interface Session {
-  unique_id: string;
-  channel: string;
-  /** What the call asked for: agi_arg_1, or the ADPMA channel variable. */
-  adpma: string | null;
-  adpma_uuid: string | null;
-  adpma_name: string | null;
-  /** running: adps being sent; ending: ADPSTATUS and ASYNCAGI BREAK sent, waiting for AsyncAGIEnd. */
-  status: 'running' | 'ending';
-  outcome: Outcome | null;
-  adps: SessionStep[];
-  tm_create: string;
-  tm_update: string;
-}
-
 interface Run {
-  session: Session;
+  session: AdpSession;
   /** CommandID -> the step waiting for its AsyncAGIExec, and the waiter (null: the session ended first). */
-  pending: Map<string, { step: SessionStep; resolve: (r: AgiResult | null) => void }>;
+  pending: Map<string, { step: AdpSessionStep; resolve: (r: AgiResult | null) => void }>;
   ended: boolean;
 }
 
-const isAmiError = (e: unknown) => e instanceof Error && e.name === 'AmiError';
-
 /** 200 and not result=-1 (failure or hangup); EXEC answers result=-2 when the application does not exist. */
-export function succeeded(step: Pick<SessionStep, 'agi_command'>, reply: AgiResult): boolean {
+export function succeeded(step: Pick<AdpSessionStep, 'agi_command'>, reply: AgiResult): boolean {
   if (reply.code !== 200 || reply.result === -1) return false;
   return !(/^exec\b/i.test(step.agi_command) && reply.result === -2);
 }
 
 export class AdpRunner {
-  readonly sessions = new LiveTable<Session>();
+  readonly sessions = new LiveTable<AdpSession>();
   private readonly runs = new Map<string, Run>();
   private readonly byCommand = new Map<string, Run>();
   /**
@@ -191,14 +160,14 @@ export class AdpRunner {
   // ---- one call ----
   private start(uid: string, channel: string, key: string): void {
     const t = isoNow();
-    const session: Session = {
+    const session: AdpSession = {
       unique_id: uid, channel, adpma: key || null, adpma_uuid: null, adpma_name: null, status: 'running', outcome: null,
       adps: [], tm_create: t, tm_update: t,
     };
     const run: Run = { session, pending: new Map(), ended: false };
     this.runs.set(uid, run);
     this.sessions.set(uid, session);
-    this.bus.publish('dialplan.adp_session.started', session);
+    this.bus.publish(events.sessionStarted, session);
     this.drive(run).catch((e) => {
       this.log.error(`async dialplan on ${channel} failed:`, e);
       if (!run.ended) this.letGo(run, 'FAILED').catch(() => undefined);
@@ -240,8 +209,8 @@ export class AdpRunner {
       step.status = 'running';
       const reply = await this.exec(run, step);
       if (reply === null || run.ended) return; // the session ended (hangup, AGI over, AMI gone)
-      this.bus.publish('dialplan.adp_session.updated', s);
-      if ((step.status as SessionStep['status']) === 'failed') { // set by the AsyncAGIExec handler
+      this.bus.publish(events.sessionUpdated, s);
+      if ((step.status as AdpSessionStep['status']) === 'failed') { // set by the AsyncAGIExec handler
         for (const rest of s.adps) if (rest.status === 'pending') rest.status = 'skipped';
         return this.letGo(run, 'FAILED');
       }
@@ -252,7 +221,7 @@ export class AdpRunner {
   }
 
   /** Send one command and wait for its AsyncAGIExec. null when the session ends first or the action failed. */
-  private exec(run: Run, step: SessionStep): Promise<AgiResult | null> {
+  private exec(run: Run, step: AdpSessionStep): Promise<AgiResult | null> {
     const id = `${this.idPrefix}${++this.idSeq}`;
     step.command_id = id;
     this.touch(run);
@@ -271,11 +240,11 @@ export class AdpRunner {
 
   private actionFailed(run: Run, e: Error): void {
     if (run.ended) return;
-    if (isAmiError(e)) {
+    if (e instanceof AmiError) {
       // "Channel ... does not exist.": it hung up between two commands
       this.log.info(`async dialplan: ${run.session.channel}: ${e.message}`);
       this.finish(run, 'HANGUP');
-    } else if (e.name === 'AmiNotConnectedError') {
+    } else if (e instanceof AmiNotConnectedError) {
       // reset() takes it from here
     } else {
       this.log.warn(`async dialplan: ${run.session.channel}: AGI action failed: ${e.message}`);
@@ -292,8 +261,8 @@ export class AdpRunner {
     try {
       await this.release(run.session.channel, outcome);
     } catch (e) {
-      if (isAmiError(e)) this.finish(run, 'HANGUP');
-      else if ((e as Error).name !== 'AmiNotConnectedError') this.log.warn(`async dialplan: could not end AGI on ${run.session.channel}: ${(e as Error).message}`);
+      if (e instanceof AmiError) this.finish(run, 'HANGUP');
+      else if (!(e instanceof AmiNotConnectedError)) this.log.warn(`async dialplan: could not end AGI on ${run.session.channel}: ${(e as Error).message}`);
     }
   }
 
@@ -317,6 +286,6 @@ export class AdpRunner {
     run.pending.clear();
     this.runs.delete(s.unique_id);
     this.sessions.delete(s.unique_id);
-    if (publish) this.bus.publish('dialplan.adp_session.ended', { ...s, tm_update: isoNow() });
+    if (publish) this.bus.publish(events.sessionEnded, { ...s, tm_update: isoNow() });
   }
 }

@@ -4,16 +4,18 @@
 // reconnect when AMI is down). The async dialplans live in the gateway's store; calls reach them through
 // AGI(agi:async,<adpma>) and are driven from the AsyncAGI events (adp-runner.ts).
 import { definePlugin } from '../../core/plugins/contract.ts';
-import { registerRoutes } from './routes.ts';
+import { registerDialplanConfigRoutes } from './config-routes.ts';
 import { AdpService } from './adp-service.ts';
 import { AdpRunner } from './adp-runner.ts';
 import { registerAdpRoutes } from './adp-routes.ts';
+import { events } from './schemas.ts';
 
 export default definePlugin({
   name: 'dialplan',
   description: 'extensions.conf: whole file with backups, static dialplan contexts; async dialplans over AsyncAGI',
+  publishes: Object.values(events),
   setup(ctx) {
-    registerRoutes(ctx);
+    registerDialplanConfigRoutes(ctx);
     const adps = new AdpService(ctx.store);
     const runner = new AdpRunner(ctx.ami, adps, ctx.bus, ctx.log);
     registerAdpRoutes(ctx.router, adps, runner);

@@ -3,9 +3,14 @@
 // res_pjsip, whose Reload event makes the live state re-read everything.
 import { definePlugin } from '../../core/plugins/contract.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { registerLiveRoutes, registerRoutes } from './routes.ts';
+import type { EventSpec } from '../../core/contract/events.ts';
+import type { v } from '../../core/contract/schema.ts';
+import { registerPjsipConfigRoutes } from './config-routes.ts';
+import { registerLiveRoutes } from './routes.ts';
 import { PjsipService } from './service.ts';
-import { PjsipState, renderRegistration } from './state.ts';
+import { renderRegistration } from './rows.ts';
+import { events } from './schemas.ts';
+import { PjsipState } from './state.ts';
 
 /** res_pjsip and its modules (res_pjsip_outbound_registration, ...), or a reload of everything. */
 const PJSIP_RELOAD = /^(res_pjsip\w*(\.so)?|All)$/i;
@@ -13,15 +18,19 @@ const PJSIP_RELOAD = /^(res_pjsip\w*(\.so)?|All)$/i;
 export default definePlugin({
   name: 'pjsip',
   description: 'PJSIP endpoints, aors, auths, contacts, outbound registrations; pjsip.conf with backups',
+  publishes: Object.values(events),
   setup(ctx) {
     const state = new PjsipState();
     const service = new PjsipService(ctx.ami, state, ctx.log);
-    registerRoutes(ctx);
+    registerPjsipConfigRoutes(ctx);
     registerLiveRoutes(ctx, state);
-    const publish = (type: string, data: unknown) => {
-      if (data && !service.reads.replaying) ctx.bus.publish(type, data);
+    // Events replayed after a read only bring the state up to date: what they changed was published when they came.
+    const publish = <S extends v.GenericSchema>(spec: EventSpec<S>, data: v.InferOutput<S> | undefined) => {
+      if (data && !service.reads.replaying) ctx.bus.publish(spec, data);
     };
-    service.onContacts = (cs) => cs.forEach((c) => publish('pjsip.contact.updated', c));
+    service.onContacts = (cs) => {
+      for (const c of cs) publish(events.contactUpdated, c);
+    };
     const on = (fn: (m: AmiMessage) => void) => service.reads.live(fn);
     return {
       resync: () => service.resync(),
@@ -30,8 +39,8 @@ export default definePlugin({
       events: {
         ContactStatus: on((m) => {
           const { contact, removed, unknown } = state.contactStatus(m);
-          publish('pjsip.contact.updated', contact);
-          publish('pjsip.contact.removed', removed);
+          publish(events.contactUpdated, contact);
+          publish(events.contactRemoved, removed);
           // a new registration: the event lacks the contact's id and details, its endpoint's detail read has them
           if (unknown) {
             if (m.fields.EndpointName) service.refreshEndpointSoon(m.fields.EndpointName);
@@ -47,13 +56,13 @@ export default definePlugin({
         DeviceStateChange: on((m) => {
           const ep = state.deviceState(m);
           if (!ep) return;
-          publish('pjsip.endpoint.updated', ep);
-          if (!service.reads.replaying) service.refreshEndpointSoon(String(ep.object_name));
+          publish(events.endpointUpdated, ep);
+          if (!service.reads.replaying) service.refreshEndpointSoon(ep.object_name);
         }),
         Registry: on((m) => {
           const reg = state.registry(m);
           if (!reg) return;
-          publish('pjsip.registration_outbound.updated', renderRegistration(reg));
+          publish(events.registrationOutboundUpdated, renderRegistration(reg));
           if (!service.reads.replaying) service.refreshRegistrationsSoon();
         }),
         // pjsip.conf rewritten by the gateway (its reload of res_pjsip), or reloaded by anyone else

@@ -2,11 +2,13 @@
 // PJSIPShowEndpoint per endpoint, a few at a time), the debounced re-read of single endpoints after events that
 // change what only a detail read shows, the re-read of outbound registrations, and the full re-read after a reload
 // of res_pjsip (which the pjsip.conf routes make after every write).
+import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiListResult, AmiPort } from '../../core/ami/port.ts';
 import type { Logger } from '../../core/log.ts';
 import { StateReads } from '../../core/live/reads.ts';
-import type { Contact, PjsipState, Snapshot } from './state.ts';
+import type { Contact } from './schemas.ts';
+import type { PjsipState, Snapshot } from './state.ts';
 
 /** Delay of a re-read after an event; bursts coalesce into one read. */
 export const DEBOUNCE_MS = 200;
@@ -22,7 +24,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const EMPTY = /^(No \w+ found|Invalid\/unknown command)/i;
 
-const isAmiError = (e: unknown, text: RegExp) => (e as Error).name === 'AmiError' && text.test((e as Error).message);
+/** Asterisk refused the action with this message (Response: Error). */
+const refused = (e: unknown, text: RegExp) => e instanceof AmiError && text.test(e.message);
 
 /** Run `fn` over `items` with at most `limit` in flight; results in input order. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -62,7 +65,7 @@ export class PjsipService {
     try {
       return (await this.ami.list(action)).events;
     } catch (e) {
-      if (isAmiError(e, EMPTY)) return [];
+      if (refused(e, EMPTY)) return [];
       throw e;
     }
   }
@@ -73,7 +76,7 @@ export class PjsipService {
     try {
       r = await this.ami.list('PJSIPShowEndpoint', { Endpoint: name });
     } catch (e) {
-      if (isAmiError(e, /^Unable to retrieve endpoint/i)) return null;
+      if (refused(e, /^Unable to retrieve endpoint/i)) return null;
       throw e;
     }
     return r.events;
@@ -133,7 +136,9 @@ export class PjsipService {
           () => mapLimit(batch, DETAIL_CONCURRENCY, (n) => this.endpointDetail(n)),
           (answers) => {
             const changed: Contact[] = [];
-            batch.forEach((n, i) => changed.push(...this.state.applyEndpoint(n, answers[i] ?? null)));
+            batch.forEach((n, i) => {
+              changed.push(...this.state.applyEndpoint(n, answers[i] ?? null));
+            });
             if (changed.length) this.onContacts?.(changed);
           },
         ),

@@ -1,292 +1,24 @@
-// Live state of the pjsip plugin: endpoints, AORs, auths, contacts and outbound registrations, rebuilt from the
-// PJSIPShow* actions and kept current from ContactStatus, DeviceStateChange and Registry events.
-//
-// Field mapping. Asterisk dumps each sorcery object with CamelCased option names (`max_contacts` -> `MaxContacts`,
-// res/res_pjsip.c ast_sip_sorcery_object_to_ami). Rows are built generically from that dump: every key turned back
-// into snake_case (snakeKey), so options the spec does not list (Asterisk 22 has many more than the spec's 2017
-// example) are shown too; then the fields the spec types as numbers are made numbers (NUMBERS). Everything else
-// stays the string Asterisk gave ("true"/"false", "yes"/"no", lists joined with ","), as in the spec's examples.
-// Keys are in alphabetical order, like the spec's examples. Contacts do not come from a dump (Asterisk's contact
-// list misses static contacts), so they have the spec's fields exactly (see Contact).
-import { createHash } from 'node:crypto';
+// Live state of the pjsip plugin: the tables of endpoints, AORs, auths, contacts and outbound registrations, rebuilt
+// from the PJSIPShow* actions and kept current from ContactStatus, DeviceStateChange and Registry events. What each
+// AMI message becomes as a row is rows.ts; this file keeps the tables and the links between them (AOR and auth
+// owners, contact counts, contact indexes).
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
-
-export type Value = string | number;
-/** An endpoint, AOR or auth as the API shows it. Keys are sorted; in-place updates keep that order. */
-export type Row = Record<string, Value>;
-
-export interface Contact {
-  aor: string;
-  authentication_qualify: number;
-  call_id: string;
-  endpoint_name: string;
-  id: string;
-  outbound_proxy: string;
-  path: string;
-  qualify_frequency: number;
-  /** The spec's spelling (sic). */
-  qualify_timout: number;
-  reg_expire: number;
-  round_trip_usec: string;
-  status: string;
-  tm_update: string;
-  uri: string;
-  user_agent: string;
-  via_address: string;
-}
-
-export interface Registration {
-  /** The dump without NextReg, keys sorted. */
-  row: Row;
-  /** ms since epoch of the next REGISTER as Asterisk reported it (NextReg is "seconds from now"), or 0. */
-  next_reg_at: number;
-}
-
-/**
- * Spec names that the plain CamelCase split would not give: the spec renamed some Asterisk options
- * (accountcode -> account_code, callerid* -> caller_id*, 100rel -> rel_100, g726_non_standard -> g_726_non_standard,
- * fax_detect_timeout -> fax_detect_time), and Asterisk's camel-casing drops the "_" before a digit
- * (ignore_183_without_sdp -> Ignore183WithoutSdp).
- */
-const RENAMES: Record<string, string> = {
-  Accountcode: 'account_code',
-  Callerid: 'caller_id',
-  CalleridPrivacy: 'caller_id_privacy',
-  CalleridTag: 'caller_id_tag',
-  G726NonStandard: 'g_726_non_standard',
-  '100rel': 'rel_100',
-  FaxDetectTimeout: 'fax_detect_time',
-  Ignore183WithoutSdp: 'ignore_183_without_sdp',
-  Qualify2xxOnly: 'qualify_2xx_only',
-};
-
-const snakeCache = new Map<string, string>();
-
-/** An AMI key as the API names it: `MaxContacts` -> `max_contacts`, `T38UdptlIpv6` -> `t38_udptl_ipv6`. */
-export function snakeKey(key: string): string {
-  let s = snakeCache.get(key);
-  if (s === undefined) {
-    s = RENAMES[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-    snakeCache.set(key, s);
-  }
-  return s;
-}
-
-export type Kind = 'endpoint' | 'aor' | 'auth' | 'registration';
-
-/** The fields the spec shows as JSON numbers; every other field is a string. Registrations follow their neighbours. */
-export const NUMBERS: Record<Kind, ReadonlySet<string>> = {
-  endpoint: new Set([
-    'cos_audio', 'cos_video', 'device_state_busy_at', 'dtls_rekey', 'fax_detect_time', 'max_audio_streams',
-    'max_video_streams', 'rtp_keepalive', 'rtp_timeout', 'rtp_timeout_hold', 't38_udptl_maxdatagram',
-    'timers_sess_expires', 'tos_audio', 'tos_video',
-  ]),
-  aor: new Set([
-    'contacts_registered', 'total_contacts', 'default_expiration', 'max_contacts', 'maximum_expiration',
-    'minimum_expiration', 'qualify_frequency', 'qualify_timeout',
-  ]),
-  auth: new Set(['nonce_lifetime']),
-  registration: new Set([
-    'expiration', 'fatal_retry_interval', 'forbidden_retry_interval', 'max_random_initial_delay', 'max_retries',
-    'next_reg', 'retry_interval',
-  ]),
-};
-
-/**
- * Auth options that hold a secret. The project never returns passwords: they are answered as "" (the key stays, so
- * the shape is the spec's). Asterisk 22 adds password_digest, oauth_secret and refresh_token to password/md5_cred.
- */
-export const AUTH_SECRETS: ReadonlySet<string> = new Set(['password', 'md5_cred', 'password_digest', 'oauth_secret', 'refresh_token']);
-
-/** "3.000000" -> 3; "" -> 0; a value that is not a number stays the string Asterisk sent (never silently 0). */
-export function toNumber(v: string): Value {
-  if (v.trim() === '') return 0;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : v;
-}
-
-/** DeviceStateChange gives NOT_INUSE, ...; endpoints show the text PJSIPShowEndpoint(s) uses (ast_devstate2str). */
-const DEVICE_STATE_TEXT: Record<string, string> = {
-  UNKNOWN: 'Unknown',
-  NOT_INUSE: 'Not in use',
-  INUSE: 'In use',
-  BUSY: 'Busy',
-  INVALID: 'Invalid',
-  UNAVAILABLE: 'Unavailable',
-  RINGING: 'Ringing',
-  RINGINUSE: 'Ring+Inuse',
-  ONHOLD: 'On Hold',
-};
-
-const ENVELOPE = new Set(['Event', 'ActionID', 'Privilege']);
-/** Keys of AorDetail/AorList that this state derives itself from its contacts and endpoints. */
-const AOR_DERIVED = new Set(['Contacts', 'TotalContacts', 'ContactsRegistered', 'EndpointName']);
-const AUTH_DERIVED = new Set(['EndpointName']);
-const REG_SKIP = new Set(['NextReg']);
-
-function sortedRow(entries: [string, Value][]): Row {
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const row: Row = {};
-  for (const [k, v] of entries) row[k] = v;
-  return row;
-}
-
-/** The generic mapping: every field of the dump, snake_cased; repeated keys joined with ","; numbers per NUMBERS. */
-export function dumpEntries(m: AmiMessage, kind: Kind, skip?: ReadonlySet<string>): [string, Value][] {
-  const numbers = NUMBERS[kind];
-  const out: [string, Value][] = [];
-  for (const k in m.fields) {
-    if (ENVELOPE.has(k) || skip?.has(k)) continue;
-    const key = snakeKey(k);
-    const all = m.multi?.[k];
-    const raw = all && all.length > 1 ? all.join(',') : (m.fields[k] as string);
-    out.push([key, numbers.has(key) ? toNumber(raw) : raw]);
-  }
-  return out;
-}
-
-export function endpointRow(m: AmiMessage, now = isoNow()): Row {
-  const e = dumpEntries(m, 'endpoint');
-  // Asterisk folds `disallow` into `allow` and dumps no Disallow; the spec lists the field, so it is there, empty
-  if (!e.some(([k]) => k === 'disallow')) e.push(['disallow', '']);
-  e.push(['tm_update', now]);
-  return sortedRow(e);
-}
-
-export function aorRow(m: AmiMessage, now = isoNow()): Row {
-  const e = dumpEntries(m, 'aor', AOR_DERIVED);
-  e.push(['contacts', ''], ['contacts_registered', 0], ['endpoint_name', ''], ['total_contacts', 0], ['tm_update', now]);
-  return sortedRow(e);
-}
-
-export function authRow(m: AmiMessage, now = isoNow()): Row {
-  const e = dumpEntries(m, 'auth', AUTH_DERIVED).map(([k, v]): [string, Value] => [k, AUTH_SECRETS.has(k) ? '' : v]);
-  e.push(['endpoint_name', ''], ['tm_update', now]);
-  return sortedRow(e);
-}
-
-export function registrationFrom(m: AmiMessage, nowMs = Date.now(), now = isoNow()): Registration {
-  const e = dumpEntries(m, 'registration', REG_SKIP);
-  e.push(['tm_update', now]);
-  const next = Number(m.fields.NextReg);
-  return { row: sortedRow(e), next_reg_at: Number.isFinite(next) && next > 0 ? nowMs + next * 1000 : 0 };
-}
-
-/** A registration as the API shows it: next_reg counts down from what Asterisk said at the last read. */
-export function renderRegistration(r: Registration, nowMs = Date.now()): Row {
-  const next = r.next_reg_at > 0 ? Math.max(0, Math.round((r.next_reg_at - nowMs) / 1000)) : 0;
-  return sortedRow([...Object.entries(r.row), ['next_reg', next]]);
-}
-
-const yesNumber = (v: string | undefined): number => (/^(1|yes|true|on|y|t)$/i.test(v ?? '') ? 1 : 0);
-const num = (v: string | undefined): number => {
-  const n = Number(v);
-  return v !== undefined && v !== '' && Number.isFinite(n) ? n : 0;
-};
-
-/** The AOR part of a contact id: `<aor>;@<hash>` (registered) or `<aor>@@<hash>` (static). */
-export function aorOfContactId(id: string): string {
-  const dyn = id.lastIndexOf(';@');
-  if (dyn >= 0) return id.slice(0, dyn);
-  const perm = id.lastIndexOf('@@');
-  return perm >= 0 ? id.slice(0, perm) : id;
-}
-
-/** ContactStatusDetail (from PJSIPShowEndpoint): static and registered contacts of the endpoint's AORs. */
-export function contactFromDetail(m: AmiMessage, now = isoNow()): Contact {
-  const f = m.fields;
-  return {
-    aor: f.AOR ?? '',
-    authentication_qualify: yesNumber(f.AuthenticateQualify),
-    call_id: f.CallID ?? '',
-    endpoint_name: f.EndpointName ?? '',
-    id: f.ID ?? '',
-    outbound_proxy: f.OutboundProxy ?? '',
-    path: f.Path ?? '',
-    qualify_frequency: num(f.QualifyFrequency),
-    qualify_timout: num(f.QualifyTimeout),
-    reg_expire: num(f.RegExpire),
-    round_trip_usec: f.RoundtripUsec ?? 'N/A',
-    status: f.Status ?? 'Unknown',
-    tm_update: now,
-    uri: f.URI ?? '',
-    user_agent: f.UserAgent ?? '',
-    via_address: f.ViaAddress ?? '',
-  };
-}
-
-/** ContactList (from PJSIPShowContacts): the sorcery dump of a registered contact, then Status and RoundtripUsec. */
-export function contactFromList(m: AmiMessage, now = isoNow()): Contact {
-  const f = m.fields;
-  const id = f.ObjectName ?? '';
-  const port = f.ViaPort ?? '';
-  return {
-    aor: aorOfContactId(id),
-    authentication_qualify: yesNumber(f.AuthenticateQualify),
-    call_id: f.CallId ?? '',
-    endpoint_name: f.Endpoint ?? '',
-    id,
-    outbound_proxy: f.OutboundProxy ?? '',
-    path: f.Path ?? '',
-    qualify_frequency: num(f.QualifyFrequency),
-    qualify_timout: num(f.QualifyTimeout),
-    reg_expire: num(f.ExpirationTime),
-    round_trip_usec: f.RoundtripUsec ?? 'N/A',
-    status: f.Status ?? 'Unknown',
-    tm_update: now,
-    uri: f.Uri ?? '',
-    user_agent: f.UserAgent ?? '',
-    via_address: f.ViaAddr ? (port && port !== '0' ? `${f.ViaAddr}:${port}` : f.ViaAddr) : '',
-  };
-}
-
-/**
- * A static contact (`contact=` on an AOR) that no endpoint reports: PJSIPShowContacts lists only registered
- * contacts, and only PJSIPShowEndpoint shows the static ones, so an AOR without an endpoint gives just `aor/uri` in
- * its Contacts field. Asterisk names such a contact `<aor>@@<md5 of the uri>` (res/res_pjsip/location.c).
- */
-export function staticContact(aor: Row, uri: string, now = isoNow()): Contact {
-  const name = String(aor.object_name);
-  const freq = typeof aor.qualify_frequency === 'number' ? aor.qualify_frequency : 0;
-  return {
-    aor: name,
-    authentication_qualify: yesNumber(String(aor.authenticate_qualify ?? '')),
-    call_id: '',
-    endpoint_name: '',
-    id: `${name}@@${createHash('md5').update(uri).digest('hex')}`,
-    outbound_proxy: String(aor.outbound_proxy ?? ''),
-    path: '',
-    qualify_frequency: freq,
-    qualify_timout: typeof aor.qualify_timeout === 'number' ? aor.qualify_timeout : 0,
-    reg_expire: 0,
-    round_trip_usec: 'N/A',
-    // not qualified: Asterisk reports NonQualified; qualified: unknown until the first ContactStatus
-    status: freq > 0 ? 'Unknown' : 'NonQualified',
-    tm_update: now,
-    uri,
-    user_agent: '',
-    via_address: '',
-  };
-}
-
-/** `aor/uri,aor/uri` (an AOR's Contacts field; a trailing comma in the endpoint list form) -> the URIs. */
-export function urisOfContactsField(aor: string, field: string): string[] {
-  const out: string[] = [];
-  for (const part of field.split(',')) {
-    const p = part.trim();
-    if (!p) continue;
-    out.push(p.startsWith(`${aor}/`) ? p.slice(aor.length + 1) : p);
-  }
-  return out;
-}
-
-/** "a, b,c" -> ["a", "b", "c"]: endpoint aors / auth / outbound_auth. */
-export function names(v: Value | undefined): string[] {
-  if (typeof v !== 'string' || v === '') return [];
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
+import {
+  aorRow,
+  authRow,
+  contactFromDetail,
+  contactFromList,
+  deviceStateText,
+  endpointRow,
+  names,
+  registrationFrom,
+  staticContact,
+  urisOfContactsField,
+  type Registration,
+} from './rows.ts';
+import type { Aor, Auth, Contact, Endpoint } from './schemas.ts';
 
 function sameExceptTime(a: object, b: object): boolean {
   const ea = Object.entries(a), eb = Object.entries(b);
@@ -318,9 +50,9 @@ export interface Snapshot {
 const LINK_FIELDS = ['aors', 'auth', 'outbound_auth'] as const;
 
 export class PjsipState {
-  readonly endpoints = new LiveTable<Row>();
-  readonly aors = new LiveTable<Row>();
-  readonly auths = new LiveTable<Row>();
+  readonly endpoints = new LiveTable<Endpoint>();
+  readonly aors = new LiveTable<Aor>();
+  readonly auths = new LiveTable<Auth>();
   readonly contacts = new LiveTable<Contact>();
   readonly registrations = new LiveTable<Registration>();
   /** aor name -> ids of its contacts */
@@ -343,12 +75,12 @@ export class PjsipState {
   load(s: Snapshot): void {
     const now = isoNow();
     const before = {
-      endpoints: new Map([...this.endpoints.values()].map((r) => [String(r.object_name), r])),
-      aors: new Map([...this.aors.values()].map((r) => [String(r.object_name), r])),
-      auths: new Map([...this.auths.values()].map((r) => [String(r.object_name), r])),
+      endpoints: new Map([...this.endpoints.values()].map((r) => [r.object_name, r])),
+      aors: new Map([...this.aors.values()].map((r) => [r.object_name, r])),
+      auths: new Map([...this.auths.values()].map((r) => [r.object_name, r])),
       contacts: new Map([...this.contacts.values()].map((c) => [c.id, c])),
     };
-    const eps: [string, Row][] = [];
+    const eps: [string, Endpoint][] = [];
     const detailContacts: Contact[] = [];
     for (const m of s.endpoints) {
       if (m.fields.Event !== 'EndpointList') continue;
@@ -391,11 +123,11 @@ export class PjsipState {
     this.byUri.clear();
     for (const c of this.contacts.values()) this.index(c);
     this.relink();
-    for (const name of [...this.aors.values()].map((a) => String(a.object_name))) this.recount(name);
+    for (const name of [...this.aors.values()].map((a) => a.object_name)) this.recount(name);
     // tm_update is the time of the last change: a re-read that finds an object as it was keeps its time
-    keepTimes(this.endpoints, before.endpoints, (r) => String(r.object_name));
-    keepTimes(this.aors, before.aors, (r) => String(r.object_name));
-    keepTimes(this.auths, before.auths, (r) => String(r.object_name));
+    keepTimes(this.endpoints, before.endpoints, (r) => r.object_name);
+    keepTimes(this.aors, before.aors, (r) => r.object_name);
+    keepTimes(this.auths, before.auths, (r) => r.object_name);
     keepTimes(this.contacts, before.contacts, (c) => c.id);
   }
 
@@ -468,7 +200,7 @@ export class PjsipState {
    * Store an AOR or auth from a detail read, keeping its derived fields (endpoint_name, contact counts; they are
    * recomputed after) and its tm_update when nothing Asterisk reports changed. True when the row is new.
    */
-  private upsertRow(table: LiveTable<Row>, id: string, row: Row): boolean {
+  private upsertRow<T extends Aor | Auth>(table: LiveTable<T>, id: string, row: T): boolean {
     const old = table.get(id);
     if (old) {
       for (const k of ['endpoint_name', 'contacts', 'contacts_registered', 'total_contacts']) if (k in old && k in row) row[k] = old[k]!;
@@ -506,12 +238,12 @@ export class PjsipState {
   }
 
   /** DeviceStateChange for PJSIP/<endpoint>: the endpoint's device_state, in PJSIPShowEndpoint's words. */
-  deviceState(m: AmiMessage): Row | undefined {
+  deviceState(m: AmiMessage): Endpoint | undefined {
     const device = m.fields.Device ?? '';
     if (!device.startsWith('PJSIP/')) return undefined;
     const ep = this.endpoints.get(device.slice(6));
     if (!ep) return undefined;
-    const text = DEVICE_STATE_TEXT[m.fields.State ?? ''] ?? m.fields.State ?? '';
+    const text = deviceStateText(m.fields.State);
     if (ep.device_state === text) return ep;
     ep.device_state = text;
     ep.tm_update = isoNow();
@@ -587,7 +319,7 @@ export class PjsipState {
   private owners(): { aor: Map<string, string>; auth: Map<string, string> } {
     const aor = new Map<string, string>(), auth = new Map<string, string>();
     for (const ep of this.endpoints.values()) {
-      const name = String(ep.object_name);
+      const name = ep.object_name;
       for (const a of names(ep.aors)) if (!aor.has(a)) aor.set(a, name);
       for (const a of [...names(ep.auth), ...names(ep.outbound_auth)]) if (!auth.has(a)) auth.set(a, name);
     }
@@ -597,9 +329,9 @@ export class PjsipState {
   private relink(): void {
     const o = this.owners();
     const now = isoNow();
-    const apply = (table: LiveTable<Row>, owner: Map<string, string>) => {
+    const apply = (table: LiveTable<Aor | Auth>, owner: Map<string, string>) => {
       let changed = false;
-      for (const [id, row] of [...table.values()].map((r) => [String(r.object_name), r] as const)) {
+      for (const [id, row] of [...table.values()].map((r) => [r.object_name, r] as const)) {
         const want = owner.get(id) ?? '';
         if (row.endpoint_name === want) continue;
         row.endpoint_name = want;

@@ -2,7 +2,8 @@
 // AGI(agi:async,...) that the gateway drives with AMI AGI actions. What ran, and in which order, is read from
 // Asterisk itself: the VarSet events of the channel (a separate AMI connection), AMI Getvar, and the core plugin's
 // channel view. Also: the ADPMA variable, FAILED and NOTFOUND, a live session and a hangup in the middle of it, and an
-// AMI connection lost mid-run.
+// AMI connection lost mid-run. Every answer is checked against the gateway's OpenAPI document, every published
+// event (dialplan.adp_session.*) against its schema.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawAmi } from '../asterisk/testbed.ts';
@@ -106,6 +107,8 @@ test('adpmas and adps over HTTP: the spec\'s examples, CRUD, bad input', T, asyn
   // the adpma goes with its adps
   assert.equal((await bed.api.del(`/v1/admin/dialplan/adpmas/${uuid}`)).status, 200);
   assert.equal((await bed.api.get(`/v1/admin/dialplan/adps/${a}`)).status, 404);
+  const checker = await bed.api.contract();
+  assert.ok(checker && checker.checked >= 10, 'answers checked against /v1/openapi.json');
 });
 
 test('a call in AGI(agi:async,gw-e2e) runs the adps in sequence order, one AGI command each, and continues past AGI', T, async () => {

@@ -2,18 +2,20 @@
 // and a small fake Asterisk that behaves like res_agi: AGI actions queue per channel and run in order, each answered
 // by AsyncAGIExec (CommandId, url-encoded Result); ASYNCAGI BREAK ends with AsyncAGIEnd. Covers the CRUD routes and
 // their bad input, and the runs: order, SUCCESS / FAILED / NOTFOUND / HANGUP, the ADPMA variable, AMI loss and resync.
+// Every answer is checked against the OpenAPI document the routes generate, every event against its declared schema.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AmiError } from '../../core/ami/errors.ts';
+import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
 import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { HttpApp } from '../../core/http/app.ts';
+import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { createLogger } from '../../core/log.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import { Store } from '../../core/store/store.ts';
@@ -48,7 +50,7 @@ class FakeAsterisk implements AmiPort {
   failNext: Error | null = null;
 
   async action(name: string, h: AmiHeaders = {}): Promise<AmiMessage> {
-    if (!this.connected) throw Object.assign(new Error('AMI is not connected'), { name: 'AmiNotConnectedError' });
+    if (!this.connected) throw new AmiNotConnectedError();
     const ch = [...this.channels.values()].find((c) => c.name === h.Channel);
     if (name === 'Getvar') {
       if (!ch) throw new AmiError(`Channel ${h.Channel} does not exist.`, msg({ Response: 'Error' }));
@@ -143,8 +145,10 @@ let ami: FakeAsterisk;
 let inst: PluginInstance;
 let api: ReturnType<typeof client>;
 let store: Store;
-let live: string | null = null;
+let live: { reason: string; connected: boolean } | null = null;
 const published: BusMessage[] = [];
+/** Events whose payload did not match their declared schema. */
+const invalid: string[] = [];
 const log = createLogger('test', 'silent');
 
 before(async () => {
@@ -160,9 +164,12 @@ before(async () => {
   });
   const bus = new EventBus();
   bus.subscribe((m) => published.push(m));
+  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   store = await Store.open(path.join(dir, 'data'));
   const ctx = { name: 'dialplan', router: http.router('dialplan'), ami, bus, log, config, store, configFiles: new ConfigFiles(config, ami as never, log) };
   inst = await dialplan.setup(ctx as unknown as PluginContext);
+  await registerDocsRoutes(http, { routes: () => http.routes, events: () => dialplan.publishes ?? [], plugins: () => ['dialplan'] });
+  http.seal();
   ami.emit = (m) => inst.events![m.fields.Event!]?.(m);
   api = client(http.fetch);
   api.setToken('tok');
@@ -449,7 +456,7 @@ test('AMI lost mid-run: sessions are forgotten (503 meanwhile); after the reconn
   const lost = ami.call('u-lost', ['resync']);
   await eventually(() => lost.blocked !== null, 3000, 'first command running');
   ami.connected = false;
-  live = 'Asterisk is not connected';
+  live = { reason: 'Asterisk is not connected', connected: false };
   inst.reset!();
   assert.equal((await api.get('/v1/admin/dialplan/adp_sessions')).status, 503);
   assert.equal((await api.get('/v1/admin/dialplan/adpmas')).status, 200, 'the store needs no AMI');
@@ -479,4 +486,15 @@ test('AMI lost mid-run: sessions are forgotten (503 meanwhile); after the reconn
 test('sessions routes: 404 for an unknown id, 400 for a line break', async () => {
   await refused(api.get('/v1/admin/dialplan/adp_sessions/none'), 404, /no async dialplan session/);
   await refused(api.get('/v1/admin/dialplan/adp_sessions/a%0Ab'), 400, /CR, LF/);
+});
+
+test('every answer above was checked against the OpenAPI document, every event against its schema', async () => {
+  const checker = await api.contract();
+  assert.ok(checker, 'the app serves its OpenAPI document');
+  assert.ok(checker.checked > 100, `answers checked: ${checker.checked}`);
+  assert.deepEqual(invalid, []);
+  const doc = (await api.get('/v1/openapi.json')).body as any;
+  assert.equal(doc.paths['/v1/admin/dialplan/adp_sessions/{id}'].get['x-live'], true);
+  assert.equal(doc.paths['/v1/admin/dialplan/adpmas'].get['x-live'], false, 'the store needs no AMI');
+  assert.deepEqual(doc.paths['/v1/admin/dialplan/adps'].post.requestBody.content['application/json'].schema.required, ['dpma_uuid']);
 });

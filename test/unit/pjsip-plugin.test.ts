@@ -1,7 +1,8 @@
 // The pjsip plugin wired as the gateway wires it (plugins/pjsip/index.ts), with a fake AMI: the full read and its
 // empty-list errors, the per-endpoint detail reads a few at a time, the routes (list, detail, 400, 404, the /auth
 // alias, config routes still there), and the events that re-read (Reload of res_pjsip, ContactStatus of a new
-// contact, PeerStatus, DeviceStateChange, Registry).
+// contact, PeerStatus, DeviceStateChange, Registry). Every answer is checked against the OpenAPI document the routes
+// generate, and every published event against its declared schema.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { HttpApp } from '../../core/http/app.ts';
+import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { createLogger } from '../../core/log.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
@@ -104,6 +106,8 @@ let ami: FakeAsterisk;
 let inst: PluginInstance;
 let api: ReturnType<typeof client>;
 const published: BusMessage[] = [];
+/** Events whose payload did not match their declared schema. */
+const invalid: string[] = [];
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-pjsip-'));
@@ -118,9 +122,12 @@ before(async () => {
   });
   const bus = new EventBus();
   bus.subscribe((m) => published.push(m));
+  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   const log = createLogger('test', 'silent');
   const ctx = { name: 'pjsip', router: http.router('pjsip'), ami, bus, log, config, configFiles: new ConfigFiles(config, ami as never, log) };
   inst = await pjsip.setup(ctx as unknown as PluginContext);
+  await registerDocsRoutes(http, { routes: () => http.routes, events: () => pjsip.publishes ?? [], plugins: () => ['pjsip'] });
+  http.seal();
   api = client(http.fetch);
   api.setToken('tok');
 });
@@ -270,4 +277,18 @@ test('reset forgets everything and cancels pending re-reads', async () => {
   await settle();
   assert.deepEqual(ami.calls, []);
   assert.deepEqual(await list('endpoints'), []);
+});
+
+test('every answer above was checked against the OpenAPI document, every event against its schema', async () => {
+  const checker = await api.contract();
+  assert.ok(checker, 'the app serves its OpenAPI document');
+  assert.ok(checker.checked > 20, `answers checked: ${checker.checked}`);
+  assert.deepEqual(invalid, []);
+  const types = new Set(published.map((p) => p.type));
+  for (const t of ['pjsip.contact.updated', 'pjsip.contact.removed', 'pjsip.endpoint.updated', 'pjsip.registration_outbound.updated']) {
+    assert.ok(types.has(t), `${t} was published (and checked)`);
+  }
+  const doc = (await api.get('/v1/openapi.json')).body as any;
+  assert.equal(doc.paths['/v1/admin/pjsip/auths/{name}'].get['x-live'], true);
+  for (const k of ['password', 'md5_cred']) assert.equal(doc.components.schemas.PjsipAuth.properties[k].const, '', `${k} is documented as never returned`);
 });

@@ -1,4 +1,4 @@
-// The pjsip plugin's state (plugins/pjsip/state.ts) on AMI messages as Asterisk 22 sends them: the generic
+// The pjsip plugin's rows and state (plugins/pjsip/rows.ts, state.ts) on AMI messages as Asterisk 22 sends them: the generic
 // CamelCase -> snake_case mapping with the spec's renames and number fields, secrets blanked, contacts merged from
 // three sources (PJSIPShowContacts, PJSIPShowEndpoint, static contacts of AORs no endpoint uses), AOR counts and
 // endpoint links derived, and the events ContactStatus, DeviceStateChange and Registry.
@@ -6,17 +6,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { AmiMessage } from '../../core/ami/message.ts';
+import { v } from '../../core/contract/schema.ts';
 import {
-  PjsipState,
   aorOfContactId,
   authRow,
   endpointRow,
+  NUMBERS,
   renderRegistration,
   registrationFrom,
   snakeKey,
   toNumber,
-  type Snapshot,
-} from '../../plugins/pjsip/state.ts';
+} from '../../plugins/pjsip/rows.ts';
+import { AorSchema, AuthSchema, ContactSchema, EndpointSchema, RegistrationOutboundSchema } from '../../plugins/pjsip/schemas.ts';
+import { PjsipState, type Snapshot } from '../../plugins/pjsip/state.ts';
 
 const msg = (fields: Record<string, string>, multi?: Record<string, string[]>): AmiMessage => ({ fields, ...(multi ? { multi } : {}) });
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -157,13 +159,23 @@ test('endpoint rows: every dumped option, spec number fields as numbers, the res
   assert.equal(typeof row.tm_update, 'string');
 });
 
-test('auth rows never carry a secret', () => {
+test('the number fields are the ones the schemas type as numbers', () => {
+  assert.ok(NUMBERS.endpoint.has('timers_sess_expires') && NUMBERS.endpoint.has('cos_audio'));
+  assert.ok(!NUMBERS.endpoint.has('timers_min_se'), 'a string in the spec');
+  assert.deepEqual([...NUMBERS.auth], ['nonce_lifetime']);
+  assert.ok(NUMBERS.aor.has('qualify_timeout') && NUMBERS.aor.has('total_contacts'));
+  assert.ok(NUMBERS.registration.has('next_reg') && NUMBERS.registration.has('retry_interval'));
+});
+
+test('auth rows never carry a secret; the schema answers them as "" only', () => {
   const row = authRow(msg({ Event: 'AuthList', ...authFields('a1') }));
   for (const k of ['password', 'md5_cred', 'password_digest', 'oauth_secret', 'refresh_token']) assert.equal(row[k], '', k);
   assert.equal(row.username, 'a1');
   assert.equal(row.nonce_lifetime, 32);
   const values = Object.values(row).map(String);
   for (const secret of ['a1-secret', 'md5-s', 'digest-s', 'oauth-s', 'refresh-s']) assert.ok(!values.includes(secret), secret);
+  assert.ok(v.safeParse(AuthSchema, row).success);
+  assert.equal(v.safeParse(AuthSchema, { ...row, password: 'a1-secret' }).success, false, 'a password in an answer breaks the contract');
 });
 
 test('full load: tables, links, contact counts, and contacts from all three sources', () => {
@@ -208,6 +220,19 @@ test('full load: tables, links, contact counts, and contacts from all three sour
   assert.equal(reg.max_retries, 10);
   assert.equal(reg.next_reg, 0);
   assert.equal(s.registrations.size, 1, 'the AuthDetail after a registration is not a registration');
+
+  // every row is what the routes declare
+  const conforms = (schema: v.GenericSchema, rows: Iterable<unknown>, what: string) => {
+    for (const row of rows) {
+      const r = v.safeParse(schema, row);
+      assert.ok(r.success, `${what}: ${r.issues?.[0]?.path?.map((p) => (p as { key: string }).key).join('.')}: ${r.issues?.[0]?.message}`);
+    }
+  };
+  conforms(EndpointSchema, s.endpoints.values(), 'endpoint');
+  conforms(AorSchema, s.aors.values(), 'aor');
+  conforms(AuthSchema, s.auths.values(), 'auth');
+  conforms(ContactSchema, s.contacts.values(), 'contact');
+  conforms(RegistrationOutboundSchema, [...s.registrations.values()].map((r) => renderRegistration(r)), 'registration');
 });
 
 test('a registered contact that no endpoint read reports still comes from PJSIPShowContacts', () => {
