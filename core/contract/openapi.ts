@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document, generated from the route declarations (never written by hand). Every route appears at
 // its /v1 path; the unprefixed legacy form is said once in info.description. Results are wrapped in the spec's
 // envelope; error answers are derived from the declaration (input -> 400, token -> 401/403, live -> 503 ...).
-import { toJsonSchema } from '@valibot/to-json-schema';
+import { toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type { RegisteredRoute } from '../http/app.ts';
 import { API_VERSION } from '../http/envelope.ts';
 import { ERROR_CODES } from '../http/errors.ts';
@@ -43,21 +43,18 @@ export function jsonSchema(schema: v.GenericSchema, mode: 'input' | 'output', re
 }
 
 export function componentSchemas(mode: 'input' | 'output' = 'output', refBase = '#/components/schemas/'): Record<string, Json> {
-  const out: Record<string, Json> = {};
-  for (const [name, s] of namedSchemas()) {
-    const defs = Object.fromEntries([...namedSchemas()].filter(([n]) => n !== name));
-    const j = toJsonSchema(s, {
-      target: 'draft-2020-12',
-      typeMode: mode,
-      errorMode: 'ignore',
-      definitions: defs,
-      overrideRef: (ctx) => `${refBase}${ctx.referenceId}`,
-    }) as Json;
+  // One conversion of every named schema; references between them become $refs to each other.
+  const defs = toJsonSchemaDefs(Object.fromEntries(namedSchemas()), {
+    target: 'draft-2020-12',
+    typeMode: mode,
+    errorMode: 'ignore',
+    overrideRef: (ctx) => `${refBase}${ctx.referenceId}`,
+  }) as Record<string, Json>;
+  for (const j of Object.values(defs)) {
     delete j.$schema;
     delete j.$defs;
-    out[name] = j;
   }
-  return out;
+  return defs;
 }
 
 function envelope(result: Json | null, status: number): Json {

@@ -87,7 +87,7 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T,
 /** A URL path segment naming an object: one segment, no traversal, no control characters. */
 export const pathName = (what: string) =>
   v.pipe(
-    v.string(),
+    v.string('must be a string'),
     v.minLength(1, 'is required'),
     v.check(
       (s) => s !== '.' && !s.includes('..') && !/[/\\\0\r\n]/.test(s),
@@ -98,7 +98,7 @@ export const pathName = (what: string) =>
 
 /** A URL parameter that may hold "/" and "@" (member interfaces, device names) but is one line. */
 export const pathText = (what: string) =>
-  v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.regex(SINGLE_LINE, LINE_MESSAGE), v.description(what));
+  v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.regex(SINGLE_LINE, LINE_MESSAGE), v.description(what));
 
 /** A query parameter holding a non-negative integer, given as digits. */
 export const queryInt = (description?: string) =>

@@ -10,8 +10,6 @@ import { renderRegistration } from './rows.ts';
 import { AorSchema, AuthSchema, ContactSchema, EndpointSchema, RegistrationOutboundSchema } from './schemas.ts';
 import type { PjsipState } from './state.ts';
 
-// pjsip.conf's routes are in config-routes.ts (registerPjsipConfigRoutes); this name stays until index.ts imports it.
-export { registerPjsipConfigRoutes as registerRoutes, PJSIP_FILE } from './config-routes.ts';
 
 const tags = ['pjsip'];
 

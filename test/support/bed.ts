@@ -52,6 +52,10 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
     BUILTIN_PLUGINS.map((p) => p.name),
   );
   const gateway = await Gateway.create(config, createLogger('gw', (process.env.LOG_LEVEL as 'silent') || 'silent'));
+  // Every event a plugin publishes is checked against its declared schema (the AsyncAPI document's); a mismatch
+  // fails the test file when the bed closes.
+  const badEvents: string[] = [];
+  gateway.bus.onInvalid = (type, problem) => badEvents.push(`${type}: ${problem}`);
   const server = await gateway.start();
   const base = `http://127.0.0.1:${server.port}`;
   const api = client((req) => fetch(req), base);
@@ -82,6 +86,7 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
       await gateway.stop().catch(() => {});
       await asterisk.stop().catch(() => {});
       rmSync(dataDir, { recursive: true, force: true });
+      if (badEvents.length) throw new Error(`published events that do not match their declared schema:\n  ${[...new Set(badEvents)].slice(0, 20).join('\n  ')}`);
     },
   };
 }

@@ -154,6 +154,10 @@ function sample(s: Json, key = ''): unknown {
 }
 
 function wrongValue(s: Json): unknown {
+  // a union of scalars (a config option: string, number or boolean) refuses an object
+  const flat = (x: Json): Json[] => (resolve(x).anyOf ? resolve(x).anyOf.flatMap(flat) : [resolve(x)]);
+  const members = flat(s);
+  if (members.length > 1 && members.every((x) => ['string', 'number', 'integer', 'boolean', 'null'].includes(x.type))) return { x: 1 };
   const t = nonNull(s);
   if (t.type === 'string' || t.enum || t.const !== undefined) return 12345;
   if (t.type === 'array') return 'not an array';
@@ -192,7 +196,7 @@ test('every documented JSON body refuses a wrong type, an unknown field and CR/L
         const prop = nonNull(propSchema);
         if (Object.keys(prop).length === 0 || prop.description?.startsWith('read-only')) continue; // ignored()
         // wrong type
-        const w = await send({ ...base, [key]: wrongValue(prop) });
+        const w = await send({ ...base, [key]: wrongValue(propSchema) });
         if (w.status !== 400 || w.body.result?.field !== key || w.body.result?.code !== 'invalid_field') {
           failures.push(`${method} ${p}: ${key} of a wrong type -> ${w.status} ${w.text.slice(0, 160)}`);
         }
