@@ -5,8 +5,8 @@
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import type { Logger } from '../../core/log.ts';
-import { StateReads } from '../../core/live/reads.ts';
+import type { LiveKit } from '../../core/live/kit.ts';
+import type { Debounced } from '../../core/live/reads.ts';
 import type { Contact } from './schemas.ts';
 import type { PjsipState, Snapshot } from './state.ts';
 
@@ -42,9 +42,12 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 }
 
 export class PjsipService {
-  /** Every read replays the events that arrived while it was in flight; reads run one at a time (serial). */
-  readonly reads = new StateReads();
-  private readonly timers = new Map<'resync' | 'endpoints' | 'registrations' | 'expiry', NodeJS.Timeout>();
+  private readonly resyncTimer: Debounced;
+  private readonly endpointsTimer: Debounced;
+  private readonly registrationsTimer: Debounced;
+  /** Not a debounce (it fires at the next reg_expire), so the service keeps it; close() stops it. */
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Endpoints waiting for the next endpoints re-read; that read takes them all. */
   private readonly pendingEndpoints = new Set<string>();
   /** reg_expire (s) up to which expiries were already followed by a re-read */
   private expiryCheckedTo = 0;
@@ -54,11 +57,22 @@ export class PjsipService {
   constructor(
     private readonly ami: AmiPort,
     private readonly state: PjsipState,
-    private readonly log: Logger,
-  ) {}
+    private readonly live: LiveKit,
+  ) {
+    this.resyncTimer = live.soon(DEBOUNCE_MS, 'pjsip: re-read after a reload', () => this.resync());
+    this.endpointsTimer = live.soon(DEBOUNCE_MS, 'pjsip: endpoint re-read', () => {
+      const batch = [...this.pendingEndpoints];
+      this.pendingEndpoints.clear();
+      return this.refreshEndpoints(batch);
+    });
+    this.registrationsTimer = live.soon(DEBOUNCE_MS, 'pjsip: registration re-read', () =>
+      live.serialRead(() => this.list('PJSIPShowRegistrationsOutbound'), (events) => this.state.loadRegistrations(events)),
+    );
+  }
 
+  /** The full read. Like every read here it goes through the kit: one at a time, replaying what overtook it. */
   resync(): Promise<void> {
-    return this.reads.serial(() => this.reads.read(() => this.fetchAll(), (s) => this.state.load(s))).finally(() => this.armExpiry());
+    return this.live.serialRead(() => this.fetchAll(), (s) => this.state.load(s)).finally(() => this.armExpiry());
   }
 
   private async list(action: string): Promise<AmiMessage[]> {
@@ -100,57 +114,38 @@ export class PjsipService {
     return { endpoints, details, aors, auths, contacts, registrations };
   }
 
-  // ---- debounced re-reads ----
-
-  private later(key: 'resync' | 'endpoints' | 'registrations', run: () => Promise<void>, what: string): void {
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      if (!this.ami.connected) return;
-      run().catch((e) => this.log.warn(`pjsip: ${what} failed: ${(e as Error).message}`));
-    }, DEBOUNCE_MS);
-    t.unref?.();
-    this.timers.set(key, t);
-  }
+  // ---- debounced re-reads (the kit's: they run only while AMI is up, and reset and close cancel them) ----
 
   /** After a reload of res_pjsip: objects may have come, gone or changed without an event of their own. */
   resyncSoon(): void {
-    this.later('resync', () => this.resync(), 're-read after a reload');
+    this.resyncTimer.schedule();
   }
 
   /** Re-read one endpoint (with its AORs, auths and contacts) shortly; names gathered meanwhile share the read. */
   refreshEndpointSoon(name: string): void {
     if (!name) return;
     this.pendingEndpoints.add(name);
-    this.later('endpoints', () => {
-      const batch = [...this.pendingEndpoints];
-      this.pendingEndpoints.clear();
-      return this.refreshEndpoints(batch);
-    }, 'endpoint re-read');
+    this.endpointsTimer.schedule();
   }
 
   refreshEndpoints(batch: string[]): Promise<void> {
-    return this.reads
-      .serial(() =>
-        this.reads.read(
-          () => mapLimit(batch, DETAIL_CONCURRENCY, (n) => this.endpointDetail(n)),
-          (answers) => {
-            const changed: Contact[] = [];
-            batch.forEach((n, i) => {
-              changed.push(...this.state.applyEndpoint(n, answers[i] ?? null));
-            });
-            if (changed.length) this.onContacts?.(changed);
-          },
-        ),
+    return this.live
+      .serialRead(
+        () => mapLimit(batch, DETAIL_CONCURRENCY, (n) => this.endpointDetail(n)),
+        (answers) => {
+          const changed: Contact[] = [];
+          batch.forEach((n, i) => {
+            changed.push(...this.state.applyEndpoint(n, answers[i] ?? null));
+          });
+          if (changed.length) this.onContacts?.(changed);
+        },
       )
       .finally(() => this.armExpiry());
   }
 
   /** After a Registry event: NextReg (and anything else) as Asterisk has it now. */
   refreshRegistrationsSoon(): void {
-    this.later('registrations', () => this.reads.serial(() =>
-      this.reads.read(() => this.list('PJSIPShowRegistrationsOutbound'), (events) => this.state.loadRegistrations(events)),
-    ), 'registration re-read');
+    this.registrationsTimer.schedule();
   }
 
   /**
@@ -159,13 +154,11 @@ export class PjsipService {
    * its new expiry, or is gone.
    */
   armExpiry(): void {
-    const old = this.timers.get('expiry');
-    if (old) clearTimeout(old);
-    this.timers.delete('expiry');
+    this.stopExpiry();
     const at = this.state.nextExpiry(this.expiryCheckedTo);
     if (!at || !this.ami.connected) return;
     const t = setTimeout(() => {
-      this.timers.delete('expiry');
+      this.expiryTimer = undefined;
       const upTo = Math.floor((Date.now() - EXPIRY_GRACE_MS / 2) / 1000);
       this.expiryCheckedTo = Math.max(this.expiryCheckedTo, upTo);
       let any = false;
@@ -178,18 +171,26 @@ export class PjsipService {
       if (!any) this.armExpiry();
     }, Math.min(MAX_TIMER_MS, Math.max(0, at * 1000 - Date.now() + EXPIRY_GRACE_MS)));
     t.unref?.();
-    this.timers.set('expiry', t);
+    this.expiryTimer = t;
   }
 
-  reset(): void {
-    this.close();
+  private stopExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  /**
+   * What the kit does not cancel itself (its lifecycle's `close`, run on reset and close after it cancelled the
+   * debounced re-reads): the expiry timer, and the endpoint names that waited for the cancelled endpoints re-read.
+   */
+  close(): void {
+    this.stopExpiry();
+    this.pendingEndpoints.clear();
+  }
+
+  /** After close(), on reset (AMI went away): forget the tables and how far expiries were followed. */
+  forget(): void {
     this.expiryCheckedTo = 0;
     this.state.reset();
-  }
-
-  close(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    this.pendingEndpoints.clear();
   }
 }

@@ -227,6 +227,10 @@ test('Reload of res_pjsip re-reads everything (debounced); other modules\' reloa
   await settle();
   assert.equal(ami.calls.filter((c) => c === 'PJSIPShowEndpoints').length, 1, 'two Reload events, one read');
   assert.ok((await list('endpoints')).some((e) => e.object_name === 'ep99'));
+  ami.calls = [];
+  event({ Event: 'Reload', Module: 'All', Status: '0' });
+  await settle();
+  assert.equal(ami.calls.filter((c) => c === 'PJSIPShowEndpoints').length, 1, 'a reload of everything re-reads too');
 });
 
 test('ContactStatus of a new contact re-reads its endpoint; the contact appears and is published; Removed drops it', async () => {
@@ -270,13 +274,24 @@ test('DeviceStateChange shows at once and re-reads the endpoint; PeerStatus re-r
   assert.deepEqual(ami.calls, ['PJSIPShowRegistrationsOutbound']);
 });
 
-test('reset forgets everything and cancels pending re-reads', async () => {
+test('reset forgets everything and cancels pending re-reads; close cancels them too', async () => {
   ami.calls = [];
+  event({ Event: 'PeerStatus', ChannelType: 'PJSIP', Peer: 'PJSIP/ep04', PeerStatus: 'Reachable' });
+  event({ Event: 'Registry', ChannelType: 'PJSIP', Username: 'sip:u@h', Domain: 'sip:h', Status: 'Registered' });
+  inst.close!();
+  await settle();
+  assert.deepEqual(ami.calls, [], 'close cancelled the endpoint and registration re-reads');
+
+  event({ Event: 'PeerStatus', ChannelType: 'PJSIP', Peer: 'PJSIP/ep04', PeerStatus: 'Reachable' });
   event({ Event: 'Reload', Module: 'res_pjsip.so', Status: '0' });
   inst.reset!();
   await settle();
   assert.deepEqual(ami.calls, []);
   assert.deepEqual(await list('endpoints'), []);
+  // the endpoint that waited for the cancelled re-read is not read with the next one
+  event({ Event: 'PeerStatus', ChannelType: 'PJSIP', Peer: 'PJSIP/ep02', PeerStatus: 'Reachable' });
+  await settle();
+  assert.deepEqual(ami.calls, ['PJSIPShowEndpoint ep02']);
 });
 
 test('every answer above was checked against the OpenAPI document, every event against its schema', async () => {
