@@ -10,7 +10,7 @@ let errors = 0;
 
 function one(): Promise<void> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent }, (res) => {
+    const req = http.get(url!, { agent }, (res) => {
       if (res.statusCode !== 200) errors++;
       res.on('data', () => {});
       res.on('end', resolve);

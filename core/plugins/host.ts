@@ -49,7 +49,7 @@ export class PluginHost {
 
   /** Called for every unsolicited AMI event, in wire order; `seq` is the client's event counter for it. */
   dispatch(m: AmiMessage, seq: number): void {
-    const name = m.fields.Event;
+    const name = m.fields.Event ?? '';
     if (name === 'FullyBooted') void this.resyncAll('FullyBooted');
     const hs = this.handlers.get(name);
     if (!hs) return;

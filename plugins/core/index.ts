@@ -13,7 +13,7 @@ function modulesDir(configDir: string, configured?: string): string {
   const conf = path.join(configDir, 'asterisk.conf');
   if (existsSync(conf)) {
     const m = /^\s*astmoddir\s*=>?\s*(\S+)/m.exec(readFileSync(conf, 'utf8'));
-    if (m) return m[1];
+    if (m?.[1]) return m[1];
   }
   return '/usr/lib/asterisk/modules';
 }

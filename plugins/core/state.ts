@@ -143,7 +143,10 @@ export class CoreState {
   loadDevices(events: AmiMessage[]): void {
     const t = now();
     this.devices.replaceAll(
-      events.filter((m) => m.fields.Device).map((m) => [m.fields.Device, { device: m.fields.Device, state: m.fields.State ?? '', tm_update: t }]),
+      events.flatMap((m) => {
+        const device = m.fields.Device;
+        return device ? [[device, { device, state: m.fields.State ?? '', tm_update: t }] as const] : [];
+      }),
     );
   }
 
@@ -229,8 +232,8 @@ export function parseModuleShow(lines: string[]): Omit<Module, 'tm_update' | 'si
       name,
       description: line.slice(cDesc, cUse).trim(),
       use_count: Number.isFinite(use) ? use : 0,
-      load: m ? m[1] : tail,
-      support_level: m ? m[2] : '',
+      load: m?.[1] ?? tail,
+      support_level: m?.[2] ?? '',
     });
   }
   return out;

@@ -29,7 +29,7 @@ async function originateWait(exten: string): Promise<void> {
 
 async function asteriskChannels(): Promise<string[]> {
   const r = await bed.gateway.ami.list('CoreShowChannels');
-  return r.events.filter((e) => e.fields.Event === 'CoreShowChannel').map((e) => e.fields.Uniqueid).sort();
+  return r.events.filter((e) => e.fields.Event === 'CoreShowChannel').map((e) => e.fields.Uniqueid ?? '').sort();
 }
 
 async function gatewayChannels(): Promise<any[]> {

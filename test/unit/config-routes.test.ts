@@ -255,7 +255,7 @@ test('configurations: a stale If-Match is 412 and writes nothing; the current ET
   const now = (await api.get(base)).headers.get('etag')!;
   const a = await api.put(base, { data: `${text('queues.conf')}; ok\n` }, { 'if-match': now });
   assert.equal(a.status, 200, a.text);
-  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']);
+  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);
 });
 
 test('configurations: DELETE removes a backup; the current file, other files and non-backups are refused', async () => {
@@ -274,7 +274,7 @@ test('configurations: DELETE removes a backup; the current file, other files and
   assert.equal(del.body.result, undefined);
   assert.ok(!existsSync(path.join(backups, backup)));
   refused(await api.get(`${base}/${backup}`), 404);
-  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']);
+  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']!);
 });
 
 test('configurations: names in URLs reach only the managed file and its backups', async () => {
@@ -382,7 +382,7 @@ test('sdps: POST creates, PUT replaces, DELETE removes; hand-written comments an
   });
   // only the blank line the POST put before [gw-new] is left over
   assert.equal(text('extensions.conf'), `${FILES['extensions.conf']}\n`);
-  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']);
+  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']!);
 });
 
 test('sdps: repeated context names need ?index= to be written', async () => {
@@ -395,7 +395,7 @@ test('sdps: repeated context names need ?index= to be written', async () => {
   assert.equal(a.status, 200, a.text);
   assert.equal(a.body.result.index, 1);
   assert.match(text('extensions.conf'), /\[twice\]\nexten => 1,1,NoOp\(first\)\n\n\[twice\]\nexten => 2,1,NoOp\(changed\)\n/);
-  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']);
+  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']!);
 });
 
 test('sdps: GET then PUT of the same data changes no byte, explicit {key, op, value} items included', async () => {
@@ -447,7 +447,7 @@ test('sdps: stale If-Match is 412 for POST, PUT and DELETE; without If-Match the
   const file = 'extensions.conf';
   const etag = (await api.get('/v1/admin/dialplan/sdps/parking')).headers.get('etag')!;
   // an admin edits the file by hand after our GET
-  const handEdited = FILES[file].replace('[parking]\n', '[parking]\n; hand edit after the GET\n');
+  const handEdited = FILES[file]!.replace('[parking]\n', '[parking]\n; hand edit after the GET\n');
   writeFileSync(path.join(etc, file), handEdited);
   await unchanged(file, async () => {
     refused(await api.put('/v1/admin/dialplan/sdps/parking', { data: [] }, { 'if-match': etag }), 412, /changed/);
@@ -460,7 +460,7 @@ test('sdps: stale If-Match is 412 for POST, PUT and DELETE; without If-Match the
   // the ETag of the answer is good for the next write
   const b = await api.put('/v1/admin/dialplan/sdps/parking', { data: [{ exten: '> 700,1,Park()' }] }, { 'if-match': a.headers.get('etag')! });
   assert.equal(b.status, 200, b.text);
-  writeFileSync(path.join(etc, file), FILES[file]);
+  writeFileSync(path.join(etc, file), FILES[file]!);
 });
 
 test('sdialplans: managers see and edit contexts, never [general] or [globals]', async () => {
@@ -485,7 +485,7 @@ test('sdialplans: managers see and edit contexts, never [general] or [globals]',
   assert.deepEqual((await manager.get('/v1/manager/sdialplans/mgr-ctx')).body.result, { name: 'mgr-ctx', data: [{ exten: '> 1,1,NoOp(mgr)' }] });
   assert.equal((await manager.del('/v1/manager/sdialplans/mgr-ctx')).status, 200);
   assert.equal(text('extensions.conf'), `${FILES['extensions.conf']}\n`);
-  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']);
+  writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']!);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -527,7 +527,7 @@ test('cfg_parkinglots: object form; a lot that repeats a key is shown in the arr
   await api.put('/v1/admin/park/cfg_parkinglots/gwlot2', { data: { parkpos: '900-910' } });
   assert.deepEqual((await api.get('/v1/admin/park/cfg_parkinglots/gwlot2')).body.result, { name: 'gwlot2', data: { parkpos: '900-910' } });
   assert.equal((await api.del('/v1/admin/park/cfg_parkinglots/gwlot2')).status, 200);
-  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']);
+  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']!);
 });
 
 test('cfg_queues: array form keeps every member => line; an object write to it is 409', async () => {
@@ -547,7 +547,7 @@ test('cfg_queues: array form keeps every member => line; an object write to it i
   assert.equal(a.status, 200, a.text);
   assert.equal(
     text('queues.conf'),
-    FILES['queues.conf']
+    FILES['queues.conf']!
       .replace('persistentmembers = yes', 'persistentmembers = no')
       .replace('strategy = ringall ; everyone', 'strategy = leastrecent ; everyone')
       .replace('member => PJSIP/101,0,Bob\n', 'member => PJSIP/101,0,Bob\nmember => PJSIP/102,0,Carol\n'),
@@ -555,7 +555,7 @@ test('cfg_queues: array form keeps every member => line; an object write to it i
   const q = await api.post('/v1/admin/queue/cfg_queues', { name: 'support', data: [{ strategy: 'ringall' }, { member: '> PJSIP/200' }, { member: '> PJSIP/201' }] });
   assert.equal(q.status, 200, q.text);
   assert.match(text('queues.conf'), /\n\[support\]\nstrategy = ringall\nmember => PJSIP\/200\nmember => PJSIP\/201\n$/);
-  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']);
+  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);
 });
 
 test('templates: POST can create a template and a section using it; PUT cannot change them', async () => {
@@ -572,7 +572,7 @@ test('templates: POST can create a template and a section using it; PUT cannot c
   // sending back what GET gave is fine
   const got = (await api.get('/v1/admin/queue/cfg_queues/q1')).body.result;
   assert.equal((await api.put('/v1/admin/queue/cfg_queues/q1', got)).status, 200);
-  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']);
+  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);
 });
 
 test('a missing file: section routes answer 404; PUT of the whole file creates it', async () => {
@@ -588,7 +588,7 @@ test('a missing file: section routes answer 404; PUT of the whole file creates i
     assert.equal(a.status, 200, a.text);
     assert.equal(a.body.result.reload.status, 'pending');
   } finally {
-    writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']);
+    writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);
   }
 });
 
@@ -598,7 +598,7 @@ test('object form: a key named __proto__ is an ordinary key', async () => {
   assert.match(text('res_parking.conf'), /\[protolot\]\n__proto__ = x\nparkpos = 950-951\n$/);
   const got = await api.get('/v1/admin/park/cfg_parkinglots/protolot');
   assert.match(got.text, /"data":\{"__proto__":"x","parkpos":"950-951"\}/);
-  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']);
+  writeFileSync(path.join(etc, 'res_parking.conf'), FILES['res_parking.conf']!);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ test('events held during resync: those inside the snapshot are dropped, later on
         description: 'test',
         setup: () => ({
           events: {
-            Newstate: (m) => void state.set(m.fields.Uniqueid, m.fields.ChannelState),
-            Hangup: (m) => void state.delete(m.fields.Uniqueid),
+            Newstate: (m) => void state.set(m.fields.Uniqueid ?? '', m.fields.ChannelState ?? ''),
+            Hangup: (m) => void state.delete(m.fields.Uniqueid ?? ''),
           },
           async resync() {
             await snapshotTaken;
