@@ -1,4 +1,4 @@
-// The skeleton every live plugin (agents, park, queue; pjsip can adopt it) shares around its state: one StateReads
+// The skeleton every live plugin (agents, park, queue, pjsip) shares around its state: one StateReads
 // (event appliers recorded for replay while a read is in flight), reads that run one at a time, debounced "re-read
 // soon" timers that run only while AMI is up and are cancelled on reset and close, a Reload handler for the plugin's
 // module, and bus publishing that skips replayed events (their change was published when they first arrived).

@@ -1,3 +1,4 @@
+import { yesNo } from '../../core/ami/channel-block.ts';
 // From AMI messages to the rows the pjsip plugin answers with: pure functions, no state (the tables are state.ts).
 //
 // Field mapping. Asterisk dumps each sorcery object with CamelCased option names (`max_contacts` -> `MaxContacts`,
@@ -179,7 +180,6 @@ export function renderRegistration(r: Registration, nowMs = Date.now()): Registr
   return sortedRow<RegistrationOutbound>([...Object.entries(r.row), ['next_reg', next]]);
 }
 
-const yesNumber = (v: string | undefined): number => (/^(1|yes|true|on|y|t)$/i.test(v ?? '') ? 1 : 0);
 const num = (v: string | undefined): number => {
   const n = Number(v);
   return v !== undefined && v !== '' && Number.isFinite(n) ? n : 0;
@@ -198,7 +198,7 @@ export function contactFromDetail(m: AmiMessage, now = isoNow()): Contact {
   const f = m.fields;
   return {
     aor: f.AOR ?? '',
-    authentication_qualify: yesNumber(f.AuthenticateQualify),
+    authentication_qualify: yesNo(f.AuthenticateQualify),
     call_id: f.CallID ?? '',
     endpoint_name: f.EndpointName ?? '',
     id: f.ID ?? '',
@@ -223,7 +223,7 @@ export function contactFromList(m: AmiMessage, now = isoNow()): Contact {
   const port = f.ViaPort ?? '';
   return {
     aor: aorOfContactId(id),
-    authentication_qualify: yesNumber(f.AuthenticateQualify),
+    authentication_qualify: yesNo(f.AuthenticateQualify),
     call_id: f.CallId ?? '',
     endpoint_name: f.Endpoint ?? '',
     id,
@@ -251,7 +251,7 @@ export function staticContact(aor: Aor, uri: string, now = isoNow()): Contact {
   const freq = typeof aor.qualify_frequency === 'number' ? aor.qualify_frequency : 0;
   return {
     aor: name,
-    authentication_qualify: yesNumber(String(aor.authenticate_qualify ?? '')),
+    authentication_qualify: yesNo(String(aor.authenticate_qualify ?? '')),
     call_id: '',
     endpoint_name: '',
     id: `${name}@@${createHash('md5').update(uri).digest('hex')}`,

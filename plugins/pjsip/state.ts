@@ -139,7 +139,8 @@ export class PjsipState {
       const name = m.fields.ObjectName ?? '';
       const r = registrationFrom(m, nowMs, now);
       const old = this.registrations.get(name);
-      if (old && sameExceptTime(old.row, r.row)) r.row.tm_update = old.row.tm_update;
+      const kept = old && sameExceptTime(old.row, r.row) ? old.row.tm_update : undefined;
+      if (kept !== undefined) r.row.tm_update = kept;
       next.push([name, r]);
     }
     this.registrations.replaceAll(next);

@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+
+/** The page's window, as the functions run inside the page see it (this project's types have no DOM lib). */
+type PageWindow = { innerHeight: number; scrollY: number; scrollTo(x: number, y: number): void; document: { body: { scrollHeight: number } } };
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
@@ -69,7 +72,7 @@ test('/v1/docs renders the route list offline, and "try it" on /v1/status succee
   for (let i = 0; i < 400; i++) {
     const seen = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => (e.getAttribute('data-path') ?? e.textContent ?? '').replace(/\u200b/g, '')));
     for (const p of seen) paths.add(p);
-    const atEnd = await page.evaluate(() => window.innerHeight + window.scrollY >= document.body.scrollHeight - 2);
+    const atEnd = await page.evaluate(() => { const w = globalThis as unknown as PageWindow; return w.innerHeight + w.scrollY >= w.document.body.scrollHeight - 2; });
     if (atEnd && i > 0) break;
     await page.mouse.wheel(0, 600);
     await page.waitForTimeout(30);
@@ -80,7 +83,7 @@ test('/v1/docs renders the route list offline, and "try it" on /v1/status succee
   assert.ok(paths.size > 60, `${paths.size} paths rendered`);
 
   // scroll from the top until the status operation is mounted
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => (globalThis as unknown as PageWindow).scrollTo(0, 0));
   for (let i = 0; i < 400 && (await page.locator('#operations-status-get_status').count()) === 0; i++) {
     await page.mouse.wheel(0, 600);
     await page.waitForTimeout(30);
