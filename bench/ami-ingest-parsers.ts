@@ -196,7 +196,6 @@ export async function benchParsers(opts: BenchOptions = {}): Promise<BenchResult
   }
 }
 
-
 if (isMain(import.meta.url)) {
   const repeatArg = Number(process.argv[2]);
   const repeat = Number.isInteger(repeatArg) && repeatArg > 0 ? repeatArg : 40;

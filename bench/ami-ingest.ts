@@ -15,7 +15,16 @@ import { parseConfig } from '../core/config.ts';
 import { Gateway } from '../core/gateway.ts';
 import { createLogger } from '../core/log.ts';
 import { BUILTIN_PLUGINS } from '../core/plugins/builtin.ts';
-import { asteriskManagerReader, loadRecording, measure, oursReader, rawReader, serverPort, startServer, type Reader } from './ami-ingest-parsers.ts';
+import {
+  asteriskManagerReader,
+  loadRecording,
+  measure,
+  oursReader,
+  rawReader,
+  serverPort,
+  startServer,
+  type Reader,
+} from './ami-ingest-parsers.ts';
 import { isMain } from './support/is-main.ts';
 
 export interface IngestResult {
@@ -29,7 +38,11 @@ export interface IngestResult {
 async function stateGateway(): Promise<{ gw: Gateway; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
   const names = BUILTIN_PLUGINS.map((p) => p.name);
-  const cfg = parseConfig(JSON.stringify({ ami: { username: 'x', secret: 'y' }, data_dir: dir, asterisk: { config_dir: dir }, plugins: names }), path.join(dir, 'g.yaml'), names);
+  const cfg = parseConfig(
+    JSON.stringify({ ami: { username: 'x', secret: 'y' }, data_dir: dir, asterisk: { config_dir: dir }, plugins: names }),
+    path.join(dir, 'g.yaml'),
+    names,
+  );
   return { gw: await Gateway.create(cfg, createLogger('bench', 'silent')), dir };
 }
 
@@ -86,7 +99,12 @@ export async function benchIngest(opts: { repeat?: number; rounds?: number } = {
     for (let round = 0; round < rounds; round++) {
       for (const [name, reader] of readers) samples[name].push(await measure(reader, port, expected));
     }
-    return { raw: median(samples.raw), parse: median(samples.parse), state: median(samples.state), asteriskManager: median(samples.asteriskManager) };
+    return {
+      raw: median(samples.raw),
+      parse: median(samples.parse),
+      state: median(samples.state),
+      asteriskManager: median(samples.asteriskManager),
+    };
   } finally {
     server.close();
     rmSync(dir, { recursive: true, force: true });

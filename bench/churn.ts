@@ -91,7 +91,15 @@ function generate(count: number, callers: number): { chunks: Buffer[]; events: n
   const epoch = Math.floor(Date.now() / 1000);
   let seq = 0;
   let chan = 0;
-  const people: Caller[] = Array.from({ length: callers }, (_, n) => ({ n, state: 'idle', uid: '', linked: '', channel: '', queue: '', space: 0 }));
+  const people: Caller[] = Array.from({ length: callers }, (_, n) => ({
+    n,
+    state: 'idle',
+    uid: '',
+    linked: '',
+    channel: '',
+    queue: '',
+    space: 0,
+  }));
   const waiting = new Map<string, Caller[]>(QUEUES.map((q) => [q, []]));
   const spaces = new Set<number>();
   const chunks: Buffer[] = [];
@@ -114,16 +122,22 @@ function generate(count: number, callers: number): { chunks: Buffer[]; events: n
       c.queue = QUEUES[Math.floor(random() * QUEUES.length)]!;
       const list = waiting.get(c.queue)!;
       list.push(c);
-      emit(`Event: QueueCallerJoin\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${list.length}\r\nCount: ${list.length}\r\n\r\n`);
+      emit(
+        `Event: QueueCallerJoin\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${list.length}\r\nCount: ${list.length}\r\n\r\n`,
+      );
       c.state = 'queued';
     } else if (c.state === 'queued') {
       const list = waiting.get(c.queue)!;
       const pos = list.indexOf(c) + 1;
       if (random() < 0.33) {
-        emit(`Event: QueueCallerAbandon\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${pos}\r\nOriginalPosition: ${pos}\r\nHoldTime: ${Math.floor(random() * 30)}\r\n\r\n`);
+        emit(
+          `Event: QueueCallerAbandon\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${pos}\r\nOriginalPosition: ${pos}\r\nHoldTime: ${Math.floor(random() * 30)}\r\n\r\n`,
+        );
       }
       list.splice(pos - 1, 1);
-      emit(`Event: QueueCallerLeave\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${pos}\r\nCount: ${list.length}\r\n\r\n`);
+      emit(
+        `Event: QueueCallerLeave\r\nPrivilege: agent,all\r\n${block(c)}Queue: ${c.queue}\r\nPosition: ${pos}\r\nCount: ${list.length}\r\n\r\n`,
+      );
       let space = LOT.first;
       while (spaces.has(space)) space++;
       spaces.add(space);
@@ -135,7 +149,10 @@ function generate(count: number, callers: number): { chunks: Buffer[]; events: n
       c.state = 'parked';
     } else {
       const name = random() < 0.7 ? 'UnParkedCall' : 'ParkedCallGiveUp';
-      const retriever = name === 'UnParkedCall' ? block({ ...c, channel: `PJSIP/agent-${c.n % 20}-0000${c.n}`, uid: `${epoch}.${++seq}` }, 'Retriever') : '';
+      const retriever =
+        name === 'UnParkedCall'
+          ? block({ ...c, channel: `PJSIP/agent-${c.n % 20}-0000${c.n}`, uid: `${epoch}.${++seq}` }, 'Retriever')
+          : '';
       emit(
         `Event: ${name}\r\nPrivilege: call,all\r\n${block(c, 'Parkee')}${retriever}ParkerDialString: Local/queue@bench\r\n` +
           `Parkinglot: ${LOT.name}\r\nParkingSpace: ${c.space}\r\nParkingTimeout: ${LOT.timeout - 3}\r\nParkingDuration: 3\r\n\r\n`,
@@ -145,9 +162,19 @@ function generate(count: number, callers: number): { chunks: Buffer[]; events: n
     }
   }
   // The last event: the load loop stops, and the clock for events/s too, once the gateway has applied it.
-  const s: Caller = { n: 999999, state: 'queued', uid: SENTINEL, linked: SENTINEL, channel: 'Local/sentinel@bench-ffffffff;2', queue: QUEUES[0]!, space: 0 };
+  const s: Caller = {
+    n: 999999,
+    state: 'queued',
+    uid: SENTINEL,
+    linked: SENTINEL,
+    channel: 'Local/sentinel@bench-ffffffff;2',
+    queue: QUEUES[0]!,
+    space: 0,
+  };
   const list = waiting.get(s.queue)!;
-  emit(`Event: QueueCallerJoin\r\nPrivilege: agent,all\r\n${block(s)}Queue: ${s.queue}\r\nPosition: ${list.length + 1}\r\nCount: ${list.length + 1}\r\n\r\n`);
+  emit(
+    `Event: QueueCallerJoin\r\nPrivilege: agent,all\r\n${block(s)}Queue: ${s.queue}\r\nPosition: ${list.length + 1}\r\nCount: ${list.length + 1}\r\n\r\n`,
+  );
   if (buf) chunks.push(Buffer.from(buf, 'utf8'));
   let queued = 0;
   for (const l of waiting.values()) queued += l.length;
@@ -197,14 +224,16 @@ function startFakeAmi(): Promise<FakeAmi> {
     let out: string;
     switch (name) {
       case 'login':
-        out = `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` +
+        out =
+          `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` +
           `Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 100\r\nLastReload: 100\r\nStatus: Fully Booted\r\n\r\n`;
         break;
       case 'logoff':
         out = `Response: Goodbye\r\nActionID: ${id}\r\nMessage: Thanks for all the fish.\r\n\r\n`;
         break;
       case 'coresettings':
-        out = `Response: Success\r\nActionID: ${id}\r\nAMIversion: 11.0.0\r\nAsteriskVersion: 22.0.0-bench\r\nSystemName: \r\n` +
+        out =
+          `Response: Success\r\nActionID: ${id}\r\nAMIversion: 11.0.0\r\nAsteriskVersion: 22.0.0-bench\r\nSystemName: \r\n` +
           `CoreMaxCalls: 0\r\nCoreMaxLoadAvg: 0.000000\r\nCoreRunUser: asterisk\r\nCoreRunGroup: asterisk\r\nCoreMaxFilehandles: 0\r\n` +
           `CoreRealTimeEnabled: No\r\nCoreCDRenabled: No\r\nCoreHTTPenabled: No\r\nSoundsSearchCustomDir: No\r\n\r\n`;
         break;
@@ -212,7 +241,8 @@ function startFakeAmi(): Promise<FakeAmi> {
         const d = new Date();
         const date = d.toISOString().slice(0, 10);
         const time = d.toTimeString().slice(0, 8);
-        out = `Response: Success\r\nActionID: ${id}\r\nCoreStartupDate: ${date}\r\nCoreStartupTime: ${time}\r\nCoreReloadDate: ${date}\r\n` +
+        out =
+          `Response: Success\r\nActionID: ${id}\r\nCoreStartupDate: ${date}\r\nCoreStartupTime: ${time}\r\nCoreReloadDate: ${date}\r\n` +
           `CoreReloadTime: ${time}\r\nCoreCurrentCalls: 0\r\nCoreProcessedCalls: 0\r\n\r\n`;
         break;
       }
@@ -307,13 +337,14 @@ type WorkerMessage =
 function startFakeAmiWorker(events: number, callers: number): Promise<FakeAmiHandle> {
   const data = { role: 'fake-ami', events, callers };
   // Bun runs TypeScript in workers as it is; Node needs tsx's loader registered in the worker first.
-  const worker = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
-    ? new Worker(new URL(import.meta.url), { workerData: data })
-    : new Worker(
-      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-        `.then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`,
-      { eval: true, workerData: data },
-    );
+  const worker =
+    typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
+      ? new Worker(new URL(import.meta.url), { workerData: data })
+      : new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+            `.then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`,
+          { eval: true, workerData: data },
+        );
   const waiters = new Map<string, { resolve(m: WorkerMessage): void; reject(e: Error): void }[]>();
   const seen = new Map<string, WorkerMessage>();
   let failed: Error | undefined;
@@ -363,7 +394,13 @@ async function fakeAmiWorker(): Promise<void> {
     const { events, callers } = workerData as { events: number; callers: number };
     const gen = generate(events, callers);
     const ami = await startFakeAmi();
-    port.postMessage({ type: 'listening', port: ami.port, events: gen.events, waiting: gen.waiting, parked: gen.parked } satisfies WorkerMessage);
+    port.postMessage({
+      type: 'listening',
+      port: ami.port,
+      events: gen.events,
+      waiting: gen.waiting,
+      parked: gen.parked,
+    } satisfies WorkerMessage);
     void ami.ready.then(() => port.postMessage({ type: 'ready' } satisfies WorkerMessage));
     port.on('message', (m: string) => {
       if (m !== 'stream') return;
@@ -401,7 +438,8 @@ async function load(port: number, token: string, concurrency: number, limit: num
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`GET ${p}: ${res.statusCode} ${Buffer.concat(parts).toString().slice(0, 200)}`));
+          if (res.statusCode !== 200)
+            return reject(new Error(`GET ${p}: ${res.statusCode} ${Buffer.concat(parts).toString().slice(0, 200)}`));
           bodies.set(p, Buffer.concat(parts));
           done++;
           resolve();
@@ -568,11 +606,17 @@ async function run(opts: ChurnOptions = {}): Promise<ChurnDetail> {
     const count = (p: string) => (JSON.parse(bodies.get(p)!.toString()) as { result: { list: unknown[] } }).result.list.length;
     // The churn must leave the state Asterisk would have: every caller still waiting, every call still parked.
     if (count(PATHS[0]!) !== waiting || count(PATHS[1]!) !== parked) {
-      throw new Error(`churn bench: state is wrong after the churn: ${count(PATHS[0]!)} entries (want ${waiting}), ${count(PATHS[1]!)} parked (want ${parked})`);
+      throw new Error(
+        `churn bench: state is wrong after the churn: ${count(PATHS[0]!)} entries (want ${waiting}), ${count(PATHS[1]!)} parked (want ${parked})`,
+      );
     }
-    const positions = (JSON.parse(bodies.get(PATHS[0]!)!.toString()) as { result: { list: { queue_name: string; position: number }[] } }).result.list;
+    const positions = (JSON.parse(bodies.get(PATHS[0]!)!.toString()) as { result: { list: { queue_name: string; position: number }[] } })
+      .result.list;
     for (const q of QUEUES) {
-      const ps = positions.filter((e) => e.queue_name === q).map((e) => e.position).sort((a, b) => a - b);
+      const ps = positions
+        .filter((e) => e.queue_name === q)
+        .map((e) => e.position)
+        .sort((a, b) => a - b);
       if (ps.some((p, i) => p !== i + 1)) throw new Error(`churn bench: positions of queue ${q} are not 1..n: ${ps.join(',')}`);
     }
     return {
@@ -596,11 +640,12 @@ async function run(opts: ChurnOptions = {}): Promise<ChurnDetail> {
   }
 }
 
-export async function benchChurn(opts: ChurnOptions = {}): Promise<{ eventsPerSec: number; getRps: number; bareRps: number; ratio: number }> {
+export async function benchChurn(
+  opts: ChurnOptions = {},
+): Promise<{ eventsPerSec: number; getRps: number; bareRps: number; ratio: number }> {
   const r = await run(opts);
   return { eventsPerSec: r.eventsPerSec, getRps: r.getRps, bareRps: r.bareRps, ratio: r.ratio };
 }
-
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === 'fake-ami') void fakeAmiWorker();
 
@@ -611,7 +656,11 @@ if (isMainThread && isMain(import.meta.url)) {
   console.log(`Event churn: 200 callers through ${QUEUES.length} queues and lot ${LOT.name}, replayed as AMI events over loopback`);
   console.log(`  events applied:       ${n(r.events)} in ${n(r.applyMs)} ms = ${n(r.eventsPerSec)} events/s (while polled)`);
   console.log(`  GET during churn:     ${n(r.getRps)} requests/s (${n(r.churnRequests)} requests, 50 keep-alive clients)`);
-  console.log(`  GET quiet gateway:    ${n(r.quietRps)} requests/s (${r.entries} entries, ${r.parked} parked calls; ${Object.values(r.bytes).map((b) => `${n(b)} B`).join(' / ')})`);
+  console.log(
+    `  GET quiet gateway:    ${n(r.quietRps)} requests/s (${r.entries} entries, ${r.parked} parked calls; ${Object.values(r.bytes)
+      .map((b) => `${n(b)} B`)
+      .join(' / ')})`,
+  );
   console.log(`  bare node:http:       ${n(r.bareRps)} requests/s (same bytes, precomputed)`);
   console.log(`  ratio churn / bare:   ${r.ratio.toFixed(2)}`);
   console.log(`  ratio quiet / bare:   ${r.quietRatio.toFixed(2)}`);

@@ -108,7 +108,9 @@ export async function benchConfigEdit(opts: ConfigEditBenchOptions): Promise<Con
   const text = generateExtensions(lines);
   writeFileSync(file, text);
   const lineCount = text.split('\n').length - 1;
-  const contexts = parseConfig(text).sections().filter((s) => s.name.startsWith('ctx-'));
+  const contexts = parseConfig(text)
+    .sections()
+    .filter((s) => s.name.startsWith('ctx-'));
   const ctx = contexts[contexts.length >> 1]!.name;
   const store = new ConfigFileStore({ configDir: opts.dir, backupDir, retention: runs + 2 });
 
@@ -169,7 +171,6 @@ export async function benchConfigEdit(opts: ConfigEditBenchOptions): Promise<Con
     file,
   };
 }
-
 
 if (isMain(import.meta.url)) {
   const dir = mkdtempSync(path.join(tmpdir(), 'config-edit-bench-'));

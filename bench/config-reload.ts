@@ -115,18 +115,21 @@ export async function benchConfigReload(opts: ConfigReloadBenchOptions = {}): Pr
   }
 }
 
-
 export function printConfigReload(r: ConfigReloadBenchResult): void {
   const g = r.gateway;
   const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : `node ${process.version}`;
   console.log(`config edit vs. Asterisk reload (${runtime}): extensions.conf of ${g.lines} lines, ${(g.bytes / 1e6).toFixed(1)} MB`);
-  console.log(`  gateway   update steps: lazy parse ${g.parseMs.toFixed(1)} ms, edit ${g.editMs.toFixed(1)} ms, backup + atomic write ${g.writeMs.toFixed(1)} ms (a full parse alone: ${g.fullParseMs.toFixed(1)} ms)`);
+  console.log(
+    `  gateway   update steps: lazy parse ${g.parseMs.toFixed(1)} ms, edit ${g.editMs.toFixed(1)} ms, backup + atomic write ${g.writeMs.toFixed(1)} ms (a full parse alone: ${g.fullParseMs.toFixed(1)} ms)`,
+  );
   console.log(`  gateway   whole edit (read, parse, edit, backup, write)   ${r.gatewayEditMs.toFixed(1)} ms  (median of ${g.runs})`);
   if (r.skipped) {
     console.log(`  asterisk  not measured: ${r.skipped}`);
     return;
   }
-  console.log(`  asterisk  dialplan reload of the same file                ${r.asteriskReloadMs.toFixed(1)} ms  (median of ${r.asteriskRunsMs.length}: ${r.asteriskRunsMs.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `  asterisk  dialplan reload of the same file                ${r.asteriskReloadMs.toFixed(1)} ms  (median of ${r.asteriskRunsMs.length}: ${r.asteriskRunsMs.map((x) => x.toFixed(0)).join(', ')})`,
+  );
   const verdict = r.ratio < 1 / 3 ? 'under 1/3: goal met' : 'NOT under 1/3: goal missed';
   console.log(`  ratio     gateway / asterisk = ${r.ratio.toFixed(3)} (${verdict})`);
 }

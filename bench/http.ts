@@ -27,8 +27,10 @@ export interface LoadResult {
 /** Run the load generator in its own process. */
 export function load(url: string, requests: number, concurrency = 32): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(HERE, 'support', 'load.ts'), url, String(requests), String(concurrency)], (err, stdout) =>
-      err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(HERE, 'support', 'load.ts'), url, String(requests), String(concurrency)],
+      (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!))),
     );
   });
 }
@@ -66,7 +68,12 @@ export async function benchHttp(opts: { channels?: number; requests?: number; ro
   const server = await gw.start();
   await ami.loggedIn;
   const base = `http://127.0.0.1:${server.port}`;
-  const login = (await (await fetch(`${base}/v1/admin/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("admin:bench-pw").toString("base64")}` } })).json()) as { result: { authtoken: string } };
+  const login = (await (
+    await fetch(`${base}/v1/admin/login`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('admin:bench-pw').toString('base64')}` },
+    })
+  ).json()) as { result: { authtoken: string } };
   const token = login.result.authtoken;
   const url = `${base}/v1/admin/core/channels?authtoken=${token}`;
   // wait for the resync to finish, then feed 1,000 channels as AMI events

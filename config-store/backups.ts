@@ -9,7 +9,7 @@
  * that safely: another filesystem (EXDEV), no hard links there, a file that already has other
  * links (someone could write through them), or a file that changed since it was read.
  */
-import { link, lstat, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { badConfig } from './errors.ts';
 import { assertPlainFileName } from './path-guard.ts';
@@ -109,7 +109,14 @@ export async function makeBackup(backupDir: string, file: string, source: Backup
       }
       // The link is the previous content only if the inode is still the one that was read.
       const st = await lstat(p).catch(() => null);
-      if (st && st.ino === source.ino && st.dev === source.dev && st.size === source.size && st.mtimeMs === source.mtimeMs && st.nlink === 2) {
+      if (
+        st &&
+        st.ino === source.ino &&
+        st.dev === source.dev &&
+        st.size === source.size &&
+        st.mtimeMs === source.mtimeMs &&
+        st.nlink === 2
+      ) {
         return { name, linked: true };
       }
       await unlink(p).catch(() => undefined);
@@ -142,7 +149,7 @@ export async function writeBackup(
   let t = Math.max(from ?? 0, nextStamp(file, newest));
   for (;;) {
     const name = `${file}.${new Date(t).toISOString()}`;
-    let fh;
+    let fh: FileHandle;
     try {
       fh = await open(path.join(backupDir, name), 'wx', mode & 0o666);
     } catch (err) {

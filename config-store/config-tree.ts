@@ -62,7 +62,13 @@ export async function loadConfigTree(configDir: string, fileName: string, option
   await walk(rootAbs, 1, null, null, []);
   return tree;
 
-  async function walk(abs: string, depth: number, inherited: TreeSection | null, from: TreeFile['includedFrom'], stack: string[]): Promise<void> {
+  async function walk(
+    abs: string,
+    depth: number,
+    inherited: TreeSection | null,
+    from: TreeFile['includedFrom'],
+    stack: string[],
+  ): Promise<void> {
     const file = relName(dir, abs);
     const { text, encoding } = decodeConfigBytes(await readFile(abs));
     const doc = parseConfig(text, file);
@@ -96,7 +102,8 @@ export async function loadConfigTree(configDir: string, fileName: string, option
         if (name === 'exec') tree.warnings.push(`${where}: #exec ${target} is not run`);
         else if (name === 'include' || name === 'tryinclude') {
           for (const child of await expand(target!, name === 'tryinclude', where)) {
-            if (depth >= maxDepth) tree.warnings.push(`${where}: #${name} ${target} exceeds the include depth limit (${maxDepth}); skipped`);
+            if (depth >= maxDepth)
+              tree.warnings.push(`${where}: #${name} ${target} exceeds the include depth limit (${maxDepth}); skipped`);
             else if (stack.includes(child) || child === abs) tree.warnings.push(`${where}: #${name} ${target} includes itself; skipped`);
             // Asterisk keeps the includer's current section after the include returns.
             else await walk(child, depth + 1, current, { file, line: i + 1 }, [...stack, abs]);
@@ -135,7 +142,8 @@ export async function loadConfigTree(configDir: string, fileName: string, option
     for (const c of candidates) {
       if (!(await exists(c))) continue;
       skipped++;
-      if (!(await isReallyInside(dir, c))) tree.warnings.push(`${where}: ${relName(dir, c)} resolves outside the config directory; skipped`);
+      if (!(await isReallyInside(dir, c)))
+        tree.warnings.push(`${where}: ${relName(dir, c)} resolves outside the config directory; skipped`);
       else if (!(await stat(c)).isFile()) tree.warnings.push(`${where}: ${relName(dir, c)} is not a file; skipped`);
       else {
         skipped--;

@@ -220,7 +220,8 @@ export class ConfigDocument {
     this.all().forEach((l, i) => {
       const d = l.directive;
       if (!d || d.target === null) return;
-      if (d.name === 'include' || d.name === 'tryinclude' || d.name === 'exec') out.push({ directive: d.name, target: d.target, line: i + 1 });
+      if (d.name === 'include' || d.name === 'tryinclude' || d.name === 'exec')
+        out.push({ directive: d.name, target: d.target, line: i + 1 });
     });
     return out;
   }
@@ -302,7 +303,8 @@ export class ConfigDocument {
 
   /** @internal Whether any line is an #include, #tryinclude or #exec (with or without argument). */
   hasIncludingDirective(): boolean {
-    const isIncluding = (l: ConfigLine) => !!l.directive && (l.directive.name === 'include' || l.directive.name === 'tryinclude' || l.directive.name === 'exec');
+    const isIncluding = (l: ConfigLine) =>
+      !!l.directive && (l.directive.name === 'include' || l.directive.name === 'tryinclude' || l.directive.name === 'exec');
     if (this.lazy) return this.lazy.keyLine.some(isIncluding);
     return this.lineList.some(isIncluding);
   }
@@ -396,7 +398,9 @@ export class ConfigDocument {
     const joins = next.length > 0 && start > 0 && this.lineAt(start - 1).eol === '';
     for (let j = 0; j < next.length && !joins; j++) {
       if (next[j]!.eol === '' && (j < next.length - 1 || end < count)) {
-        throw configConflict(`cannot write line ${start + j + 1} of ${this.label()} safely: it has no end-of-line but is not the last line`);
+        throw configConflict(
+          `cannot write line ${start + j + 1} of ${this.label()} safely: it has no end-of-line but is not the last line`,
+        );
       }
     }
     if (joins) throw configConflict(`cannot add lines after line ${start} of ${this.label()}: it has no end-of-line`);
@@ -459,4 +463,3 @@ export class ConfigDocument {
     return this.fileName || 'the file';
   }
 }
-

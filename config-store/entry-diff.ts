@@ -25,13 +25,23 @@ export function diffSequences<A, B>(a: readonly A[], b: readonly B[], same: (x: 
   return steps;
 }
 
-function middleLcs<A, B>(a: readonly A[], b: readonly B[], off: number, n: number, m: number, same: (x: A, y: B) => boolean, steps: DiffStep[]): void {
+function middleLcs<A, B>(
+  a: readonly A[],
+  b: readonly B[],
+  off: number,
+  n: number,
+  m: number,
+  same: (x: A, y: B) => boolean,
+  steps: DiffStep[],
+): void {
   // len[i][j] = LCS length of a[off+i..] and b[off+j..], stored row-major in one typed array.
   const w = m + 1;
   const len = new Uint32Array((n + 1) * w);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      len[i * w + j] = same(a[off + i]!, b[off + j]!) ? len[(i + 1) * w + j + 1]! + 1 : Math.max(len[(i + 1) * w + j]!, len[i * w + j + 1]!);
+      len[i * w + j] = same(a[off + i]!, b[off + j]!)
+        ? len[(i + 1) * w + j + 1]! + 1
+        : Math.max(len[(i + 1) * w + j]!, len[i * w + j + 1]!);
     }
   }
   let i = 0;

@@ -121,12 +121,15 @@ export function removeEntryCode(line: ConfigLine, first: boolean): string | null
   if (line.depthIn === 0 && line.depthOut === 0) return null;
   const from = first && line.raw.charCodeAt(0) === 0xfeff ? 1 : 0;
   const { segments } = scanLine(line.raw, line.depthIn, from);
-  return segments.filter((s) => s.kind === 'comment').map((s) => line.raw.slice(s.start, s.end)).join(' ');
+  return segments
+    .filter((s) => s.kind === 'comment')
+    .map((s) => line.raw.slice(s.start, s.end))
+    .join(' ');
 }
 
 /** The spacing habits of an existing entry line, to write new lines that look like their neighbours. */
 export function styleOf(line: ConfigLine | undefined, first: boolean): EntryStyle {
-  if (!line || line.kind !== 'entry') return DEFAULT_STYLE;
+  if (line?.kind !== 'entry') return DEFAULT_STYLE;
   const L = layoutOf(line, first);
   if (!L.opInFirst) return DEFAULT_STYLE;
   const { raw } = line;

@@ -250,7 +250,16 @@ export class ConfigFileStore {
     out.backup = await makeBackup(
       this.backupDir,
       name,
-      { path: cur.target, bytes: cur.bytes, mode: cur.mode, dev: cur.dev, ino: cur.ino, nlink: cur.nlink, size: cur.size, mtimeMs: cur.mtimeMs },
+      {
+        path: cur.target,
+        bytes: cur.bytes,
+        mode: cur.mode,
+        dev: cur.dev,
+        ino: cur.ino,
+        nlink: cur.nlink,
+        size: cur.size,
+        mtimeMs: cur.mtimeMs,
+      },
       out.names[0],
     );
   }
@@ -271,7 +280,21 @@ export class ConfigFileStore {
     const { st, bytes, buffer } = await readWhole(target, (min) => this.takeBuffer(min));
     if (!st.isFile()) throw badConfig(`${name} is not a regular file`);
     const { text, encoding } = decodeConfigBytes(bytes); // a copy: nothing of it points into `buffer`
-    return { target, bytes, buffer, text, encoding, mode: st.mode, uid: st.uid, gid: st.gid, dev: st.dev, ino: st.ino, nlink: st.nlink, size: st.size, mtimeMs: st.mtimeMs };
+    return {
+      target,
+      bytes,
+      buffer,
+      text,
+      encoding,
+      mode: st.mode,
+      uid: st.uid,
+      gid: st.gid,
+      dev: st.dev,
+      ino: st.ino,
+      nlink: st.nlink,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    };
   }
 
   /** A buffer of at least `min` bytes: the spare one if it is big enough, else a new one with some room to grow. */

@@ -92,7 +92,7 @@ export function setSectionObject(doc: ConfigDocument, section: string, obj: Reco
     if (seen.has(e.key)) throw configConflict(`section ${section} has repeated key ${e.key}; use the array form`);
     seen.add(e.key);
   }
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(obj, k);
+  const has = (k: string) => Object.hasOwn(obj, k);
   // Existing keys keep their place; new keys go after them, in the object's order.
   const wanted: Wanted[] = old.filter((e) => has(e.key)).map((e) => ({ key: e.key, value: normaliseValue(obj[e.key]!) }));
   for (const k of keys) if (!seen.has(k)) wanted.push({ key: k, value: normaliseValue(obj[k]!) });
@@ -231,7 +231,11 @@ function planEntries(old: OldEntry[], wanted: Wanted[], headerLine: number): Ent
   let ins: number[] = [];
   const flush = () => {
     if (dels.length === 0 && ins.length === 0) return;
-    const pairs = diffSequences(dels.map((a) => old[a]!), ins.map((b) => wanted[b]!), (o, w) => o.key === w.key);
+    const pairs = diffSequences(
+      dels.map((a) => old[a]!),
+      ins.map((b) => wanted[b]!),
+      (o, w) => o.key === w.key,
+    );
     for (const s of pairs) {
       if (s.t === 'keep') {
         const o = old[dels[s.a]!]!;

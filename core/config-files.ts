@@ -12,8 +12,11 @@ import { named, obj, oneOf, opt, text, type Out } from './contract/schema.ts';
 export const ReloadOutcomeSchema = named(
   'ReloadOutcome',
   obj({
-    status: oneOf(['done', 'failed', 'pending', 'none'], 'done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)'),
-    message: opt(text('Asterisk\'s answer, or why not')),
+    status: oneOf(
+      ['done', 'failed', 'pending', 'none'],
+      'done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)',
+    ),
+    message: opt(text("Asterisk's answer, or why not")),
   }),
 );
 export type ReloadOutcome = Out<typeof ReloadOutcomeSchema>;
@@ -31,7 +34,11 @@ export class ConfigFiles {
   readonly store: ConfigFileStore;
   private readonly pending = new Set<string>();
 
-  constructor(config: GatewayConfig, private readonly ami: Pick<AmiClient, 'connected' | 'action' | 'command'>, private readonly log: Logger) {
+  constructor(
+    config: GatewayConfig,
+    private readonly ami: Pick<AmiClient, 'connected' | 'action' | 'command'>,
+    private readonly log: Logger,
+  ) {
     this.store = new ConfigFileStore({
       configDir: config.asterisk.config_dir,
       backupDir: path.join(config.data_dir, 'backups'),

@@ -215,7 +215,7 @@ export class Gateway {
         connected: this.ami.connected,
         host: this.config.ami.host,
         port: this.config.ami.port,
-        ami_version: this.ami.connected ? this.ami.amiVersion ?? null : null,
+        ami_version: this.ami.connected ? (this.ami.amiVersion ?? null) : null,
       },
       asterisk: {
         version: a.version,
@@ -231,7 +231,9 @@ export class Gateway {
   async start(): Promise<RunningServer> {
     this.ami.start();
     this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port);
-    this.log.info(`listening on http://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`);
+    this.log.info(
+      `listening on http://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`,
+    );
     return this.server;
   }
 

@@ -11,7 +11,10 @@ function argValue(flag: string): string | undefined {
 
 // `--print-openapi` / `--print-asyncapi`: write the document of a gateway with every plugin to stdout and exit
 // (to generate a client without a running gateway).
-for (const [flag, key] of [['--print-openapi', 'openapi'], ['--print-asyncapi', 'asyncapi']] as const) {
+for (const [flag, key] of [
+  ['--print-openapi', 'openapi'],
+  ['--print-asyncapi', 'asyncapi'],
+] as const) {
   if (process.argv.includes(flag)) {
     const { generateDocuments } = await import('./contract/documents.ts');
     process.stdout.write(`${JSON.stringify((await generateDocuments())[key], null, 2)}\n`);
@@ -24,7 +27,10 @@ const file = argValue('--config') ?? 'gateway.yaml';
 
 let gateway: Gateway;
 try {
-  const config = loadConfigFile(file, BUILTIN_PLUGINS.map((p) => p.name));
+  const config = loadConfigFile(
+    file,
+    BUILTIN_PLUGINS.map((p) => p.name),
+  );
   gateway = await Gateway.create(config, log);
   await gateway.start();
 } catch (e) {

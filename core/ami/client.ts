@@ -303,7 +303,7 @@ export class AmiClient implements AmiPort {
     const actionId = event.fields.ActionID;
     if (actionId !== undefined) {
       const entry = this.pending.get(actionId);
-      if (entry !== undefined && entry.isList) {
+      if (entry?.isList) {
         if (isCompletion(event)) {
           this.pending.delete(actionId);
           entry.completedAtSeq = this.deliveredEvents;
@@ -392,9 +392,7 @@ export class AmiClient implements AmiPort {
     } catch (error) {
       if (error instanceof AmiError) {
         // Asterisk closes the connection itself after a failed login; we retry with backoff.
-        this.logger.error(
-          `AMI login as "${username}" to ${this.opts.host}:${this.opts.port} failed: ${error.message}`,
-        );
+        this.logger.error(`AMI login as "${username}" to ${this.opts.host}:${this.opts.port} failed: ${error.message}`);
         this.settleAttempt(error);
         this.dropSocket(socket, `login failed: ${error.message}`);
       }

@@ -43,4 +43,3 @@ export function values(m: AmiMessage, key: string): string[] {
   const repeated = multi?.[wireKey];
   return repeated !== undefined ? repeated.slice() : [m.fields[wireKey] as string];
 }
-

@@ -24,7 +24,7 @@ const MAX_SHAPES = 512;
 const MAX_SHAPE_KEYS = 64;
 
 /** Where we are inside the current message. */
-const enum Mode {
+enum Mode {
   Headers,
   /** Lines are checked against a learned Shape; the fields object is built at the end. */
   Shaped,
@@ -245,12 +245,7 @@ export class AmiParser {
         const key = shape.keys[this.shapeIndex];
         if (key !== undefined) {
           const sep = pos + key.length;
-          if (
-            sep + 1 < lf &&
-            text.charCodeAt(sep) === COLON &&
-            text.charCodeAt(sep + 1) === SPACE &&
-            text.startsWith(key, pos)
-          ) {
+          if (sep + 1 < lf && text.charCodeAt(sep) === COLON && text.charCodeAt(sep + 1) === SPACE && text.startsWith(key, pos)) {
             let valueEnd = end;
             while (valueEnd > sep + 2 && isSpace(text.charCodeAt(valueEnd - 1))) valueEnd--;
             this.shapeValues[this.shapeIndex++] = text.slice(sep + 2, valueEnd);

@@ -1,7 +1,10 @@
 // Passwords are kept only as scrypt hashes (never in clear, never returned): a deliberate break from the original spec.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 
-const N = 16384, R = 8, P = 1, KEYLEN = 32;
+const N = 16384,
+  R = 8,
+  P = 1,
+  KEYLEN = 32;
 
 function scrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>

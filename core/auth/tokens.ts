@@ -9,7 +9,10 @@ interface Session {
 export class TokenStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   issue(userUuid: string): string {
     this.sweep();

@@ -81,39 +81,67 @@ export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigF
   const tags = [spec.tag];
   const params = { name: v.pipe(pathName('configuration name'), v.description(`${file}, or a backup of it (${file}.<ISO timestamp>)`)) };
 
-  r.add(route({
-    method: 'GET', path: base, summary: `${file} and its backups`, tags,
-    description: `The current ${file} first (left out when it does not exist), then its backups, newest first. ${ETAG}`,
-    responses: { 200: listOf(ConfigFileSchema) },
-    handler: async () => tagged(await svc.list()),
-  }));
-  r.add(route({
-    method: 'GET', path: `${base}/:name`, summary: `${file} or one of its backups`, tags,
-    description: ETAG,
-    params, responses: { 200: ConfigFileSchema }, errors: [404],
-    handler: async (_c, { params }) => tagged(await svc.read(params.name)),
-  }));
-  r.add(route({
-    method: 'PUT', path: `${base}/:name`, summary: `Replace ${file}`, tags,
-    description:
-      `The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked ` +
-      `whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. ` +
-      `A backup cannot be changed (400). ${IF_MATCH} ${ETAG} ${RELOAD}`,
-    params,
-    body: ConfigFileBodySchema,
-    textBody: v.pipe(text(`the whole new ${file}`), v.transform((data): { data: string; name?: string } => ({ data }))),
-    responses: { 200: ConfigFileWrittenSchema }, errors: [404, 412],
-    handler: async (c, { params, body }) => tagged(await svc.replace(params.name, body, ifMatch(c))),
-  }));
-  r.add(route({
-    method: 'DELETE', path: `${base}/:name`, summary: `Delete a backup of ${file}`, tags,
-    description: `Only backups (${file}.<timestamp>) can be deleted; the current file is refused (400).`,
-    params, responses: { 200: null }, errors: [404],
-    handler: async (_c, { params }) => {
-      await svc.deleteBackup(params.name);
-      return ok();
-    },
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: base,
+      summary: `${file} and its backups`,
+      tags,
+      description: `The current ${file} first (left out when it does not exist), then its backups, newest first. ${ETAG}`,
+      responses: { 200: listOf(ConfigFileSchema) },
+      handler: async () => tagged(await svc.list()),
+    }),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: `${base}/:name`,
+      summary: `${file} or one of its backups`,
+      tags,
+      description: ETAG,
+      params,
+      responses: { 200: ConfigFileSchema },
+      errors: [404],
+      handler: async (_c, { params }) => tagged(await svc.read(params.name)),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PUT',
+      path: `${base}/:name`,
+      summary: `Replace ${file}`,
+      tags,
+      description:
+        `The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked ` +
+        `whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. ` +
+        `A backup cannot be changed (400). ${IF_MATCH} ${ETAG} ${RELOAD}`,
+      params,
+      body: ConfigFileBodySchema,
+      textBody: v.pipe(
+        text(`the whole new ${file}`),
+        v.transform((data): { data: string; name?: string } => ({ data })),
+      ),
+      responses: { 200: ConfigFileWrittenSchema },
+      errors: [404, 412],
+      handler: async (c, { params, body }) => tagged(await svc.replace(params.name, body, ifMatch(c))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: `${base}/:name`,
+      summary: `Delete a backup of ${file}`,
+      tags,
+      description: `Only backups (${file}.<timestamp>) can be deleted; the current file is refused (400).`,
+      params,
+      responses: { 200: null },
+      errors: [404],
+      handler: async (_c, { params }) => {
+        await svc.deleteBackup(params.name);
+        return ok();
+      },
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -131,7 +159,9 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
   const FORM =
     `Answers use the ${form} form${form === 'object' ? ' (a section that repeats a key, or uses +=, is answered in the array form)' : ''}; ` +
     `?form=${other} asks for the ${other} form. Writes take either form.`;
-  const seen = spec.filter ? ` Only ${nouns} this path may edit are shown${spec.filterNote ? ` (not ${spec.filterNote})` : ''}; others are 404.` : '';
+  const seen = spec.filter
+    ? ` Only ${nouns} this path may edit are shown${spec.filterNote ? ` (not ${spec.filterNote})` : ''}; others are 404.`
+    : '';
   const params = { name: SectionNameSchema };
   const formQuery = { form: opt(oneOf(FORMS, `the form of the answer (default ${form})`)) };
   const indexQuery = {
@@ -139,59 +169,92 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
   };
   const want = (q: { form?: SectionForm }) => q.form ?? form;
 
-  r.add(route({
-    method: 'GET', path: base, summary: `All ${nouns} in ${file}`, tags,
-    description: `In file order; a ${noun} whose name repeats has its index. ${FORM}${seen} ${ETAG}`,
-    query: formQuery,
-    responses: { 200: listOf(SectionSchema) }, errors: [404],
-    handler: async (_c, { query }) => tagged(await svc.list(want(query))),
-  }));
-  r.add(route({
-    method: 'GET', path: `${base}/:name`, summary: `One ${noun} of ${file}`, tags,
-    description: `The first ${noun} of that name, or the one ?index= says. ${FORM}${seen} ${ETAG}`,
-    params, query: { ...indexQuery, ...formQuery },
-    responses: { 200: SectionSchema }, errors: [404],
-    handler: async (_c, { params, query }) => tagged(await svc.get(params.name, query.index, want(query))),
-  }));
-  r.add(route({
-    method: 'POST', path: base, summary: `Create a ${noun} in ${file}`, tags,
-    description:
-      `Appended at the end of ${file}; a name already there is 409. templates and is_template make [name](t1,t2) and ` +
-      `[name](!).${spec.filter ? ` A name this path may not edit is 403.` : ''} ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
-    query: formQuery,
-    body: obj({
-      name: SectionNameSchema,
-      data: opt(SectionDataSchema),
-      templates: opt(list(TemplateNameSchema)),
-      is_template: opt(bool('make a template ([name](!)), for other sections to use')),
-      index: ignored('read-only: the index a GET answers; ignored here'),
+  r.add(
+    route({
+      method: 'GET',
+      path: base,
+      summary: `All ${nouns} in ${file}`,
+      tags,
+      description: `In file order; a ${noun} whose name repeats has its index. ${FORM}${seen} ${ETAG}`,
+      query: formQuery,
+      responses: { 200: listOf(SectionSchema) },
+      errors: [404],
+      handler: async (_c, { query }) => tagged(await svc.list(want(query))),
     }),
-    responses: { 200: SectionWrittenSchema }, errors: [404, 409, 412],
-    handler: async (c, { query, body }) => tagged(await svc.create(body, want(query), ifMatch(c))),
-  }));
-  r.add(route({
-    method: 'PUT', path: `${base}/:name`, summary: `Replace the entries of a ${noun}`, tags,
-    description:
-      `data replaces every entry; lines that stay keep their comments and layout. When ${file} has more than one ${noun} ` +
-      `of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a ${noun} ` +
-      `that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET ` +
-      `answered them, but not changed (400). ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
-    params, query: { ...indexQuery, ...formQuery },
-    body: obj({
-      data: SectionDataSchema,
-      name: opt(line('the name in the URL (renaming is not supported)')),
-      index: opt(nonNegInt(`which of the ${nouns} of this name; as ?index=`)),
-      templates: opt(list(TemplateNameSchema, 'must be the ones it has')),
-      is_template: opt(bool('must be what it is')),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: `${base}/:name`,
+      summary: `One ${noun} of ${file}`,
+      tags,
+      description: `The first ${noun} of that name, or the one ?index= says. ${FORM}${seen} ${ETAG}`,
+      params,
+      query: { ...indexQuery, ...formQuery },
+      responses: { 200: SectionSchema },
+      errors: [404],
+      handler: async (_c, { params, query }) => tagged(await svc.get(params.name, query.index, want(query))),
     }),
-    responses: { 200: SectionWrittenSchema }, errors: [404, 409, 412],
-    handler: async (c, { params, query, body }) => tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c))),
-  }));
-  r.add(route({
-    method: 'DELETE', path: `${base}/:name`, summary: `Delete a ${noun}`, tags,
-    description: `When ${file} has more than one ${noun} of this name, say which with ?index=, else 409. ${IF_MATCH} ${ETAG} ${RELOAD}`,
-    params, query: indexQuery,
-    responses: { 200: SectionDeletedSchema }, errors: [404, 409, 412],
-    handler: async (c, { params, query }) => tagged(await svc.remove(params.name, query.index, ifMatch(c))),
-  }));
+  );
+  r.add(
+    route({
+      method: 'POST',
+      path: base,
+      summary: `Create a ${noun} in ${file}`,
+      tags,
+      description:
+        `Appended at the end of ${file}; a name already there is 409. templates and is_template make [name](t1,t2) and ` +
+        `[name](!).${spec.filter ? ` A name this path may not edit is 403.` : ''} ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
+      query: formQuery,
+      body: obj({
+        name: SectionNameSchema,
+        data: opt(SectionDataSchema),
+        templates: opt(list(TemplateNameSchema)),
+        is_template: opt(bool('make a template ([name](!)), for other sections to use')),
+        index: ignored('read-only: the index a GET answers; ignored here'),
+      }),
+      responses: { 200: SectionWrittenSchema },
+      errors: [404, 409, 412],
+      handler: async (c, { query, body }) => tagged(await svc.create(body, want(query), ifMatch(c))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PUT',
+      path: `${base}/:name`,
+      summary: `Replace the entries of a ${noun}`,
+      tags,
+      description:
+        `data replaces every entry; lines that stay keep their comments and layout. When ${file} has more than one ${noun} ` +
+        `of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a ${noun} ` +
+        `that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET ` +
+        `answered them, but not changed (400). ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
+      params,
+      query: { ...indexQuery, ...formQuery },
+      body: obj({
+        data: SectionDataSchema,
+        name: opt(line('the name in the URL (renaming is not supported)')),
+        index: opt(nonNegInt(`which of the ${nouns} of this name; as ?index=`)),
+        templates: opt(list(TemplateNameSchema, 'must be the ones it has')),
+        is_template: opt(bool('must be what it is')),
+      }),
+      responses: { 200: SectionWrittenSchema },
+      errors: [404, 409, 412],
+      handler: async (c, { params, query, body }) => tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: `${base}/:name`,
+      summary: `Delete a ${noun}`,
+      tags,
+      description: `When ${file} has more than one ${noun} of this name, say which with ?index=, else 409. ${IF_MATCH} ${ETAG} ${RELOAD}`,
+      params,
+      query: indexQuery,
+      responses: { 200: SectionDeletedSchema },
+      errors: [404, 409, 412],
+      handler: async (c, { params, query }) => tagged(await svc.remove(params.name, query.index, ifMatch(c))),
+    }),
+  );
 }

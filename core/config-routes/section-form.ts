@@ -107,7 +107,10 @@ const ObjectData = v.pipe(ownDict(EntryKey, EntryValue), v.description('the obje
 export const SectionDataInputSchema = named(
   'ConfigSectionDataInput',
   v.pipe(
-    v.union([v.pipe(list(EntryInputSchema), v.description(ARRAY_FORM)), ObjectData], 'must be an array of {"key": "value"} or an object of key: value'),
+    v.union(
+      [v.pipe(list(EntryInputSchema), v.description(ARRAY_FORM)), ObjectData],
+      'must be an array of {"key": "value"} or an object of key: value',
+    ),
     v.description("a section's entries, in either form; a PUT replaces them all"),
   ),
 );

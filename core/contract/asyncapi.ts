@@ -6,7 +6,11 @@ type Json = Record<string, unknown>;
 
 /** Messages the socket itself sends, beside the plugins' events. */
 export const SOCKET_MESSAGES = [
-  { type: 'hello', summary: 'sent once when the socket opens', data: { type: 'object', properties: { topics: { type: 'array', items: { type: 'string' } } }, required: ['topics'] } },
+  {
+    type: 'hello',
+    summary: 'sent once when the socket opens',
+    data: { type: 'object', properties: { topics: { type: 'array', items: { type: 'string' } } }, required: ['topics'] },
+  },
 ];
 
 export function asyncApiDocument(events: readonly EventSpec[], info: { version: string }): Json {

@@ -6,7 +6,7 @@ import type { RegisteredRoute } from '../http/app.ts';
 import { API_VERSION } from '../http/envelope.ts';
 import { ERROR_CODES } from '../http/errors.ts';
 import { type ResponseSpec, openApiPath, responseParts } from './route.ts';
-import { namedSchemas, v } from './schema.ts';
+import { namedSchemas, type v } from './schema.ts';
 
 type Json = Record<string, unknown>;
 
@@ -99,7 +99,10 @@ function responseOf(spec: ResponseSpec, status: number): Json {
 }
 
 function errorResponse(status: number): Json {
-  return { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: { $ref: `#/components/schemas/Error${status}` } } } };
+  return {
+    description: STATUS_TEXT[status] ?? 'Error',
+    content: { 'application/json': { schema: { $ref: `#/components/schemas/Error${status}` } } },
+  };
 }
 
 export interface DocumentInfo {
@@ -121,7 +124,13 @@ export function openApiDocument(routes: readonly RegisteredRoute[], info: Docume
       const gs = s as v.GenericSchema;
       const schema = jsonSchema(gs, 'input');
       const optional = gs.type === 'optional' || gs.type === 'nullish' || gs.type === 'exact_optional';
-      parameters.push({ name, in: 'query', required: !optional, schema, ...(schema.description ? { description: schema.description } : {}) });
+      parameters.push({
+        name,
+        in: 'query',
+        required: !optional,
+        schema,
+        ...(schema.description ? { description: schema.description } : {}),
+      });
     }
     const responses: Record<string, Json> = {};
     for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseOf(spec, Number(status));

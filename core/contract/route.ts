@@ -4,7 +4,7 @@
 // input (`{ params, query, body }`), already checked: no casts, no hand validators.
 import type { Context } from 'hono';
 import type { Role } from '../auth/accounts.ts';
-import { v } from './schema.ts';
+import type { v } from './schema.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -26,10 +26,7 @@ export interface RouteInput<P, Q, B> {
  * A response: the `result` schema inside the envelope (null: the envelope has no result), optionally with what it
  * means. With `contentType`, the answer is that content as is, not an envelope (the documents, the docs page).
  */
-export type ResponseSpec =
-  | v.GenericSchema
-  | null
-  | { schema: v.GenericSchema | null; description: string; contentType?: string };
+export type ResponseSpec = v.GenericSchema | null | { schema: v.GenericSchema | null; description: string; contentType?: string };
 
 export function responseParts(spec: ResponseSpec): { schema: v.GenericSchema | null; description?: string; contentType?: string } {
   if (spec === null) return { schema: null };
@@ -37,7 +34,11 @@ export function responseParts(spec: ResponseSpec): { schema: v.GenericSchema | n
   return spec as { schema: v.GenericSchema | null; description: string; contentType?: string };
 }
 
-export interface RouteSpec<P extends Entries | undefined = Entries | undefined, Q extends Entries | undefined = Entries | undefined, B extends v.GenericSchema | undefined = v.GenericSchema | undefined> {
+export interface RouteSpec<
+  P extends Entries | undefined = Entries | undefined,
+  Q extends Entries | undefined = Entries | undefined,
+  B extends v.GenericSchema | undefined = v.GenericSchema | undefined,
+> {
   method: Method;
   /** The spec's path without /v1, in Hono's syntax (`/admin/core/channels/:id`, `:name{[\s\S]+}` for any text). */
   path: string;
@@ -69,13 +70,15 @@ export interface RouteSpec<P extends Entries | undefined = Entries | undefined, 
   handler(c: GatewayContext, input: RouteInput<P, Q, B>): Response | Promise<Response>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the erased form every declaration is stored as
+/** The erased form every declaration is stored as. */
 export type AnyRoute = RouteSpec<any, any, any>;
 
 /** Declare a route; the identity function that gives the handler its input types. */
-export function route<P extends Entries | undefined = undefined, Q extends Entries | undefined = undefined, B extends v.GenericSchema | undefined = undefined>(
-  spec: RouteSpec<P, Q, B>,
-): RouteSpec<P, Q, B> {
+export function route<
+  P extends Entries | undefined = undefined,
+  Q extends Entries | undefined = undefined,
+  B extends v.GenericSchema | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): RouteSpec<P, Q, B> {
   return spec;
 }
 

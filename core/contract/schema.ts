@@ -72,7 +72,12 @@ export const real = (description = 'a real number, always written with a decimal
 
 /** An optional field; an explicit JSON null counts as "not given", as the gateway always accepted. */
 export const opt = <S extends v.GenericSchema>(s: S) =>
-  v.optional(v.pipe(v.nullable(s), v.transform((x): v.InferOutput<S> | undefined => x ?? undefined)));
+  v.optional(
+    v.pipe(
+      v.nullable(s),
+      v.transform((x): v.InferOutput<S> | undefined => x ?? undefined),
+    ),
+  );
 
 /** A field the answer contains that a client may send back (uuid, tm_update ...): accepted and ignored. */
 export const ignored = (why = 'read-only; accepted and ignored') => v.optional(v.pipe(v.unknown(), v.description(why)));
@@ -102,15 +107,15 @@ export const pathText = (what: string) =>
 
 /** A query parameter holding a non-negative integer, given as digits. */
 export const queryInt = (description?: string) =>
-  withDescription(
-    v.pipe(v.string(), v.regex(/^\d{1,15}$/, 'must be a non-negative integer'), v.transform(Number)),
-    description,
-  );
+  withDescription(v.pipe(v.string(), v.regex(/^\d{1,15}$/, 'must be a non-negative integer'), v.transform(Number)), description);
 
 /** A query parameter holding true or false. */
 export const queryBool = (description?: string) =>
   withDescription(
-    v.pipe(v.picklist(['true', 'false', '1', '0'], 'must be true or false'), v.transform((s) => s === 'true' || s === '1')),
+    v.pipe(
+      v.picklist(['true', 'false', '1', '0'], 'must be true or false'),
+      v.transform((s) => s === 'true' || s === '1'),
+    ),
     description,
   );
 

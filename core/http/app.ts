@@ -92,10 +92,7 @@ export class HttpApp {
 
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
-    hono.use(
-      '*',
-      bodyLimit({ maxSize: opts.bodyLimitBytes, onError: () => errorResponse(payloadTooLarge(opts.bodyLimitBytes)) }),
-    );
+    hono.use('*', bodyLimit({ maxSize: opts.bodyLimitBytes, onError: () => errorResponse(payloadTooLarge(opts.bodyLimitBytes)) }));
     hono.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
     hono.onError((err) => errorResponse(err, opts.logError));
   }

@@ -67,7 +67,10 @@ export class StateReads {
 export class Debounced {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly ms: number, private readonly task: () => void) {}
+  constructor(
+    private readonly ms: number,
+    private readonly task: () => void,
+  ) {}
 
   schedule(): void {
     if (this.timer) return;

@@ -10,4 +10,13 @@ import dialplanPlugin from '../../plugins/dialplan/index.ts';
 import pjsipPlugin from '../../plugins/pjsip/index.ts';
 import chatPlugin from '../../plugins/chat/index.ts';
 
-export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [corePlugin, usersPlugin, queuePlugin, parkPlugin, agentsPlugin, dialplanPlugin, pjsipPlugin, chatPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [
+  corePlugin,
+  usersPlugin,
+  queuePlugin,
+  parkPlugin,
+  agentsPlugin,
+  dialplanPlugin,
+  pjsipPlugin,
+  chatPlugin,
+];

@@ -23,7 +23,10 @@ export class PluginHost {
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
 
-  constructor(private readonly log: Logger, private readonly amiConnected: () => boolean) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly amiConnected: () => boolean,
+  ) {}
 
   async load(defs: PluginDefinition[], ctxFor: (name: string) => PluginContext): Promise<void> {
     for (const def of defs) {

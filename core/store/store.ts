@@ -16,7 +16,10 @@ export interface StoredRecord {
 type Data = Record<string, StoredRecord[]>;
 
 export class Collection<T extends StoredRecord> {
-  constructor(private readonly store: Store, public readonly name: string) {}
+  constructor(
+    private readonly store: Store,
+    public readonly name: string,
+  ) {}
 
   private get rows(): T[] {
     return this.store.rows(this.name) as T[];

@@ -21,7 +21,10 @@ export function registerWebSocket(hono: Hono<GatewayEnv>, upgrade: UpgradeWebSoc
         await next();
       },
       upgrade((c) => {
-        const topics = (c.req.query('topics') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+        const topics = (c.req.query('topics') ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
         const user = c.get('userUuid');
         let unsubscribe: (() => void) | undefined;
         return {

@@ -81,9 +81,10 @@ export class AgentState {
       id,
       name: prev?.name ?? '',
       status: 'AGENT_IDLE',
-      logged_in_time: prev && prev.status !== 'AGENT_LOGGEDOFF' && prev.unique_id === m.fields.Uniqueid
-        ? prev.logged_in_time
-        : Math.floor(Date.now() / 1000),
+      logged_in_time:
+        prev && prev.status !== 'AGENT_LOGGEDOFF' && prev.unique_id === m.fields.Uniqueid
+          ? prev.logged_in_time
+          : Math.floor(Date.now() / 1000),
       ...channelPart(m),
       tm_update: now(),
     };
@@ -96,7 +97,14 @@ export class AgentState {
     const id = m.fields.Agent;
     if (!id) return undefined;
     const prev = this.agents.get(id);
-    const agent: Agent = { id, name: prev?.name ?? '', status: 'AGENT_LOGGEDOFF', logged_in_time: 0, ...channelPart(undefined), tm_update: now() };
+    const agent: Agent = {
+      id,
+      name: prev?.name ?? '',
+      status: 'AGENT_LOGGEDOFF',
+      logged_in_time: 0,
+      ...channelPart(undefined),
+      tm_update: now(),
+    };
     this.agents.set(id, agent);
     return agent;
   }

@@ -22,7 +22,7 @@ export default definePlugin({
     const log = new MessageLog(path.join(ctx.config.data_dir, 'chat'));
     const chat = new ChatService(new ChatRooms(ctx.store), ctx.accounts, log, ctx.bus);
     registerRoutes(ctx.router, chat);
-    ctx.profile.contribute('chats', list(ChatSchema, 'the caller\'s chats, as GET /me/chats answers them'), (uuid) => chat.list(uuid));
+    ctx.profile.contribute('chats', list(ChatSchema, "the caller's chats, as GET /me/chats answers them"), (uuid) => chat.list(uuid));
     const unsubscribe = ctx.bus.on(userEvents.userDeleted, ({ uuid }) => {
       void chat.forgetUser(uuid).catch((e) => ctx.log.warn(`chat cleanup failed: ${(e as Error).message}`));
     });

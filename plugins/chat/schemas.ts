@@ -13,7 +13,7 @@ export const RoomSchema = named(
   'ChatRoom',
   obj({
     uuid: line(),
-    type: int('the spec\'s room type (1 in its examples); kept as given'),
+    type: int("the spec's room type (1 in its examples); kept as given"),
     members: list(line(), 'user uuids'),
     uuid_creator: line(),
     uuid_owner: line('the member who may change the members and the type'),
@@ -27,8 +27,8 @@ export type Room = Out<typeof RoomSchema>;
 export const ChatSchema = named(
   'Chat',
   obj({
-    uuid: line('this member\'s chat entry (the spec\'s <detail>)'),
-    name: line('the member\'s own name for the room'),
+    uuid: line("this member's chat entry (the spec's <detail>)"),
+    name: line("the member's own name for the room"),
     detail: line(),
     room: nullable(RoomSchema),
     tm_create: line(),
@@ -58,7 +58,7 @@ export const ChatCreateBody = obj({
 });
 
 export const ChatUpdateBody = obj({
-  name: opt(line('the caller\'s own name for the room')),
+  name: opt(line("the caller's own name for the room")),
   detail: opt(line()),
   type: opt(int('the owner only')),
   members: opt(list(member, 'the owner only; the owner stays a member')),
@@ -120,7 +120,7 @@ export const events = {
   messageCreated: event(
     'chat.message.created',
     'a message was posted in a chat room',
-    named('ChatMessageCreated', obj({ room_uuid: line('the room (not the member\'s chat entry)'), ...messageEntries })),
-    'the room\'s members only',
+    named('ChatMessageCreated', obj({ room_uuid: line("the room (not the member's chat entry)"), ...messageEntries })),
+    "the room's members only",
   ),
 };

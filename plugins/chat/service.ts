@@ -75,7 +75,8 @@ export class ChatService {
       if (room.uuid_owner !== me) throw forbidden('only the room owner may change its members or type');
       if (f.members !== undefined) {
         members = this.members(f.members);
-        if (!members.includes(me)) throw badRequest('members: the owner must stay a member (DELETE the chat to leave it)', { field: 'members' });
+        if (!members.includes(me))
+          throw badRequest('members: the owner must stay a member (DELETE the chat to leave it)', { field: 'members' });
       }
     }
     if (f.name !== undefined) c.name = f.name;

@@ -36,7 +36,10 @@ export const ChannelSchema = named(
 );
 export type ChannelView = Out<typeof ChannelSchema>;
 
-export const DeviceStateSchema = named('DeviceState', obj({ device: line('e.g. PJSIP/1001'), state: line('e.g. NOT_INUSE, INUSE, UNAVAILABLE'), tm_update: line() }));
+export const DeviceStateSchema = named(
+  'DeviceState',
+  obj({ device: line('e.g. PJSIP/1001'), state: line('e.g. NOT_INUSE, INUSE, UNAVAILABLE'), tm_update: line() }),
+);
 export type DeviceState = Out<typeof DeviceStateSchema>;
 
 export const ModuleSchema = named(
@@ -80,7 +83,22 @@ export const SystemSchema = named(
 export type SystemInfo = Out<typeof SystemSchema>;
 
 export const events = {
-  channelUpdated: event('core.channel.updated', 'a channel was created or changed (state, caller id, dialplan position)', ChannelSchema, 'administrators (like GET /admin/core/channels)'),
-  channelHangup: event('core.channel.hangup', 'a channel hung up (its last state, with the hangup cause)', ChannelSchema, 'administrators (like GET /admin/core/channels)'),
-  deviceStateUpdated: event('core.device_state.updated', 'a device state changed', DeviceStateSchema, 'any logged-in user (like GET /device_states)'),
+  channelUpdated: event(
+    'core.channel.updated',
+    'a channel was created or changed (state, caller id, dialplan position)',
+    ChannelSchema,
+    'administrators (like GET /admin/core/channels)',
+  ),
+  channelHangup: event(
+    'core.channel.hangup',
+    'a channel hung up (its last state, with the hangup cause)',
+    ChannelSchema,
+    'administrators (like GET /admin/core/channels)',
+  ),
+  deviceStateUpdated: event(
+    'core.device_state.updated',
+    'a device state changed',
+    DeviceStateSchema,
+    'any logged-in user (like GET /device_states)',
+  ),
 };

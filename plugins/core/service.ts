@@ -11,7 +11,11 @@ const SYSTEM_MAX_AGE_MS = 2000;
 export class CoreService {
   private systemReadAt = 0;
 
-  constructor(private readonly ami: AmiPort, private readonly state: CoreState, private readonly modulesDir: string) {}
+  constructor(
+    private readonly ami: AmiPort,
+    private readonly state: CoreState,
+    private readonly modulesDir: string,
+  ) {}
 
   async resync(): Promise<void> {
     const [channels, devices, modules] = await Promise.all([
@@ -29,7 +33,13 @@ export class CoreService {
     const rows = parseModuleShow(await this.ami.command('module show'));
     // The spec's `size` is the module file's size; the gateway runs beside Asterisk, so read it from disk.
     return Promise.all(
-      rows.map(async (r) => ({ ...r, size: await stat(path.join(this.modulesDir, `${r.name}.so`)).then((s) => s.size, () => null) })),
+      rows.map(async (r) => ({
+        ...r,
+        size: await stat(path.join(this.modulesDir, `${r.name}.so`)).then(
+          (s) => s.size,
+          () => null,
+        ),
+      })),
     );
   }
 
@@ -59,14 +69,18 @@ export class CoreService {
   /** A module name from the URL: letters, digits, _ and -, with or without .so; never a path. */
   moduleName(raw: string): string {
     const name = raw.replace(/\.so$/, '');
-    if (!MODULE_NAME.test(name)) throw badRequest(`module name "${raw.replace(/[\r\n]/g, '?')}" is invalid: use letters, digits, "_" and "-" only`);
+    if (!MODULE_NAME.test(name))
+      throw badRequest(`module name "${raw.replace(/[\r\n]/g, '?')}" is invalid: use letters, digits, "_" and "-" only`);
     return name;
   }
 
   async loadModule(name: string, type: 'load' | 'unload' | 'reload'): Promise<void> {
     if (type !== 'load' && !this.state.modules.has(name)) throw notFound(`module ${name} is not loaded`);
     if (type === 'load') {
-      const exists = await stat(path.join(this.modulesDir, `${name}.so`)).then(() => true, () => false);
+      const exists = await stat(path.join(this.modulesDir, `${name}.so`)).then(
+        () => true,
+        () => false,
+      );
       if (!exists) throw notFound(`module ${name} does not exist in ${this.modulesDir}`);
       const mod = this.state.modules.get(name);
       if (mod?.load === 'Running') throw new ApiError(409, `module ${name} is already loaded`);

@@ -124,7 +124,7 @@ export class CoreState {
   bridge(m: AmiMessage, entering: boolean): void {
     const c = this.channels.get(m.fields.Uniqueid ?? '');
     if (!c) return;
-    c.bridge_id = entering ? m.fields.BridgeUniqueid ?? null : null;
+    c.bridge_id = entering ? (m.fields.BridgeUniqueid ?? null) : null;
     c.tm_update = now();
     this.channels.touch();
   }
@@ -181,7 +181,8 @@ export class CoreState {
 
   // ---- system ----
   setSystem(settings: AmiMessage, status: AmiMessage): void {
-    const s = settings.fields, st = status.fields;
+    const s = settings.fields,
+      st = status.fields;
     this.system = {
       id: '1',
       system_name: s.SystemName ?? '',

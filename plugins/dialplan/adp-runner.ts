@@ -129,14 +129,18 @@ export class AdpRunner {
       this.lost.set(uid, 'released');
       const channel = present.get(uid)!;
       this.log.warn(`async dialplan: ${channel} was mid-run when AMI went away; letting it go (${STATUS_VARIABLE}=INTERRUPTED)`);
-      await this.release(channel, 'INTERRUPTED').catch((e) => this.log.warn(`async dialplan: could not let ${channel} go: ${(e as Error).message}`));
+      await this.release(channel, 'INTERRUPTED').catch((e) =>
+        this.log.warn(`async dialplan: could not let ${channel} go: ${(e as Error).message}`),
+      );
     }
     const inAgi = new Map<string, { channel: string; args: string[] }>();
     for (const c of channels) {
       const args = c.application.toUpperCase() === 'AGI' ? asyncAgiArgs(c.data) : null;
       if (args && c.unique_id) inAgi.set(c.unique_id, { channel: c.channel, args });
     }
-    this.log.debug(`resync: ${channels.length} channels; waiting in AGI(agi:async): ${[...inAgi.keys()].join(' ') || 'none'}; driving: ${[...this.runs.keys()].join(' ') || 'none'}`);
+    this.log.debug(
+      `resync: ${channels.length} channels; waiting in AGI(agi:async): ${[...inAgi.keys()].join(' ') || 'none'}; driving: ${[...this.runs.keys()].join(' ') || 'none'}`,
+    );
     for (const [uid, c] of inAgi) {
       if (this.runs.has(uid) || this.lost.has(uid)) continue;
       this.start(uid, c.channel, c.args[0] ?? '');
@@ -161,8 +165,16 @@ export class AdpRunner {
   private start(uid: string, channel: string, key: string): void {
     const t = isoNow();
     const session: AdpSession = {
-      unique_id: uid, channel, adpma: key || null, adpma_uuid: null, adpma_name: null, status: 'running', outcome: null,
-      adps: [], tm_create: t, tm_update: t,
+      unique_id: uid,
+      channel,
+      adpma: key || null,
+      adpma_uuid: null,
+      adpma_name: null,
+      status: 'running',
+      outcome: null,
+      adps: [],
+      tm_create: t,
+      tm_update: t,
     };
     const run: Run = { session, pending: new Map(), ended: false };
     this.runs.set(uid, run);
@@ -183,13 +195,18 @@ export class AdpRunner {
     const s = run.session;
     let key = s.adpma ?? '';
     if (!key) {
-      key = await this.ami.action('Getvar', { Channel: s.channel, Variable: ADPMA_VARIABLE }).then((r) => (r.fields.Value ?? '').trim(), () => '');
+      key = await this.ami.action('Getvar', { Channel: s.channel, Variable: ADPMA_VARIABLE }).then(
+        (r) => (r.fields.Value ?? '').trim(),
+        () => '',
+      );
       if (run.ended) return;
       s.adpma = key || null;
     }
     const adpma = key ? this.adps.resolveAdpma(key) : undefined;
     if (!adpma) {
-      this.log.warn(`async dialplan: ${s.channel} asked for ${key ? `adpma "${key}", which does not exist` : 'no adpma'}; letting it go (${STATUS_VARIABLE}=NOTFOUND)`);
+      this.log.warn(
+        `async dialplan: ${s.channel} asked for ${key ? `adpma "${key}", which does not exist` : 'no adpma'}; letting it go (${STATUS_VARIABLE}=NOTFOUND)`,
+      );
       return this.letGo(run, 'NOTFOUND');
     }
     s.adpma_uuid = adpma.uuid;
@@ -199,8 +216,15 @@ export class AdpRunner {
       const p = parseCommand(a.command);
       if ('error' in p) continue; // refused when written; cannot happen
       s.adps.push({
-        adp_uuid: a.uuid, sequence: a.sequence, name: a.name, command: a.command, agi_command: p.agi, command_id: null,
-        status: 'pending', result: null, tm_exec: null,
+        adp_uuid: a.uuid,
+        sequence: a.sequence,
+        name: a.name,
+        command: a.command,
+        agi_command: p.agi,
+        command_id: null,
+        status: 'pending',
+        result: null,
+        tm_exec: null,
       });
     }
     this.touch(run);
@@ -210,7 +234,8 @@ export class AdpRunner {
       const reply = await this.exec(run, step);
       if (reply === null || run.ended) return; // the session ended (hangup, AGI over, AMI gone)
       this.bus.publish(events.sessionUpdated, s);
-      if ((step.status as AdpSessionStep['status']) === 'failed') { // set by the AsyncAGIExec handler
+      if ((step.status as AdpSessionStep['status']) === 'failed') {
+        // set by the AsyncAGIExec handler
         for (const rest of s.adps) if (rest.status === 'pending') rest.status = 'skipped';
         return this.letGo(run, 'FAILED');
       }
@@ -262,7 +287,8 @@ export class AdpRunner {
       await this.release(run.session.channel, outcome);
     } catch (e) {
       if (e instanceof AmiError) this.finish(run, 'HANGUP');
-      else if (!(e instanceof AmiNotConnectedError)) this.log.warn(`async dialplan: could not end AGI on ${run.session.channel}: ${(e as Error).message}`);
+      else if (!(e instanceof AmiNotConnectedError))
+        this.log.warn(`async dialplan: could not end AGI on ${run.session.channel}: ${(e as Error).message}`);
     }
   }
 

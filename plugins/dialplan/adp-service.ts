@@ -3,15 +3,7 @@
 // the rules that need the store live here: unique adpma names, unique sequences per adpma, an adp's adpma exists.
 import type { Collection, Store } from '../../core/store/store.ts';
 import { ApiError, badRequest, conflict, notFound } from '../../core/http/errors.ts';
-import {
-  MAX_SEQUENCE,
-  type Adp,
-  type AdpCreate,
-  type AdpUpdate,
-  type Adpma,
-  type AdpmaCreate,
-  type AdpmaUpdate,
-} from './schemas.ts';
+import { MAX_SEQUENCE, type Adp, type AdpCreate, type AdpUpdate, type Adpma, type AdpmaCreate, type AdpmaUpdate } from './schemas.ts';
 
 export const ADPMAS = 'adpmas';
 export const ADPS = 'adps';
@@ -25,11 +17,21 @@ function sameUuid(given: string | undefined, uuid: string): void {
 
 /** The record as answered: the declared fields only, whatever else an older store file may hold. */
 export const viewAdpma = (r: Adpma): Adpma => ({
-  uuid: r.uuid, name: r.name, detail: r.detail, tm_create: r.tm_create, tm_update: r.tm_update,
+  uuid: r.uuid,
+  name: r.name,
+  detail: r.detail,
+  tm_create: r.tm_create,
+  tm_update: r.tm_update,
 });
 export const viewAdp = (r: Adp): Adp => ({
-  uuid: r.uuid, dpma_uuid: r.dpma_uuid, sequence: r.sequence, name: r.name, detail: r.detail, command: r.command,
-  tm_create: r.tm_create, tm_update: r.tm_update,
+  uuid: r.uuid,
+  dpma_uuid: r.dpma_uuid,
+  sequence: r.sequence,
+  name: r.name,
+  detail: r.detail,
+  command: r.command,
+  tm_create: r.tm_create,
+  tm_update: r.tm_update,
 });
 
 export class AdpService {
@@ -69,7 +71,8 @@ export class AdpService {
 
   private nameFree(name: string, exceptUuid?: string): void {
     const other = this.adpmas.find((r) => r.name === name);
-    if (other && other.uuid !== exceptUuid) throw conflict(`an adpma named "${name}" exists already (uuid ${other.uuid})`, { field: 'name' });
+    if (other && other.uuid !== exceptUuid)
+      throw conflict(`an adpma named "${name}" exists already (uuid ${other.uuid})`, { field: 'name' });
   }
 
   createAdpma(input: AdpmaCreate): Promise<Adpma> {
@@ -130,7 +133,10 @@ export class AdpService {
   private sequenceFree(dpmaUuid: string, sequence: number, exceptUuid?: string): void {
     const other = this.adps.find((r) => r.dpma_uuid === dpmaUuid && r.sequence === sequence && r.uuid !== exceptUuid);
     if (other) {
-      throw conflict(`sequence ${sequence} is taken in adpma ${dpmaUuid} by adp ${other.uuid}; adps run in sequence order, so each needs its own`, { field: 'sequence' });
+      throw conflict(
+        `sequence ${sequence} is taken in adpma ${dpmaUuid} by adp ${other.uuid}; adps run in sequence order, so each needs its own`,
+        { field: 'sequence' },
+      );
     }
   }
 

@@ -7,13 +7,52 @@
  * the real Asterisk's. `asyncagi break` is left out on purpose: the gateway ends every session itself.
  */
 export const AGI_COMMANDS: readonly string[] = [
-  'answer', 'channel status', 'control stream file', 'database del', 'database deltree', 'database get', 'database put',
-  'exec', 'get data', 'get full variable', 'get option', 'get variable', 'gosub', 'hangup', 'noop', 'receive char',
-  'receive text', 'record file', 'say alpha', 'say date', 'say datetime', 'say digits', 'say number', 'say phonetic',
-  'say time', 'send image', 'send text', 'set autohangup', 'set callerid', 'set context', 'set extension', 'set music',
-  'set priority', 'set variable', 'speech activate grammar', 'speech create', 'speech deactivate grammar',
-  'speech destroy', 'speech load grammar', 'speech recognize', 'speech set', 'speech unload grammar', 'stream file',
-  'tdd mode', 'verbose', 'wait for digit',
+  'answer',
+  'channel status',
+  'control stream file',
+  'database del',
+  'database deltree',
+  'database get',
+  'database put',
+  'exec',
+  'get data',
+  'get full variable',
+  'get option',
+  'get variable',
+  'gosub',
+  'hangup',
+  'noop',
+  'receive char',
+  'receive text',
+  'record file',
+  'say alpha',
+  'say date',
+  'say datetime',
+  'say digits',
+  'say number',
+  'say phonetic',
+  'say time',
+  'send image',
+  'send text',
+  'set autohangup',
+  'set callerid',
+  'set context',
+  'set extension',
+  'set music',
+  'set priority',
+  'set variable',
+  'speech activate grammar',
+  'speech create',
+  'speech deactivate grammar',
+  'speech destroy',
+  'speech load grammar',
+  'speech recognize',
+  'speech set',
+  'speech unload grammar',
+  'stream file',
+  'tdd mode',
+  'verbose',
+  'wait for digit',
 ];
 
 /** Asterisk reads AMI lines into a 1025-byte buffer; `Command: ` and the CRLF must fit beside the command. */
@@ -63,7 +102,11 @@ export function parseCommand(command: string): ParsedCommand | { error: string }
     }
     if (!verb) {
       return {
-        error: `"${text.split(/[ \t]+/).slice(0, 3).join(' ')}" is not an AGI command of Asterisk 22; ` +
+        error:
+          `"${text
+            .split(/[ \t]+/)
+            .slice(0, 3)
+            .join(' ')}" is not an AGI command of Asterisk 22; ` +
           'write an AGI command (e.g. "EXEC Playback hello-world", "SET VARIABLE NAME value") or an application as "Playback(hello-world)"',
       };
     }
@@ -108,7 +151,10 @@ export interface AgiResult {
 
 /** AsyncAGIExec's Result: the url-encoded AGI reply line, e.g. `200%20result%3D0%0A`. */
 export function parseAgiResult(raw: string | undefined): AgiResult {
-  const text = urlDecode(raw ?? '').replace(/\n+$/, '').split('\n')[0]!.trim();
+  const text = urlDecode(raw ?? '')
+    .replace(/\n+$/, '')
+    .split('\n')[0]!
+    .trim();
   const m = /^(\d{3})(?:[ -]|$)/.exec(text);
   const r = /\bresult=(-?\d+)/.exec(text);
   return { text, code: m ? Number(m[1]) : null, result: r ? Number(r[1]) : null };

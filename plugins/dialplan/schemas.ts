@@ -1,20 +1,7 @@
 // The async dialplans' objects as answered, accepted and published: adpmas and adps (kept in the gateway's store) and
 // the sessions of calls running them (live). The one declaration of each shape; types derive from it.
 import { event } from '../../core/contract/events.ts';
-import {
-  ignored,
-  int,
-  line,
-  list,
-  named,
-  nonNegInt,
-  nullable,
-  obj,
-  oneOf,
-  opt,
-  type Out,
-  v,
-} from '../../core/contract/schema.ts';
+import { ignored, int, line, list, named, nonNegInt, nullable, obj, oneOf, opt, type Out, v } from '../../core/contract/schema.ts';
 import { parseCommand } from './agi.ts';
 
 export const MAX_TEXT = 1024;
@@ -96,7 +83,7 @@ export type AdpmaCreate = Out<typeof AdpmaCreateSchema>;
 export const AdpmaUpdateSchema = obj({
   name: v.optional(adpmaName),
   detail: clearable(shortText('free text; null clears it')),
-  uuid: opt(line('the uuid of the URL, repeated (as the spec\'s example does); must match it')),
+  uuid: opt(line("the uuid of the URL, repeated (as the spec's example does); must match it")),
   ...readOnly,
 });
 export type AdpmaUpdate = Out<typeof AdpmaUpdateSchema>;
@@ -135,7 +122,7 @@ export const AdpUpdateSchema = obj({
   name: clearable(shortText('free text; null clears it')),
   detail: clearable(shortText('free text; null clears it')),
   command: clearable(command),
-  uuid: opt(line('the uuid of the URL, repeated (as the spec\'s example does); must match it')),
+  uuid: opt(line("the uuid of the URL, repeated (as the spec's example does); must match it")),
   ...readOnly,
 });
 export type AdpUpdate = Out<typeof AdpUpdateSchema>;
@@ -151,8 +138,8 @@ export const AdpSessionStepSchema = named(
     adp_uuid: line(),
     sequence: nonNegInt(),
     name: nullable(line()),
-    command: line('the adp\'s command'),
-    agi_command: line('what was sent as the AGI action\'s Command'),
+    command: line("the adp's command"),
+    agi_command: line("what was sent as the AGI action's Command"),
     command_id: nullable(line('the CommandID sent with it (AsyncAGIExec echoes it)')),
     status: oneOf(['pending', 'running', 'done', 'failed', 'skipped']),
     result: nullable(line('the AGI reply line, e.g. "200 result=0"')),
@@ -180,7 +167,17 @@ export type AdpSession = Out<typeof AdpSessionSchema>;
 
 const sessionAudience = 'administrators (like GET /admin/dialplan/adp_sessions)';
 export const events = {
-  sessionStarted: event('dialplan.adp_session.started', 'a call entered AGI(agi:async): the gateway runs its adpma', AdpSessionSchema, sessionAudience),
+  sessionStarted: event(
+    'dialplan.adp_session.started',
+    'a call entered AGI(agi:async): the gateway runs its adpma',
+    AdpSessionSchema,
+    sessionAudience,
+  ),
   sessionUpdated: event('dialplan.adp_session.updated', 'an adp of a running session was answered', AdpSessionSchema, sessionAudience),
-  sessionEnded: event('dialplan.adp_session.ended', 'the session ended (AGI over, hangup, or AMI lost): its last state, with the outcome', AdpSessionSchema, sessionAudience),
+  sessionEnded: event(
+    'dialplan.adp_session.ended',
+    'the session ended (AGI over, hangup, or AMI lost): its last state, with the outcome',
+    AdpSessionSchema,
+    sessionAudience,
+  ),
 };

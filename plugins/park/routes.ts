@@ -12,67 +12,119 @@ import { renderParkedCall, type ParkState } from './state.ts';
 const tags = ['park'];
 const lotParam = { name: pathName('parking lot name') };
 const callParam = { id: pathName('parkee unique id') };
-const IF_MATCH = 'Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.';
+const IF_MATCH =
+  'Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.';
 
 export function registerRoutes(ctx: PluginContext, state: ParkState, service: ParkService): void {
   const r = ctx.router;
 
   // ---- parking lots ----
-  r.add(route({
-    method: 'GET', path: '/admin/park/parkinglots', summary: 'All parking lots', tags, live: true,
-    responses: { 200: listOf(ParkingLotSchema) },
-    handler: () => okBytes(state.lots.listBytes()),
-  }));
-  r.add(route({
-    method: 'GET', path: '/admin/park/parkinglots/:name', summary: 'One parking lot', tags, live: true,
-    params: lotParam, responses: { 200: ParkingLotSchema }, errors: [404],
-    handler: (_c, { params }) => ok(service.lotOr404(params.name)),
-  }));
-  r.add(route({
-    method: 'PUT', path: '/admin/park/parkinglots/:name', summary: 'Create or rewrite a parking lot in res_parking.conf',
-    description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH}`,
-    tags, params: lotParam, body: ParkingLotOptionsSchema, responses: { 200: ParkingLotEditSchema }, errors: [404, 409, 412],
-    handler: async (c, { params, body }) => {
-      const name = service.lotName(params.name);
-      const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')));
-      ctx.bus.publish(events.lotUpdated, { name, ...out });
-      return ok(out);
-    },
-  }));
-  r.add(route({
-    method: 'DELETE', path: '/admin/park/parkinglots/:name', summary: 'Remove a parking lot from res_parking.conf',
-    description: `Every section of that name goes, then res_parking is reloaded. ${IF_MATCH}`,
-    tags, params: lotParam, responses: { 200: ParkingLotEditSchema }, errors: [404, 409, 412],
-    handler: async (c, { params }) => {
-      const name = service.lotName(params.name);
-      const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));
-      ctx.bus.publish(events.lotDeleted, { name, ...out });
-      return ok(out);
-    },
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/park/parkinglots',
+      summary: 'All parking lots',
+      tags,
+      live: true,
+      responses: { 200: listOf(ParkingLotSchema) },
+      handler: () => okBytes(state.lots.listBytes()),
+    }),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/park/parkinglots/:name',
+      summary: 'One parking lot',
+      tags,
+      live: true,
+      params: lotParam,
+      responses: { 200: ParkingLotSchema },
+      errors: [404],
+      handler: (_c, { params }) => ok(service.lotOr404(params.name)),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PUT',
+      path: '/admin/park/parkinglots/:name',
+      summary: 'Create or rewrite a parking lot in res_parking.conf',
+      description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH}`,
+      tags,
+      params: lotParam,
+      body: ParkingLotOptionsSchema,
+      responses: { 200: ParkingLotEditSchema },
+      errors: [404, 409, 412],
+      handler: async (c, { params, body }) => {
+        const name = service.lotName(params.name);
+        const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')));
+        ctx.bus.publish(events.lotUpdated, { name, ...out });
+        return ok(out);
+      },
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: '/admin/park/parkinglots/:name',
+      summary: 'Remove a parking lot from res_parking.conf',
+      description: `Every section of that name goes, then res_parking is reloaded. ${IF_MATCH}`,
+      tags,
+      params: lotParam,
+      responses: { 200: ParkingLotEditSchema },
+      errors: [404, 409, 412],
+      handler: async (c, { params }) => {
+        const name = service.lotName(params.name);
+        const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));
+        ctx.bus.publish(events.lotDeleted, { name, ...out });
+        return ok(out);
+      },
+    }),
+  );
 
   // ---- parked calls ----
-  r.add(route({
-    method: 'GET', path: '/admin/park/parkedcalls', summary: 'All parked calls', tags, live: true,
-    responses: { 200: listOf(ParkedCallSchema) },
-    handler: () => {
-      const nowMs = Date.now();
-      return okBytes(state.calls.listBytes((p) => renderParkedCall(p, nowMs), Math.floor(nowMs / 1000)));
-    },
-  }));
-  r.add(route({
-    method: 'GET', path: '/admin/park/parkedcalls/:id', summary: 'One parked call', tags, live: true,
-    params: callParam, responses: { 200: ParkedCallSchema }, errors: [404],
-    handler: (_c, { params }) => ok(renderParkedCall(service.callOr404(params.id))),
-  }));
-  r.add(route({
-    method: 'DELETE', path: '/admin/park/parkedcalls/:id', summary: 'Hang up a parked call', tags, live: true,
-    params: callParam, responses: { 200: null }, errors: [404, 502],
-    handler: async (_c, { params }) => {
-      await service.hangup(service.callOr404(params.id));
-      return ok();
-    },
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/park/parkedcalls',
+      summary: 'All parked calls',
+      tags,
+      live: true,
+      responses: { 200: listOf(ParkedCallSchema) },
+      handler: () => {
+        const nowMs = Date.now();
+        return okBytes(state.calls.listBytes((p) => renderParkedCall(p, nowMs), Math.floor(nowMs / 1000)));
+      },
+    }),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/park/parkedcalls/:id',
+      summary: 'One parked call',
+      tags,
+      live: true,
+      params: callParam,
+      responses: { 200: ParkedCallSchema },
+      errors: [404],
+      handler: (_c, { params }) => ok(renderParkedCall(service.callOr404(params.id))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: '/admin/park/parkedcalls/:id',
+      summary: 'Hang up a parked call',
+      tags,
+      live: true,
+      params: callParam,
+      responses: { 200: null },
+      errors: [404, 502],
+      handler: async (_c, { params }) => {
+        await service.hangup(service.callOr404(params.id));
+        return ok();
+      },
+    }),
+  );
 }
 
 /** The If-Match header as the config store takes it (a header is not part of the declared input). */

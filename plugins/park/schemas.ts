@@ -13,7 +13,7 @@ export const ParkingLotSchema = named(
   obj({
     name: line('parking lot name'),
     start_space: line('first parking space'),
-    stop_spcae: line('last parking space (the spec\'s spelling; stop_space is the same value)'),
+    stop_spcae: line("last parking space (the spec's spelling; stop_space is the same value)"),
     stop_space: line('last parking space'),
     timeout: int('seconds a call may stay parked (parkingtime; 0: no limit)'),
     tm_update: line('ISO 8601 time of the last change'),
@@ -114,12 +114,18 @@ export const LOT_OPTIONS = {
   comebackdialtime: lotValue(seconds, 'seconds the parker is rung on timeout'),
   comebackcontext: lotValue(notEmpty, 'context a timed-out call goes to when not back to the parker'),
   courtesytone: lotValue(() => null, 'sound played when a parked call is picked up'),
-  parkedplay: lotValue((x) => (/^(caller|callee|parked|parker|both|no)$/i.test(x) ? null : 'must be caller, callee, both or no'), 'who hears the courtesy tone'),
+  parkedplay: lotValue(
+    (x) => (/^(caller|callee|parked|parker|both|no)$/i.test(x) ? null : 'must be caller, callee, both or no'),
+    'who hears the courtesy tone',
+  ),
   parkedcalltransfers: lotValue(who, 'who may transfer the picked-up call'),
   parkedcallreparking: lotValue(who, 'who may park the picked-up call again'),
   parkedcallhangup: lotValue(who, 'who may hang up the picked-up call with the hangup feature'),
   parkedcallrecording: lotValue(who, 'who may record the picked-up call'),
-  findslot: lotValue((x) => (/^(first|next)$/i.test(x) ? null : 'must be first or next'), 'first: the lowest free space; next: the one after the last used'),
+  findslot: lotValue(
+    (x) => (/^(first|next)$/i.test(x) ? null : 'must be first or next'),
+    'first: the lowest free space; next: the one after the last used',
+  ),
   parkedmusicclass: lotValue(notEmpty, 'music on hold class for parked calls'),
 };
 
@@ -141,13 +147,18 @@ export type ParkingLotOptions = Out<typeof ParkingLotOptionsSchema>;
 
 export const events = {
   parked: event('park.parkedcall.parked', 'a call was parked', ParkedCallSchema, ADMINS),
-  swapped: event('park.parkedcall.swapped', 'another channel took the place of a parked call (same lot and space)', ParkedCallSchema, ADMINS),
+  swapped: event(
+    'park.parkedcall.swapped',
+    'another channel took the place of a parked call (same lot and space)',
+    ParkedCallSchema,
+    ADMINS,
+  ),
   unparked: event('park.parkedcall.unparked', 'a parked call was picked up', ParkedCallSchema, ADMINS),
   timeout: event('park.parkedcall.timeout', 'a parked call timed out and left the lot', ParkedCallSchema, ADMINS),
   giveup: event('park.parkedcall.giveup', 'a parked caller hung up', ParkedCallSchema, ADMINS),
   lotUpdated: event(
     'park.parkinglot.updated',
-    'a lot\'s section of res_parking.conf was written (PUT) and res_parking reloaded',
+    "a lot's section of res_parking.conf was written (PUT) and res_parking reloaded",
     ParkingLotChangeSchema,
     ADMINS,
   ),

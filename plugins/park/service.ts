@@ -74,7 +74,7 @@ export class ParkService {
 
   /** A lot name for a section header: not [general], and nothing Asterisk's parser would read differently. */
   lotName(name: string): string {
-    if (name.toLowerCase() === 'general') throw badRequest('[general] holds res_parking\'s global options; it is not a parking lot');
+    if (name.toLowerCase() === 'general') throw badRequest("[general] holds res_parking's global options; it is not a parking lot");
     validateName(name);
     return name;
   }
@@ -108,33 +108,44 @@ export class ParkService {
 
   /** PUT: the lot's section becomes exactly these settings (existing keys keep their place); a new lot is added. */
   async putLot(name: string, settings: LotSetting[], ifMatch?: string): Promise<ParkingLotEdit> {
-    await this.files.store.update(PARKING_CONF, (doc: ConfigDocument) => {
-      const count = doc.countSections(name);
-      if (count === 0) {
-        doc.addSection(name, settings.map((s): EntryInput => ({ key: s.key, op: s.op ?? '=', value: s.value })));
-        return;
-      }
-      const existing = doc.sections().find((s) => s.name === name)!;
-      const given = new Map(settings.map((s) => [s.key, s]));
-      const wanted: EntryInput[] = [];
-      const placed = new Set<string>();
-      for (const e of existing.entries) {
-        const s = given.get(e.key);
-        if (!s || placed.has(e.key)) continue;
-        placed.add(e.key);
-        wanted.push({ key: e.key, op: s.op ?? e.op, value: s.value });
-      }
-      for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
-      doc.replaceSectionEntries(name, wanted);
-    }, { ifMatch });
+    await this.files.store.update(
+      PARKING_CONF,
+      (doc: ConfigDocument) => {
+        const count = doc.countSections(name);
+        if (count === 0) {
+          doc.addSection(
+            name,
+            settings.map((s): EntryInput => ({ key: s.key, op: s.op ?? '=', value: s.value })),
+          );
+          return;
+        }
+        const existing = doc.sections().find((s) => s.name === name)!;
+        const given = new Map(settings.map((s) => [s.key, s]));
+        const wanted: EntryInput[] = [];
+        const placed = new Set<string>();
+        for (const e of existing.entries) {
+          const s = given.get(e.key);
+          if (!s || placed.has(e.key)) continue;
+          placed.add(e.key);
+          wanted.push({ key: e.key, op: s.op ?? e.op, value: s.value });
+        }
+        for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
+        doc.replaceSectionEntries(name, wanted);
+      },
+      { ifMatch },
+    );
     return this.afterEdit(name);
   }
 
   async deleteLot(name: string, ifMatch?: string): Promise<ParkingLotEdit> {
-    await this.files.store.update(PARKING_CONF, (doc: ConfigDocument) => {
-      if (doc.countSections(name) === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}`);
-      while (doc.countSections(name) > 0) doc.deleteSection(name, { sectionIndex: 0 });
-    }, { ifMatch });
+    await this.files.store.update(
+      PARKING_CONF,
+      (doc: ConfigDocument) => {
+        if (doc.countSections(name) === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}`);
+        while (doc.countSections(name) > 0) doc.deleteSection(name, { sectionIndex: 0 });
+      },
+      { ifMatch },
+    );
     return this.afterEdit(name);
   }
 

@@ -96,7 +96,9 @@ export class ParkState {
 
   loadLots(events: AmiMessage[]): void {
     const t = now();
-    this.lots.replaceAll(events.filter((m) => m.fields.Event === 'Parkinglot' && m.fields.Name).map((m) => [m.fields.Name!, lotFrom(m, t)]));
+    this.lots.replaceAll(
+      events.filter((m) => m.fields.Event === 'Parkinglot' && m.fields.Name).map((m) => [m.fields.Name!, lotFrom(m, t)]),
+    );
   }
 
   loadCalls(events: AmiMessage[]): void {

@@ -10,7 +10,6 @@ import { renderRegistration } from './rows.ts';
 import { AorSchema, AuthSchema, ContactSchema, EndpointSchema, RegistrationOutboundSchema } from './schemas.ts';
 import type { PjsipState } from './state.ts';
 
-
 const tags = ['pjsip'];
 
 /**
@@ -32,30 +31,51 @@ export function registerLiveRoutes(ctx: { readonly router: Router }, state: Pjsi
     render?: (row: T, nowMs: number) => v.InferOutput<S>,
     ticking = false,
   ) => {
-    r.add(route({
-      method: 'GET', path: base, summary: `All PJSIP ${plural}`, tags, live: true,
-      responses: { 200: listOf(schema) },
-      handler: () => {
-        const nowMs = Date.now();
-        return okBytes(table.listBytes(render && ((row) => render(row, nowMs)), ticking ? Math.floor(nowMs / 1000) : 0));
-      },
-    }));
-    r.add(route({
-      method: 'GET', path: `${base}/:name`, summary: `One PJSIP ${noun}`, tags, live: true,
-      params: { name: pathName(noun === 'contact' ? 'contact id (URI-encoded)' : `${noun} name`) },
-      responses: { 200: schema }, errors: [404],
-      handler: (_c, { params }) => {
-        const row = table.get(params.name);
-        if (!row) throw notFound(`no PJSIP ${noun} named ${JSON.stringify(params.name)}`);
-        return ok(render ? render(row, Date.now()) : row);
-      },
-    }));
+    r.add(
+      route({
+        method: 'GET',
+        path: base,
+        summary: `All PJSIP ${plural}`,
+        tags,
+        live: true,
+        responses: { 200: listOf(schema) },
+        handler: () => {
+          const nowMs = Date.now();
+          return okBytes(table.listBytes(render && ((row) => render(row, nowMs)), ticking ? Math.floor(nowMs / 1000) : 0));
+        },
+      }),
+    );
+    r.add(
+      route({
+        method: 'GET',
+        path: `${base}/:name`,
+        summary: `One PJSIP ${noun}`,
+        tags,
+        live: true,
+        params: { name: pathName(noun === 'contact' ? 'contact id (URI-encoded)' : `${noun} name`) },
+        responses: { 200: schema },
+        errors: [404],
+        handler: (_c, { params }) => {
+          const row = table.get(params.name);
+          if (!row) throw notFound(`no PJSIP ${noun} named ${JSON.stringify(params.name)}`);
+          return ok(render ? render(row, Date.now()) : row);
+        },
+      }),
+    );
   };
   serve('/admin/pjsip/endpoints', 'endpoint', 'endpoints', state.endpoints, EndpointSchema);
   serve('/admin/pjsip/aors', 'aor', 'AORs', state.aors, AorSchema);
   serve('/admin/pjsip/auths', 'auth', 'auths (secrets are answered as "")', state.auths, AuthSchema);
-  serve('/admin/pjsip/auth', 'auth', 'auths (the spec\'s heading; the same as /admin/pjsip/auths)', state.auths, AuthSchema);
+  serve('/admin/pjsip/auth', 'auth', "auths (the spec's heading; the same as /admin/pjsip/auths)", state.auths, AuthSchema);
   serve('/admin/pjsip/contacts', 'contact', 'contacts (registered and static)', state.contacts, ContactSchema);
   // next_reg counts down each second, so its list is cached per second
-  serve('/admin/pjsip/registration_outbounds', 'outbound registration', 'outbound registrations', state.registrations, RegistrationOutboundSchema, renderRegistration, true);
+  serve(
+    '/admin/pjsip/registration_outbounds',
+    'outbound registration',
+    'outbound registrations',
+    state.registrations,
+    RegistrationOutboundSchema,
+    renderRegistration,
+    true,
+  );
 }

@@ -284,5 +284,8 @@ export function urisOfContactsField(aor: string, field: string): string[] {
 /** "a, b,c" -> ["a", "b", "c"]: endpoint aors / auth / outbound_auth. */
 export function names(v: Value | undefined): string[] {
   if (typeof v !== 'string' || v === '') return [];
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -66,13 +66,21 @@ export class PjsipService {
       return this.refreshEndpoints(batch);
     });
     this.registrationsTimer = live.soon(DEBOUNCE_MS, 'pjsip: registration re-read', () =>
-      live.serialRead(() => this.list('PJSIPShowRegistrationsOutbound'), (events) => this.state.loadRegistrations(events)),
+      live.serialRead(
+        () => this.list('PJSIPShowRegistrationsOutbound'),
+        (events) => this.state.loadRegistrations(events),
+      ),
     );
   }
 
   /** The full read. Like every read here it goes through the kit: one at a time, replaying what overtook it. */
   resync(): Promise<void> {
-    return this.live.serialRead(() => this.fetchAll(), (s) => this.state.load(s)).finally(() => this.armExpiry());
+    return this.live
+      .serialRead(
+        () => this.fetchAll(),
+        (s) => this.state.load(s),
+      )
+      .finally(() => this.armExpiry());
   }
 
   private async list(action: string): Promise<AmiMessage[]> {
@@ -157,19 +165,22 @@ export class PjsipService {
     this.stopExpiry();
     const at = this.state.nextExpiry(this.expiryCheckedTo);
     if (!at || !this.ami.connected) return;
-    const t = setTimeout(() => {
-      this.expiryTimer = undefined;
-      const upTo = Math.floor((Date.now() - EXPIRY_GRACE_MS / 2) / 1000);
-      this.expiryCheckedTo = Math.max(this.expiryCheckedTo, upTo);
-      let any = false;
-      for (const c of this.state.contacts.values()) {
-        if (c.reg_expire === 0 || c.reg_expire > upTo) continue;
-        any = true;
-        if (c.endpoint_name) this.refreshEndpointSoon(c.endpoint_name);
-        else this.resyncSoon();
-      }
-      if (!any) this.armExpiry();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at * 1000 - Date.now() + EXPIRY_GRACE_MS)));
+    const t = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        const upTo = Math.floor((Date.now() - EXPIRY_GRACE_MS / 2) / 1000);
+        this.expiryCheckedTo = Math.max(this.expiryCheckedTo, upTo);
+        let any = false;
+        for (const c of this.state.contacts.values()) {
+          if (c.reg_expire === 0 || c.reg_expire > upTo) continue;
+          any = true;
+          if (c.endpoint_name) this.refreshEndpointSoon(c.endpoint_name);
+          else this.resyncSoon();
+        }
+        if (!any) this.armExpiry();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, at * 1000 - Date.now() + EXPIRY_GRACE_MS)),
+    );
     t.unref?.();
     this.expiryTimer = t;
   }

@@ -21,7 +21,8 @@ import {
 import type { Aor, Auth, Contact, Endpoint } from './schemas.ts';
 
 function sameExceptTime(a: object, b: object): boolean {
-  const ea = Object.entries(a), eb = Object.entries(b);
+  const ea = Object.entries(a),
+    eb = Object.entries(b);
   if (ea.length !== eb.length) return false;
   const bb = b as Record<string, unknown>;
   for (const [k, v] of ea) if (k !== 'tm_update' && bb[k] !== v) return false;
@@ -232,7 +233,7 @@ export class PjsipState {
     }
     c.status = status;
     // PJSIPShowEndpoint says N/A unless the contact is Reachable; the event says 0 then
-    c.round_trip_usec = status === 'Reachable' ? f.RoundtripUsec ?? c.round_trip_usec : 'N/A';
+    c.round_trip_usec = status === 'Reachable' ? (f.RoundtripUsec ?? c.round_trip_usec) : 'N/A';
     c.tm_update = isoNow();
     this.contacts.touch();
     return { contact: c, unknown: false };
@@ -305,7 +306,10 @@ export class PjsipState {
   private recount(aorName: string): void {
     const aor = this.aors.get(aorName);
     if (!aor) return;
-    const list = [...(this.byAor.get(aorName) ?? [])].sort().map((id) => this.contacts.get(id)!).filter(Boolean);
+    const list = [...(this.byAor.get(aorName) ?? [])]
+      .sort()
+      .map((id) => this.contacts.get(id)!)
+      .filter(Boolean);
     const contacts = list.map((c) => `${aorName}/${c.uri}`).join(',');
     const registered = list.filter((c) => !c.id.startsWith(`${aorName}@@`)).length;
     if (aor.contacts === contacts && aor.total_contacts === list.length && aor.contacts_registered === registered) return;
@@ -318,7 +322,8 @@ export class PjsipState {
 
   /** endpoint_name of AORs and auths: the first endpoint (in Asterisk's order) that names them. */
   private owners(): { aor: Map<string, string>; auth: Map<string, string> } {
-    const aor = new Map<string, string>(), auth = new Map<string, string>();
+    const aor = new Map<string, string>(),
+      auth = new Map<string, string>();
     for (const ep of this.endpoints.values()) {
       const name = ep.object_name;
       for (const a of names(ep.aors)) if (!aor.has(a)) aor.set(a, name);

@@ -40,7 +40,9 @@ export const QueueMemberSchema = named(
     in_call: int('1 while on a call from the queue'),
     last_call: int('epoch seconds of the last call taken (0: none)'),
     last_pause: int('epoch seconds of the last pause (0: none)'),
-    ring_inuse: nullable(int('1 the member is rung while in use, 0 not; null until a QueueMember* event carries it (QueueStatus does not)')),
+    ring_inuse: nullable(
+      int('1 the member is rung while in use, 0 not; null until a QueueMember* event carries it (QueueStatus does not)'),
+    ),
     tm_update: line(),
   }),
 );
@@ -49,7 +51,7 @@ export type QueueMember = Out<typeof QueueMemberSchema>;
 export const QueueEntrySchema = named(
   'QueueEntry',
   obj({
-    unique_id: line('the waiting channel\'s unique id'),
+    unique_id: line("the waiting channel's unique id"),
     queue_name: line(),
     channel: line(),
     caller_id_name: line(),
@@ -66,8 +68,8 @@ export type QueueEntry = Out<typeof QueueEntrySchema>;
 /** POST /admin/queue/members: QueueAdd. `location` is the spec's name for the interface; give one of the two. */
 export const MemberAddSchema = obj({
   queue_name: name('the queue to join'),
-  interface: opt(line('the member\'s channel, e.g. PJSIP/2001 or Local/2001@agents/n')),
-  location: opt(line('the same as interface (the name the member\'s answer uses)')),
+  interface: opt(line("the member's channel, e.g. PJSIP/2001 or Local/2001@agents/n")),
+  location: opt(line("the same as interface (the name the member's answer uses)")),
   name: opt(line('member name (default: the interface)')),
   state_interface: opt(line('the device whose state decides whether the member is free')),
   penalty: opt(nonNegInt()),
@@ -84,7 +86,7 @@ export const MemberChangeSchema = obj({
   paused: opt(bool()),
   paused_reason: opt(line('why (with paused, or alone to re-pause with a reason)')),
   penalty: opt(nonNegInt()),
-  queue_name: opt(name('the member\'s queue, when not given as ?queue_name=')),
+  queue_name: opt(name("the member's queue, when not given as ?queue_name=")),
   id: ignored(),
   name: ignored(),
   location: ignored(),

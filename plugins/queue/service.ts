@@ -30,12 +30,20 @@ export class QueueService {
     private readonly live: LiveKit,
   ) {
     this.resyncTimer = live.soon(REFRESH_DEBOUNCE_MS, 'queue re-read after reload', () => this.resync());
-    this.refreshTimers = live.soonPer(REFRESH_DEBOUNCE_MS, (q) => `refresh of queue ${q}`, (q) => this.refresh(q), 'debug');
+    this.refreshTimers = live.soonPer(
+      REFRESH_DEBOUNCE_MS,
+      (q) => `refresh of queue ${q}`,
+      (q) => this.refresh(q),
+      'debug',
+    );
   }
 
   /** Resyncs run one at a time (the host's and one after a queues.conf reload may meet). */
   resync(): Promise<void> {
-    return this.live.serialRead(() => this.ami.list('QueueStatus'), (r) => this.state.load(r.events));
+    return this.live.serialRead(
+      () => this.ami.list('QueueStatus'),
+      (r) => this.state.load(r.events),
+    );
   }
 
   /** After a reload of app_queue: queues and static members may have changed without events. */
@@ -54,7 +62,10 @@ export class QueueService {
 
   /** One queue's QueueStatus: its counters, and the call counts of the members already known. */
   refresh(queue: string): Promise<void> {
-    return this.live.reads.read(() => this.ami.list('QueueStatus', { Queue: queue }), (r) => this.state.refreshQueue(r.events));
+    return this.live.reads.read(
+      () => this.ami.list('QueueStatus', { Queue: queue }),
+      (r) => this.state.refreshQueue(r.events),
+    );
   }
 
   // ---- members ----
@@ -80,12 +91,15 @@ export class QueueService {
   private async reread(queue: string, iface: string): Promise<QueueMember | undefined> {
     const key = memberKey(queue, iface);
     let found = false;
-    await this.live.reads.read(() => this.ami.list('QueueStatus', { Queue: queue, Member: iface }), (r) => {
-      const item = r.events.find((m) => m.fields.Event === 'QueueMember' && m.fields.Location === iface && m.fields.Queue === queue);
-      if (!item) return;
-      found = true;
-      this.state.members.set(key, memberFrom(item, this.state.members.get(key)));
-    });
+    await this.live.reads.read(
+      () => this.ami.list('QueueStatus', { Queue: queue, Member: iface }),
+      (r) => {
+        const item = r.events.find((m) => m.fields.Event === 'QueueMember' && m.fields.Location === iface && m.fields.Queue === queue);
+        if (!item) return;
+        found = true;
+        this.state.members.set(key, memberFrom(item, this.state.members.get(key)));
+      },
+    );
     // a QueueMemberRemoved that overtook the answer wins
     return found ? this.state.members.get(key) : undefined;
   }

@@ -42,8 +42,18 @@ export function renderEntry(e: Entry, nowMs = Date.now()): QueueEntry {
 
 function emptyQueue(name: string): Queue {
   return {
-    name, strategy: '', max: 0, weight: 0, calls: 0, completed: 0, abandoned: 0,
-    hold_time: 0, talk_time: 0, service_level: 0, service_level_perf: 0, tm_update: now(),
+    name,
+    strategy: '',
+    max: 0,
+    weight: 0,
+    calls: 0,
+    completed: 0,
+    abandoned: 0,
+    hold_time: 0,
+    talk_time: 0,
+    service_level: 0,
+    service_level_perf: 0,
+    tm_update: now(),
   };
 }
 
@@ -86,7 +96,7 @@ export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now
     in_call: yesNo(f.InCall),
     last_call: num(f.LastCall),
     last_pause: num(f.LastPause),
-    ring_inuse: f.Ringinuse !== undefined ? yesNo(f.Ringinuse) : prev?.ring_inuse ?? null,
+    ring_inuse: f.Ringinuse !== undefined ? yesNo(f.Ringinuse) : (prev?.ring_inuse ?? null),
     tm_update: t,
   };
 }

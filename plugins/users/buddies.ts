@@ -15,7 +15,10 @@ export type BuddyRecord = Buddy & { user_uuid: string };
 export class BuddyService {
   readonly buddies: Collection<BuddyRecord>;
 
-  constructor(store: Store, private readonly accounts: Accounts) {
+  constructor(
+    store: Store,
+    private readonly accounts: Accounts,
+  ) {
     this.buddies = store.collection<BuddyRecord>('buddies');
   }
 
@@ -67,32 +70,66 @@ const buddyParam = { uuid: pathName('buddy entry uuid') };
 
 export function registerBuddyRoutes(r: Router, buddies: BuddyService): void {
   // As the spec shows it, the list is a JSON array in `result`.
-  r.add(route({
-    method: 'GET', path: '/me/buddies', summary: 'The caller\'s buddies (a JSON array, as the spec answers)', tags,
-    responses: { 200: list(BuddySchema) },
-    handler: (c) => ok(buddies.list(c.get('userUuid'))),
-  }));
-  r.add(route({
-    method: 'POST', path: '/me/buddies', summary: 'Add a user to the caller\'s buddies', tags,
-    body: BuddyCreateBody, responses: { 200: BuddySchema }, errors: [404, 409],
-    handler: async (c, { body }) => ok(BuddyService.view(await buddies.create(c.get('userUuid'), body))),
-  }));
-  r.add(route({
-    method: 'GET', path: '/me/buddies/:uuid', summary: 'One of the caller\'s buddies', tags,
-    params: buddyParam, responses: { 200: BuddySchema }, errors: [403, 404],
-    handler: (c, { params }) => ok(BuddyService.view(buddies.own(c.get('userUuid'), params.uuid))),
-  }));
-  r.add(route({
-    method: 'PUT', path: '/me/buddies/:uuid', summary: 'Rename a buddy, or point the entry at another user', tags,
-    params: buddyParam, body: BuddyUpdateBody, responses: { 200: BuddySchema }, errors: [403, 404, 409],
-    handler: async (c, { params, body }) => ok(BuddyService.view(await buddies.update(c.get('userUuid'), params.uuid, body))),
-  }));
-  r.add(route({
-    method: 'DELETE', path: '/me/buddies/:uuid', summary: 'Remove a buddy', tags,
-    params: buddyParam, responses: { 200: null }, errors: [403, 404],
-    handler: async (c, { params }) => {
-      await buddies.remove(c.get('userUuid'), params.uuid);
-      return ok();
-    },
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: '/me/buddies',
+      summary: "The caller's buddies (a JSON array, as the spec answers)",
+      tags,
+      responses: { 200: list(BuddySchema) },
+      handler: (c) => ok(buddies.list(c.get('userUuid'))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'POST',
+      path: '/me/buddies',
+      summary: "Add a user to the caller's buddies",
+      tags,
+      body: BuddyCreateBody,
+      responses: { 200: BuddySchema },
+      errors: [404, 409],
+      handler: async (c, { body }) => ok(BuddyService.view(await buddies.create(c.get('userUuid'), body))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: '/me/buddies/:uuid',
+      summary: "One of the caller's buddies",
+      tags,
+      params: buddyParam,
+      responses: { 200: BuddySchema },
+      errors: [403, 404],
+      handler: (c, { params }) => ok(BuddyService.view(buddies.own(c.get('userUuid'), params.uuid))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PUT',
+      path: '/me/buddies/:uuid',
+      summary: 'Rename a buddy, or point the entry at another user',
+      tags,
+      params: buddyParam,
+      body: BuddyUpdateBody,
+      responses: { 200: BuddySchema },
+      errors: [403, 404, 409],
+      handler: async (c, { params, body }) => ok(BuddyService.view(await buddies.update(c.get('userUuid'), params.uuid, body))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: '/me/buddies/:uuid',
+      summary: 'Remove a buddy',
+      tags,
+      params: buddyParam,
+      responses: { 200: null },
+      errors: [403, 404],
+      handler: async (c, { params }) => {
+        await buddies.remove(c.get('userUuid'), params.uuid);
+        return ok();
+      },
+    }),
+  );
 }

@@ -17,12 +17,22 @@ type ContactFields = Omit<Contact, 'uuid' | 'tm_create' | 'tm_update'>;
  * every answer shows them as "" (the key stays, so the shape is the spec's), as for PJSIP auths. A PUT that sends
  * "" for one keeps the stored value, so a client may send back what it read; leave the key out to remove it.
  */
-export const INFO_SECRETS: ReadonlySet<string> = new Set(['password', 'secret', 'md5_cred', 'password_digest', 'oauth_secret', 'refresh_token']);
+export const INFO_SECRETS: ReadonlySet<string> = new Set([
+  'password',
+  'secret',
+  'md5_cred',
+  'password_digest',
+  'oauth_secret',
+  'refresh_token',
+]);
 
 export class ContactService {
   readonly contacts: Collection<Contact>;
 
-  constructor(store: Store, private readonly accounts: Accounts) {
+  constructor(
+    store: Store,
+    private readonly accounts: Accounts,
+  ) {
     this.contacts = store.collection<Contact>('contacts');
   }
 
@@ -66,7 +76,14 @@ export class ContactService {
     return out;
   }
 
-  async create(f: { user_uuid: string; type: string; target: string; name?: string; detail?: string; info?: ContactInfo }): Promise<Contact> {
+  async create(f: {
+    user_uuid: string;
+    type: string;
+    target: string;
+    name?: string;
+    detail?: string;
+    info?: ContactInfo;
+  }): Promise<Contact> {
     return this.contacts.insert({
       user_uuid: this.user(f.user_uuid),
       type: f.type,
@@ -100,40 +117,79 @@ const contactParam = { uuid: pathName('contact uuid') };
 
 export function registerContactRoutes(r: Router, contacts: ContactService): void {
   // ---- administrators: every user's contacts; ?user_uuid= narrows the list ----
-  r.add(route({
-    method: 'GET', path: '/admin/user/contacts', summary: 'Every user\'s contacts', tags,
-    query: { user_uuid: opt(line('only this user\'s contacts')) },
-    responses: { 200: listOf(ContactSchema) },
-    handler: (_c, { query }) => ok({ list: contacts.list(query.user_uuid) }),
-  }));
-  r.add(route({
-    method: 'POST', path: '/admin/user/contacts', summary: 'Assign a contact to a user', tags,
-    body: ContactCreateBody, responses: { 200: ContactSchema }, errors: [404],
-    handler: async (_c, { body }) => ok(ContactService.view(await contacts.create(body))),
-  }));
-  r.add(route({
-    method: 'GET', path: '/admin/user/contacts/:uuid', summary: 'One contact', tags,
-    params: contactParam, responses: { 200: ContactSchema }, errors: [404],
-    handler: (_c, { params }) => ok(ContactService.view(contacts.get(params.uuid))),
-  }));
-  r.add(route({
-    method: 'PUT', path: '/admin/user/contacts/:uuid', summary: 'Change a contact', tags,
-    params: contactParam, body: ContactUpdateBody, responses: { 200: ContactSchema }, errors: [404],
-    handler: async (_c, { params, body }) => ok(ContactService.view(await contacts.update(params.uuid, body))),
-  }));
-  r.add(route({
-    method: 'DELETE', path: '/admin/user/contacts/:uuid', summary: 'Delete a contact', tags,
-    params: contactParam, responses: { 200: null }, errors: [404],
-    handler: async (_c, { params }) => {
-      await contacts.remove(params.uuid);
-      return ok();
-    },
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/user/contacts',
+      summary: "Every user's contacts",
+      tags,
+      query: { user_uuid: opt(line("only this user's contacts")) },
+      responses: { 200: listOf(ContactSchema) },
+      handler: (_c, { query }) => ok({ list: contacts.list(query.user_uuid) }),
+    }),
+  );
+  r.add(
+    route({
+      method: 'POST',
+      path: '/admin/user/contacts',
+      summary: 'Assign a contact to a user',
+      tags,
+      body: ContactCreateBody,
+      responses: { 200: ContactSchema },
+      errors: [404],
+      handler: async (_c, { body }) => ok(ContactService.view(await contacts.create(body))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/user/contacts/:uuid',
+      summary: 'One contact',
+      tags,
+      params: contactParam,
+      responses: { 200: ContactSchema },
+      errors: [404],
+      handler: (_c, { params }) => ok(ContactService.view(contacts.get(params.uuid))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PUT',
+      path: '/admin/user/contacts/:uuid',
+      summary: 'Change a contact',
+      tags,
+      params: contactParam,
+      body: ContactUpdateBody,
+      responses: { 200: ContactSchema },
+      errors: [404],
+      handler: async (_c, { params, body }) => ok(ContactService.view(await contacts.update(params.uuid, body))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'DELETE',
+      path: '/admin/user/contacts/:uuid',
+      summary: 'Delete a contact',
+      tags,
+      params: contactParam,
+      responses: { 200: null },
+      errors: [404],
+      handler: async (_c, { params }) => {
+        await contacts.remove(params.uuid);
+        return ok();
+      },
+    }),
+  );
 
   // ---- the caller's own ----
-  r.add(route({
-    method: 'GET', path: '/me/contacts', summary: 'The caller\'s contacts', tags,
-    responses: { 200: listOf(ContactSchema) },
-    handler: (c) => ok({ list: contacts.list(c.get('userUuid')) }),
-  }));
+  r.add(
+    route({
+      method: 'GET',
+      path: '/me/contacts',
+      summary: "The caller's contacts",
+      tags,
+      responses: { 200: listOf(ContactSchema) },
+      handler: (c) => ok({ list: contacts.list(c.get('userUuid')) }),
+    }),
+  );
 }

@@ -2,27 +2,13 @@
 // declaration of each shape; the TypeScript types derive from it.
 import { ROLES, type Role } from '../../core/auth/accounts.ts';
 import { event } from '../../core/contract/events.ts';
-import {
-  bool,
-  ignored,
-  line,
-  list,
-  name,
-  named,
-  nullable,
-  num,
-  obj,
-  oneOf,
-  opt,
-  type Out,
-  v,
-} from '../../core/contract/schema.ts';
+import { bool, ignored, line, list, name, named, nullable, num, obj, oneOf, opt, type Out, v } from '../../core/contract/schema.ts';
 
 /** Fields every stored record answers with, that a client may send back: accepted and ignored. */
 export const readOnly = { uuid: ignored(), tm_create: ignored(), tm_update: ignored() };
 
 const stored = {
-  uuid: line('the record\'s uuid'),
+  uuid: line("the record's uuid"),
   tm_create: line('ISO 8601 time it was created'),
   tm_update: line('ISO 8601 time it was last changed'),
 };
@@ -87,12 +73,20 @@ export const OwnInfoBody = obj({
 });
 
 export const PermissionCreateBody = obj({ user_uuid: line(), permission: RoleSchema, ...readOnly });
-export const PermissionUpdateBody = obj({ permission: RoleSchema, ...readOnly, user_uuid: ignored('read-only: a permission stays with its user; accepted and ignored') });
+export const PermissionUpdateBody = obj({
+  permission: RoleSchema,
+  ...readOnly,
+  user_uuid: ignored('read-only: a permission stays with its user; accepted and ignored'),
+});
 
 // ---- contacts ----
 
 /** A non-empty value; all blanks count as empty. */
-const filled = (description?: string) => v.pipe(name(description), v.check((s) => s.trim() !== '', 'must not be empty'));
+const filled = (description?: string) =>
+  v.pipe(
+    name(description),
+    v.check((s) => s.trim() !== '', 'must not be empty'),
+  );
 
 /** A value in a contact's `info`: it ends up in phone settings, so strings are single-line. */
 const InfoValueSchema = v.union([line(), num(), bool()], 'must be a string, number or boolean');
@@ -163,7 +157,7 @@ export const BuddyUpdateBody = obj({ uuid_user: opt(line()), name: opt(line()), 
 export const meInfoEntries = {
   ...userEntries,
   contacts: list(ContactSchema, 'the caller\'s contacts (secrets answered as "")'),
-  chats: list(v.never(), 'the caller\'s chats; always [] while the chat plugin is not enabled'),
+  chats: list(v.never(), "the caller's chats; always [] while the chat plugin is not enabled"),
 };
 
 // ---- events ----

@@ -23,7 +23,10 @@ export class UserService {
   /** Run after a user is deleted, so what hangs off the user (contacts, buddies, chat memberships) goes too. */
   readonly onRemoved: ((userUuid: string) => Promise<void> | void)[] = [];
 
-  constructor(private readonly accounts: Accounts, private readonly sessions: PluginContext['sessions']) {}
+  constructor(
+    private readonly accounts: Accounts,
+    private readonly sessions: PluginContext['sessions'],
+  ) {}
 
   view(u: StoredUser): UserView {
     return {
@@ -100,7 +103,9 @@ export class UserService {
     const admins = this.accounts.permissions.filter(
       (p) => p.permission === 'admin' && p.user_uuid !== losingUuid && p.uuid !== losingPermissionUuid,
     );
-    const losing = this.accounts.permissions.filter((p) => p.permission === 'admin' && (p.user_uuid === losingUuid || p.uuid === losingPermissionUuid));
+    const losing = this.accounts.permissions.filter(
+      (p) => p.permission === 'admin' && (p.user_uuid === losingUuid || p.uuid === losingPermissionUuid),
+    );
     if (losing.length > 0 && admins.length === 0) throw conflict('refused: this would remove the last administrator');
   }
 

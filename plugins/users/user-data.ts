@@ -13,14 +13,19 @@ export function registerUserData(ctx: PluginContext, users: UserService): void {
   const contacts = new ContactService(ctx.store, ctx.accounts);
   const buddies = new BuddyService(ctx.store, ctx.accounts);
 
-  ctx.router.add(route({
-    method: 'GET', path: '/me/info', summary: 'The caller\'s own record, with their contacts and chats', tags: ['users'],
-    responses: { 200: ctx.profile.schema(meInfoEntries) },
-    handler: async (c) => {
-      const me = c.get('userUuid');
-      return ok({ ...users.view(users.get(me)), contacts: contacts.list(me), chats: [], ...(await ctx.profile.fieldsFor(me)) });
-    },
-  }));
+  ctx.router.add(
+    route({
+      method: 'GET',
+      path: '/me/info',
+      summary: "The caller's own record, with their contacts and chats",
+      tags: ['users'],
+      responses: { 200: ctx.profile.schema(meInfoEntries) },
+      handler: async (c) => {
+        const me = c.get('userUuid');
+        return ok({ ...users.view(users.get(me)), contacts: contacts.list(me), chats: [], ...(await ctx.profile.fieldsFor(me)) });
+      },
+    }),
+  );
 
   registerContactRoutes(ctx.router, contacts);
   registerBuddyRoutes(ctx.router, buddies);

@@ -141,8 +141,7 @@ export class AsteriskTestbed {
     if (process.platform !== 'linux') return { ok: false, reason: `Asterisk test bed needs Linux (this is ${process.platform})` };
     if (!isRoot()) return { ok: false, reason: 'Asterisk test bed needs root (chroot, and Asterisk runs as root without -U/-G)' };
     const root = resolveChroot(opts.chroot);
-    const ready = () =>
-      fs.existsSync(path.join(root, 'usr/sbin/asterisk')) && fs.existsSync(path.join(root, 'etc/asterisk.dist'));
+    const ready = () => fs.existsSync(path.join(root, 'usr/sbin/asterisk')) && fs.existsSync(path.join(root, 'etc/asterisk.dist'));
     if (!ready()) {
       const script = path.join(HERE, 'provision.sh');
       const r = spawnSync('bash', [script], {
@@ -157,9 +156,7 @@ export class AsteriskTestbed {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null
-      ? this.child.pid
-      : undefined;
+    return this.child?.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
   /** Restore configs from asterisk.dist, write the test configs, start Asterisk, wait for FullyBooted. */
@@ -583,9 +580,7 @@ export class AsteriskTestbed {
     } catch {
       present = [...exact];
     }
-    return present
-      .filter((m) => !keep.has(m) && (exact.has(m) || prefixes.some((p) => m.startsWith(p))))
-      .sort();
+    return present.filter((m) => !keep.has(m) && (exact.has(m) || prefixes.some((p) => m.startsWith(p)))).sort();
   }
 
   private writeTestConfigs(): void {

@@ -26,7 +26,6 @@ after(async () => {
 
 const AGENT = '2001';
 
-
 const sortById = (l: { id: string }[]) => [...l].sort((a, b) => a.id.localeCompare(b.id));
 
 /** Local/<id>@gw-test-agent: its ;2 side runs AgentLogin(<id>,s). Returns that side's unique id. */
@@ -52,10 +51,15 @@ async function matchesAsterisk(id: string, status?: string): Promise<boolean> {
   return ours.channel_name === theirs.Channel && ours.unique_id === theirs.Uniqueid && ours.logged_in_time === Number(theirs.LoggedInTime);
 }
 
-test('agents of agents.conf are listed by id, and detail has the spec\'s fields', { skip }, async () => {
+test("agents of agents.conf are listed by id, and detail has the spec's fields", { skip }, async () => {
   const list = await bed.api.get('/v1/agents');
   assert.equal(list.status, 200, list.text);
-  assert.deepEqual(sortById(list.body.result.list), Object.keys(TESTBED.agents).sort().map((id) => ({ id })));
+  assert.deepEqual(
+    sortById(list.body.result.list),
+    Object.keys(TESTBED.agents)
+      .sort()
+      .map((id) => ({ id })),
+  );
   const byBody = await getWithBody(bed.base, '/v1/agents/', { id: AGENT }, authToken);
   assert.equal(byBody.status, 200, byBody.text);
   const a = byBody.body.result;
@@ -63,9 +67,25 @@ test('agents of agents.conf are listed by id, and detail has the spec\'s fields'
   assert.equal(a.name, TESTBED.agents[AGENT]);
   assert.equal(a.status, 'AGENT_LOGGEDOFF');
   assert.deepEqual(Object.keys(a).sort(), [
-    'account_code', 'caller_id_name', 'caller_id_num', 'channel_name', 'channel_state', 'channel_state_desc',
-    'connected_line_name', 'connected_line_num', 'context', 'exten', 'id', 'language', 'linked_id', 'logged_in_time',
-    'name', 'priority', 'status', 'tm_update', 'unique_id',
+    'account_code',
+    'caller_id_name',
+    'caller_id_num',
+    'channel_name',
+    'channel_state',
+    'channel_state_desc',
+    'connected_line_name',
+    'connected_line_num',
+    'context',
+    'exten',
+    'id',
+    'language',
+    'linked_id',
+    'logged_in_time',
+    'name',
+    'priority',
+    'status',
+    'tm_update',
+    'unique_id',
   ]);
   assert.equal(typeof a.logged_in_time, 'number');
   assert.equal(typeof a.channel_state, 'number');
@@ -129,11 +149,16 @@ test('bad input: unknown agent is 404, CR/LF or a bad body is 400, and no agent 
   const off = await bed.api.post('/v1/agents/2002/logoff', { soft: false });
   stop();
   assert.equal(off.status, 200, off.text);
-  assert.deepEqual(requested.map((m) => m.data), [{ id: '2002', soft: false }]);
+  assert.deepEqual(
+    requested.map((m) => m.data),
+    [{ id: '2002', soft: false }],
+  );
   await eventually(() => matchesAsterisk('2002', 'AGENT_LOGGEDOFF'), 10000, '2002 logged off');
 });
 
-test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, park) resync and match Asterisk again', { skip }, async () => {
+test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, park) resync and match Asterisk again', {
+  skip,
+}, async () => {
   /** Every plugin's live state equals Asterisk's own answer. */
   const allMatch = async () => {
     const [agents, entries, parked, ast, qs, pc] = await Promise.all([
@@ -149,9 +174,17 @@ test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, 
       if (!(await matchesAsterisk(m.fields.Agent!))) return false;
     }
     const ours = (entries.body.result.list as { unique_id: string; position: number }[]).map((e) => `${e.unique_id}@${e.position}`).sort();
-    const theirs = qs.events.filter((m) => m.fields.Event === 'QueueEntry').map((m) => `${m.fields.Uniqueid}@${m.fields.Position}`).sort();
-    const ourParked = (parked.body.result.list as { parkee_unique_id: string; parking_space: string }[]).map((p) => `${p.parkee_unique_id}@${p.parking_space}`).sort();
-    const theirParked = pc.events.filter((m) => m.fields.Event === 'ParkedCall').map((m) => `${m.fields.ParkeeUniqueid}@${m.fields.ParkingSpace}`).sort();
+    const theirs = qs.events
+      .filter((m) => m.fields.Event === 'QueueEntry')
+      .map((m) => `${m.fields.Uniqueid}@${m.fields.Position}`)
+      .sort();
+    const ourParked = (parked.body.result.list as { parkee_unique_id: string; parking_space: string }[])
+      .map((p) => `${p.parkee_unique_id}@${p.parking_space}`)
+      .sort();
+    const theirParked = pc.events
+      .filter((m) => m.fields.Event === 'ParkedCall')
+      .map((m) => `${m.fields.ParkeeUniqueid}@${m.fields.ParkingSpace}`)
+      .sort();
     return JSON.stringify(ours) === JSON.stringify(theirs) && JSON.stringify(ourParked) === JSON.stringify(theirParked);
   };
   const caller = await bed.originate(`Local/${TESTBED.queues.hold}@${TESTBED.contexts.queue}`);
@@ -186,7 +219,12 @@ test('after kill -9 and a restart of Asterisk all three plugins (agents, queue, 
   await eventually(async () => (await bed.api.get(`/v1/admin/park/parkedcalls/${parkee2}`)).status === 200, 10000, 'new call parked');
   assert.ok(await allMatch(), 'all match with new calls');
   const list = await bed.api.get('/v1/agents');
-  assert.deepEqual(sortById(list.body.result.list), Object.keys(TESTBED.agents).sort().map((id) => ({ id })));
+  assert.deepEqual(
+    sortById(list.body.result.list),
+    Object.keys(TESTBED.agents)
+      .sort()
+      .map((id) => ({ id })),
+  );
 
   await bed.api.post(`/v1/agents/${AGENT}/logoff`);
   await bed.api.del(`/v1/admin/park/parkedcalls/${parkee2}`);

@@ -24,34 +24,40 @@ const freePort = () =>
     });
   });
 
-before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-binary-'));
-  bin = path.join(dir, 'asterisk-gateway');
-  const build = spawnSync(BUN, ['build', '--compile', path.join(ROOT, 'core/main.ts'), '--outfile', bin], { encoding: 'utf8', cwd: ROOT });
-  assert.equal(build.status, 0, build.stderr);
-  const port = await freePort();
-  writeFileSync(
-    path.join(dir, 'gateway.yaml'),
-    [
-      `http: { host: 127.0.0.1, port: ${port} }`,
-      'ami: { host: 127.0.0.1, port: 1, username: gw, secret: x }',
-      `asterisk: { config_dir: ${dir} }`,
-      `data_dir: ${dir}/data`,
-      'plugins: [core, users, queue, park, agents, dialplan, pjsip, chat]',
-      '',
-    ].join('\n'),
-  );
-  // cwd is / so nothing can be read from the checkout's node_modules
-  child = spawn(bin, ['--config', path.join(dir, 'gateway.yaml')], { cwd: '/', stdio: 'ignore' });
-  base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/v1/status`)).status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the binary did not answer /v1/status');
-}, { timeout: 120000 });
+before(
+  async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gw-binary-'));
+    bin = path.join(dir, 'asterisk-gateway');
+    const build = spawnSync(BUN, ['build', '--compile', path.join(ROOT, 'core/main.ts'), '--outfile', bin], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    });
+    assert.equal(build.status, 0, build.stderr);
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, 'gateway.yaml'),
+      [
+        `http: { host: 127.0.0.1, port: ${port} }`,
+        'ami: { host: 127.0.0.1, port: 1, username: gw, secret: x }',
+        `asterisk: { config_dir: ${dir} }`,
+        `data_dir: ${dir}/data`,
+        'plugins: [core, users, queue, park, agents, dialplan, pjsip, chat]',
+        '',
+      ].join('\n'),
+    );
+    // cwd is / so nothing can be read from the checkout's node_modules
+    child = spawn(bin, ['--config', path.join(dir, 'gateway.yaml')], { cwd: '/', stdio: 'ignore' });
+    base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${base}/v1/status`)).status === 200) return;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the binary did not answer /v1/status');
+  },
+  { timeout: 120000 },
+);
 
 after(() => {
   child?.kill('SIGTERM');

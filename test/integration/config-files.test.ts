@@ -27,7 +27,6 @@ after(async () => {
   await bed?.close();
 });
 
-
 const file = (name: string) => path.join(bed.asterisk.configDir, name);
 const bytes = (name: string) => readFileSync(file(name));
 const text = (name: string) => readFileSync(file(name), 'utf8');
@@ -36,7 +35,7 @@ function assertHandWritten(name: string): void {
   assert.ok(text(name).startsWith(HAND_WRITTEN), `${name} still starts with the admin's hand-written comment`);
 }
 
-test('a context created through sdps is in Asterisk\'s dialplan; PUT and DELETE follow', { skip }, async () => {
+test("a context created through sdps is in Asterisk's dialplan; PUT and DELETE follow", { skip }, async () => {
   const ctx = 'gw-cfg-ctx';
   const a = await bed.api.post('/v1/admin/dialplan/sdps', {
     name: ctx,
@@ -76,7 +75,7 @@ test('a context created through sdps is in Asterisk\'s dialplan; PUT and DELETE 
   assert.match(text('extensions.conf'), /; answers and waits ten minutes\n/, 'comments inside contexts stay too');
 });
 
-test('a parking lot created through cfg_parkinglots is in Asterisk\'s Parkinglots', { skip }, async () => {
+test("a parking lot created through cfg_parkinglots is in Asterisk's Parkinglots", { skip }, async () => {
   const lot = 'gwcfglot';
   const a = await bed.api.post('/v1/admin/park/cfg_parkinglots', {
     name: lot,
@@ -104,7 +103,9 @@ test('a parking lot created through cfg_parkinglots is in Asterisk\'s Parkinglot
     comebackcontext: TESTBED.contexts.parkTimeout,
   });
 
-  const u = await bed.api.put(`/v1/admin/park/cfg_parkinglots/${lot}`, { data: { parkpos: '901-905', context: 'parkedcalls-cfg', parkingtime: '30' } });
+  const u = await bed.api.put(`/v1/admin/park/cfg_parkinglots/${lot}`, {
+    data: { parkpos: '901-905', context: 'parkedcalls-cfg', parkingtime: '30' },
+  });
   assert.equal(u.status, 200, u.text);
   await eventually(
     async () => (await bed.gateway.ami.list('Parkinglots')).events.find((m) => m.fields.Name === lot)?.fields.StopSpace === '905',
@@ -114,12 +115,17 @@ test('a parking lot created through cfg_parkinglots is in Asterisk\'s Parkinglot
   assertHandWritten('res_parking.conf');
 });
 
-test('a queue created through cfg_queues is in Asterisk\'s QueueStatus, with its members', { skip }, async () => {
+test("a queue created through cfg_queues is in Asterisk's QueueStatus, with its members", { skip }, async () => {
   const q = 'gwcfgq';
   const member = TESTBED.staticMember.interface;
   const a = await bed.api.post('/v1/admin/queue/cfg_queues', {
     name: q,
-    data: [{ strategy: 'ringall' }, { timeout: '15' }, { member: `> ${member},0,Cfg One` }, { member: '> Local/101@gw-test-member/n,0,Cfg Two' }],
+    data: [
+      { strategy: 'ringall' },
+      { timeout: '15' },
+      { member: `> ${member},0,Cfg One` },
+      { member: '> Local/101@gw-test-member/n,0,Cfg Two' },
+    ],
   });
   assert.equal(a.status, 200, a.text);
   assert.equal(a.body.result.reload.status, 'done', JSON.stringify(a.body.result.reload));
@@ -141,7 +147,9 @@ test('a queue created through cfg_queues is in Asterisk\'s QueueStatus, with its
   assert.ok(bytes('queues.conf').equals(before));
 
   // array form: drop one member, keep the other line as it is
-  const u = await bed.api.put(`/v1/admin/queue/cfg_queues/${q}`, { data: [{ strategy: 'ringall' }, { timeout: '15' }, { member: `> ${member},0,Cfg One` }] });
+  const u = await bed.api.put(`/v1/admin/queue/cfg_queues/${q}`, {
+    data: [{ strategy: 'ringall' }, { timeout: '15' }, { member: `> ${member},0,Cfg One` }],
+  });
   assert.equal(u.status, 200, u.text);
   await eventually(async () => (await status()).members.length === 1, 10000, 'member removed by reload');
   assertHandWritten('queues.conf');

@@ -10,12 +10,18 @@ const skip = skipReason() ?? false;
 const T = { timeout: 90_000, skip };
 let bed: Bed;
 
-before(async () => {
-  if (!skip) bed = await startBed({ plugins: ['core', 'users'] });
-}, { timeout: 90_000 });
-after(async () => {
-  await bed?.close();
-}, { timeout: 60_000 });
+before(
+  async () => {
+    if (!skip) bed = await startBed({ plugins: ['core', 'users'] });
+  },
+  { timeout: 90_000 },
+);
+after(
+  async () => {
+    await bed?.close();
+  },
+  { timeout: 60_000 },
+);
 
 async function originateWait(exten: string): Promise<void> {
   await bed.gateway.ami.action('Originate', {
@@ -29,7 +35,10 @@ async function originateWait(exten: string): Promise<void> {
 
 async function asteriskChannels(): Promise<string[]> {
   const r = await bed.gateway.ami.list('CoreShowChannels');
-  return r.events.filter((e) => e.fields.Event === 'CoreShowChannel').map((e) => e.fields.Uniqueid ?? '').sort();
+  return r.events
+    .filter((e) => e.fields.Event === 'CoreShowChannel')
+    .map((e) => e.fields.Uniqueid ?? '')
+    .sort();
 }
 
 async function gatewayChannels(): Promise<any[]> {
@@ -44,29 +53,58 @@ test('status reports the AMI connection, the Asterisk version and the plugins', 
   assert.equal(a.body.result.ami.connected, true);
   assert.match(a.body.result.asterisk.version, /^22\./);
   assert.equal(typeof a.body.result.asterisk.uptime_s, 'number');
-  assert.deepEqual(a.body.result.plugins.map((p: any) => [p.name, p.live]), [['core', true], ['users', true]]);
+  assert.deepEqual(
+    a.body.result.plugins.map((p: any) => [p.name, p.live]),
+    [
+      ['core', true],
+      ['users', true],
+    ],
+  );
 });
 
 test('an originated call appears in channels with the spec fields, and DELETE hangs it up', T, async () => {
   await originateWait('4711');
-  const mine = await eventually(async () => {
-    const l = (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait'));
-    return l.length === 2 ? l : null;
-  }, 10000, 'both halves of the Local channel');
+  const mine = await eventually(
+    async () => {
+      const l = (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/4711@gw-test-wait'));
+      return l.length === 2 ? l : null;
+    },
+    10000,
+    'both halves of the Local channel',
+  );
   assert.equal(mine!.length, 2, 'both halves of the Local channel');
   const ch = mine!.find((c) => c.channel.endsWith(';2'))!;
   const types: Record<string, string> = {
-    unique_id: 'string', linked_id: 'string', channel: 'string', channel_state: 'number', channel_state_desc: 'string',
-    context: 'string', exten: 'string', priority: 'string', caller_id_name: 'string', caller_id_num: 'string',
-    connected_line_name: 'string', connected_line_num: 'string', account_code: 'string', language: 'string',
-    application: 'string', application_data: 'string', variables: 'object', tm_update: 'string', duration: 'number',
+    unique_id: 'string',
+    linked_id: 'string',
+    channel: 'string',
+    channel_state: 'number',
+    channel_state_desc: 'string',
+    context: 'string',
+    exten: 'string',
+    priority: 'string',
+    caller_id_name: 'string',
+    caller_id_num: 'string',
+    connected_line_name: 'string',
+    connected_line_num: 'string',
+    account_code: 'string',
+    language: 'string',
+    application: 'string',
+    application_data: 'string',
+    variables: 'object',
+    tm_update: 'string',
+    duration: 'number',
   };
   for (const [k, t] of Object.entries(types)) assert.equal(typeof ch[k], t, `${k} is ${t}`);
   assert.equal(ch.hangup_cause, null);
-  await eventually(async () => {
-    const c = (await bed.api.get(`/v1/admin/core/channels/${encodeURIComponent(ch.unique_id)}`)).body.result;
-    return c.channel_state === 6 && c.channel_state_desc === 'Up' && c.application === 'Wait';
-  }, 10000, 'channel up in Wait');
+  await eventually(
+    async () => {
+      const c = (await bed.api.get(`/v1/admin/core/channels/${encodeURIComponent(ch.unique_id)}`)).body.result;
+      return c.channel_state === 6 && c.channel_state_desc === 'Up' && c.application === 'Wait';
+    },
+    10000,
+    'channel up in Wait',
+  );
   const detail = (await bed.api.get(`/admin/core/channels/${ch.unique_id}`)).body.result;
   assert.equal(detail.context, 'gw-test-wait');
   assert.equal(detail.exten, '4711');
@@ -150,10 +188,14 @@ test('device states: list, detail by body and by path, following DeviceStateChan
   assert.equal(byPath.state, 'UNAVAILABLE');
   // a call into the queue-member context makes its Local device busy and shows up live
   await originateWait('5150');
-  const dev = await eventually(async () => {
-    const l = (await bed.api.get('/v1/device_states')).body.result.list;
-    return l.find((d: any) => d.device.startsWith('Local/5150@gw-test-wait') && d.state === 'INUSE');
-  }, 10000, 'Local device INUSE');
+  const dev = await eventually(
+    async () => {
+      const l = (await bed.api.get('/v1/device_states')).body.result.list;
+      return l.find((d: any) => d.device.startsWith('Local/5150@gw-test-wait') && d.state === 'INUSE');
+    },
+    10000,
+    'Local device INUSE',
+  );
   assert.ok(dev);
   await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/5150@/' }).catch(() => {});
   const ask = (b: unknown) => getWithBody(bed.base, '/v1/device_states/', b, bed.api.token);
@@ -165,12 +207,20 @@ test('device states: list, detail by body and by path, following DeviceStateChan
 
 test('kill -9 of Asterisk: live routes answer 503; after restart the gateway reconnects and matches Asterisk', T, async () => {
   await originateWait('7001');
-  await eventually(async () => (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/7001@')).length === 2, 10000, 'two channels');
+  await eventually(
+    async () => (await gatewayChannels()).filter((c) => c.channel.startsWith('Local/7001@')).length === 2,
+    10000,
+    'two channels',
+  );
   await bed.asterisk.kill9();
-  const down = await eventually(async () => {
-    const a = await bed.api.get('/v1/admin/core/channels');
-    return a.status === 503 ? a : null;
-  }, 10000, '503 while down');
+  const down = await eventually(
+    async () => {
+      const a = await bed.api.get('/v1/admin/core/channels');
+      return a.status === 503 ? a : null;
+    },
+    10000,
+    '503 while down',
+  );
   assert.match(down!.body.result.message, /not connected/);
   assert.equal((await bed.api.get('/v1/status')).body.result.ami.connected, false);
 
@@ -179,10 +229,14 @@ test('kill -9 of Asterisk: live routes answer 503; after restart the gateway rec
   // The old calls died with Asterisk; the gateway must not present them.
   assert.deepEqual(await gatewayChannels(), []);
   await originateWait('7002');
-  await eventually(async () => {
-    const gw = (await gatewayChannels()).map((c) => c.unique_id).sort();
-    const ast = await asteriskChannels();
-    return gw.length === 2 && JSON.stringify(gw) === JSON.stringify(ast);
-  }, 10000, 'gateway matches Asterisk after restart');
+  await eventually(
+    async () => {
+      const gw = (await gatewayChannels()).map((c) => c.unique_id).sort();
+      const ast = await asteriskChannels();
+      return gw.length === 2 && JSON.stringify(gw) === JSON.stringify(ast);
+    },
+    10000,
+    'gateway matches Asterisk after restart',
+  );
   await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/7002@/' });
 });

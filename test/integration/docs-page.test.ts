@@ -9,7 +9,12 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 
 /** The page's window, as the functions run inside the page see it (this project's types have no DOM lib). */
-type PageWindow = { innerHeight: number; scrollY: number; scrollTo(x: number, y: number): void; document: { body: { scrollHeight: number } } };
+type PageWindow = {
+  innerHeight: number;
+  scrollY: number;
+  scrollTo(x: number, y: number): void;
+  document: { body: { scrollHeight: number } };
+};
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
@@ -29,30 +34,41 @@ let base: string;
 let dir: string;
 let browser: Browser;
 
-before(async () => {
-  if (skip) return;
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-docs-'));
-  const all = BUILTIN_PLUGINS.map((p) => p.name);
-  const config = parseConfig(
-    JSON.stringify({
-      http: { host: '127.0.0.1', port: 0 },
-      ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y', reconnect_max_ms: 60000 },
-      asterisk: { config_dir: dir, modules_dir: dir },
-      data_dir: dir,
-      auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
-      plugins: all,
-    }),
-    path.join(dir, 'gateway.yaml'),
-    all,
-  );
-  gw = await Gateway.create(config, createLogger('docs', 'silent'));
-  const server = await gw.start();
-  base = `http://127.0.0.1:${server.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}, { timeout: 60000 });
+before(
+  async () => {
+    if (skip) return;
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gw-docs-'));
+    const all = BUILTIN_PLUGINS.map((p) => p.name);
+    const config = parseConfig(
+      JSON.stringify({
+        http: { host: '127.0.0.1', port: 0 },
+        ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y', reconnect_max_ms: 60000 },
+        asterisk: { config_dir: dir, modules_dir: dir },
+        data_dir: dir,
+        auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
+        plugins: all,
+      }),
+      path.join(dir, 'gateway.yaml'),
+      all,
+    );
+    gw = await Gateway.create(config, createLogger('docs', 'silent'));
+    const server = await gw.start();
+    base = `http://127.0.0.1:${server.port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  },
+  { timeout: 60000 },
+);
 
 after(async () => {
   await browser?.close();
@@ -70,9 +86,14 @@ test('/v1/docs renders the route list offline, and "try it" on /v1/status succee
   await page.waitForSelector('.opblock', { timeout: 30000 });
   const paths = new Set<string>();
   for (let i = 0; i < 400; i++) {
-    const seen = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => (e.getAttribute('data-path') ?? e.textContent ?? '').replace(/\u200b/g, '')));
+    const seen = await page.$$eval('.opblock-summary-path', (els) =>
+      els.map((e) => (e.getAttribute('data-path') ?? e.textContent ?? '').replace(/\u200b/g, '')),
+    );
     for (const p of seen) paths.add(p);
-    const atEnd = await page.evaluate(() => { const w = globalThis as unknown as PageWindow; return w.innerHeight + w.scrollY >= w.document.body.scrollHeight - 2; });
+    const atEnd = await page.evaluate(() => {
+      const w = globalThis as unknown as PageWindow;
+      return w.innerHeight + w.scrollY >= w.document.body.scrollHeight - 2;
+    });
     if (atEnd && i > 0) break;
     await page.mouse.wheel(0, 600);
     await page.waitForTimeout(30);
@@ -95,7 +116,10 @@ test('/v1/docs renders the route list offline, and "try it" on /v1/status succee
   const status = op.locator('.live-responses-table tr.response .response-col_status').first();
   await status.waitFor({ timeout: 15000 });
   assert.equal((await status.textContent())?.trim(), '200');
-  const bodyText = await op.locator('.live-responses-table tr.response .microlight, .live-responses-table tr.response pre').first().textContent();
+  const bodyText = await op
+    .locator('.live-responses-table tr.response .microlight, .live-responses-table tr.response pre')
+    .first()
+    .textContent();
   assert.match(bodyText ?? '', /"statuscode": ?200/);
   assert.match(bodyText ?? '', /"plugins"/);
 

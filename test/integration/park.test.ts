@@ -31,7 +31,6 @@ const L = TESTBED.lots;
 /** Park a call: Local/<exten>@gw-test-park (digits: lot default; a lot name: that lot). Returns the parkee's id. */
 const park = (exten: string) => bed.originate(`Local/${exten}@${TESTBED.contexts.park}`);
 
-
 async function parked(): Promise<Record<string, any>[]> {
   const a = await bed.api.get('/v1/admin/park/parkedcalls');
   assert.equal(a.status, 200, a.text);
@@ -52,19 +51,23 @@ async function parkedMatchAsterisk(): Promise<boolean> {
 
 const conf = () => readFileSync(path.join(bed.asterisk.configDir, 'res_parking.conf'), 'utf8');
 
-test('parking lots are Asterisk\'s, with the spec\'s fields (stop_spcae and stop_space)', { skip }, async () => {
+test("parking lots are Asterisk's, with the spec's fields (stop_spcae and stop_space)", { skip }, async () => {
   const a = await bed.api.get('/v1/admin/park/parkinglots');
   assert.equal(a.status, 200, a.text);
   const theirs = (await bed.gateway.ami.list('Parkinglots')).events.filter((m) => m.fields.Event === 'Parkinglot');
-  assert.deepEqual(
-    (a.body.result.list as { name: string }[]).map((l) => l.name).sort(),
-    theirs.map((m) => m.fields.Name).sort(),
-  );
+  assert.deepEqual((a.body.result.list as { name: string }[]).map((l) => l.name).sort(), theirs.map((m) => m.fields.Name).sort());
   const d = await bed.api.get(`/v1/admin/park/parkinglots/${L.gwlot.name}`);
   assert.equal(d.status, 200, d.text);
   assert.deepEqual(
     { ...d.body.result, tm_update: undefined },
-    { name: L.gwlot.name, start_space: String(L.gwlot.first), stop_spcae: String(L.gwlot.last), stop_space: String(L.gwlot.last), timeout: L.gwlot.parkingtime, tm_update: undefined },
+    {
+      name: L.gwlot.name,
+      start_space: String(L.gwlot.first),
+      stop_spcae: String(L.gwlot.last),
+      stop_space: String(L.gwlot.last),
+      timeout: L.gwlot.parkingtime,
+      tm_update: undefined,
+    },
   );
   const def = await bed.api.get('/v1/admin/park/parkinglots/default');
   assert.equal(def.body.result.start_space, String(L.default.first));
@@ -112,9 +115,15 @@ test('parking timeout counts down and the timed-out call is removed (ParkedCallT
   assert.equal(later.tm_update, first.tm_update, 'counted from tm_update, without new events');
   // Asterisk's own count agrees within a second
   const theirs = (await asteriskParked()).find((m) => m.fields.ParkeeUniqueid === id)!;
-  assert.ok(Math.abs(Number(theirs.fields.ParkingTimeout) - later.parking_timeout) <= 1, `Asterisk ${theirs.fields.ParkingTimeout} vs ${later.parking_timeout}`);
+  assert.ok(
+    Math.abs(Number(theirs.fields.ParkingTimeout) - later.parking_timeout) <= 1,
+    `Asterisk ${theirs.fields.ParkingTimeout} vs ${later.parking_timeout}`,
+  );
   await eventually(async () => !(await parked()).some((p) => p.parkee_unique_id === id), 15000, 'timed out');
-  assert.ok(bus.some((m) => m.type === 'park.parkedcall.timeout' && (m.data as { parkee_unique_id: string }).parkee_unique_id === id), 'timeout event seen');
+  assert.ok(
+    bus.some((m) => m.type === 'park.parkedcall.timeout' && (m.data as { parkee_unique_id: string }).parkee_unique_id === id),
+    'timeout event seen',
+  );
   assert.ok(await parkedMatchAsterisk());
 });
 
@@ -125,9 +134,14 @@ test('a parked caller that hangs up is removed (ParkedCallGiveUp), and the other
   await eventually(async () => (await parked()).some((p) => p.parkee_unique_id === b), 10000, 'b parked');
   assert.ok(await parkedMatchAsterisk());
   // the caller's side (;1, running Wait) hangs up: the parked half gives up
-  await bed.gateway.ami.action('Hangup', { Channel: (await parked()).find((p) => p.parkee_unique_id === a)!.parkee_channel.replace(/;2$/, ';1') });
+  await bed.gateway.ami.action('Hangup', {
+    Channel: (await parked()).find((p) => p.parkee_unique_id === a)!.parkee_channel.replace(/;2$/, ';1'),
+  });
   await eventually(async () => !(await parked()).some((p) => p.parkee_unique_id === a), 10000, 'a gave up');
-  assert.ok(bus.some((m) => m.type === 'park.parkedcall.giveup' && (m.data as { parkee_unique_id: string }).parkee_unique_id === a), 'give-up event seen');
+  assert.ok(
+    bus.some((m) => m.type === 'park.parkedcall.giveup' && (m.data as { parkee_unique_id: string }).parkee_unique_id === a),
+    'give-up event seen',
+  );
   assert.ok(await parkedMatchAsterisk());
   const rest = await parked();
   assert.equal(rest.length, 1);
@@ -171,13 +185,19 @@ test('PUT and DELETE of a lot edit res_parking.conf, reload, and the lot comes a
   assert.match(text, /^context => gw-park-test$/m, 'the op already used stays');
   assert.match(text, /^parkpos => 901-903$/m);
   assert.doesNotMatch(text, /comebackdialtime/);
-  await eventually(async () => (await bed.api.get('/v1/admin/park/parkinglots/gwtest_lot')).body.result?.stop_space === '903', 5000, 'lot updated');
+  await eventually(
+    async () => (await bed.api.get('/v1/admin/park/parkinglots/gwtest_lot')).body.result?.stop_space === '903',
+    5000,
+    'lot updated',
+  );
   assert.equal((await bed.api.get('/v1/admin/park/parkinglots/gwtest_lot')).body.result.timeout, 40);
 
   const del = await bed.api.del('/v1/admin/park/parkinglots/gwtest_lot');
   assert.equal(del.status, 200, del.text);
   assert.equal(del.body.result.parkinglot, null, 'the answer shows the lot gone');
-  const edits = bus.filter((m) => m.type.startsWith('park.parkinglot.') && (m.data as { name: string }).name === 'gwtest_lot').map((m) => m.type);
+  const edits = bus
+    .filter((m) => m.type.startsWith('park.parkinglot.') && (m.data as { name: string }).name === 'gwtest_lot')
+    .map((m) => m.type);
   assert.deepEqual(edits, ['park.parkinglot.updated', 'park.parkinglot.updated', 'park.parkinglot.deleted']);
   assert.doesNotMatch(conf(), /gwtest_lot/);
   assert.match(conf(), /^\[gwlot\]$/m, 'other lots stay');
@@ -215,10 +235,16 @@ test('bad input: unknown lot or parked call is 404, bad values and CR/LF are 400
   const unknown = await bed.api.put('/v1/admin/park/parkinglots/gwlot', { parkpos: '801-810', colour: 'blue' });
   assert.deepEqual([unknown.body.result.message, unknown.body.result.code], ['colour: unknown field', 'unknown_field']);
   const badPos = await bed.api.put('/v1/admin/park/parkinglots/gwlot', { parkpos: 'eight hundred' });
-  assert.deepEqual([badPos.body.result.message, badPos.body.result.field], ['parkpos: "eight hundred" must be a range of spaces such as 701-720', 'parkpos']);
+  assert.deepEqual(
+    [badPos.body.result.message, badPos.body.result.field],
+    ['parkpos: "eight hundred" must be a range of spaces such as 701-720', 'parkpos'],
+  );
   assert.equal(conf(), before, 'res_parking.conf unchanged');
-  const lotsAfter = (await bed.gateway.ami.list('Parkinglots')).events.filter((m) => m.fields.Event === 'Parkinglot').map((m) => m.fields.Name).sort();
-  assert.deepEqual(lotsAfter, lotsBefore, 'Asterisk\'s lots unchanged');
+  const lotsAfter = (await bed.gateway.ami.list('Parkinglots')).events
+    .filter((m) => m.fields.Event === 'Parkinglot')
+    .map((m) => m.fields.Name)
+    .sort();
+  assert.deepEqual(lotsAfter, lotsBefore, "Asterisk's lots unchanged");
 });
 
 test('after kill -9 and a restart of Asterisk the park state resyncs and matches Asterisk again', { skip }, async () => {
@@ -234,7 +260,10 @@ test('after kill -9 and a restart of Asterisk the park state resyncs and matches
   await eventually(async () => (await parked()).some((p) => p.parkee_unique_id === id2), 10000, 'new call parked');
   assert.ok(await parkedMatchAsterisk());
   const lots = (await bed.api.get('/v1/admin/park/parkinglots')).body.result.list.map((l: { name: string }) => l.name).sort();
-  const theirs = (await bed.gateway.ami.list('Parkinglots')).events.filter((m) => m.fields.Event === 'Parkinglot').map((m) => m.fields.Name).sort();
+  const theirs = (await bed.gateway.ami.list('Parkinglots')).events
+    .filter((m) => m.fields.Event === 'Parkinglot')
+    .map((m) => m.fields.Name)
+    .sort();
   assert.deepEqual(lots, theirs);
   await bed.api.del(`/v1/admin/park/parkedcalls/${id2}`);
   await eventually(async () => (await parked()).length === 0, 10000, 'all gone');

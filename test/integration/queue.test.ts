@@ -29,7 +29,6 @@ const Q = TESTBED.queues;
 /** A caller entering `queue`: Local/<queue>@gw-test-queue; returns its queue side's unique id. */
 const callInto = (queue: string) => bed.originate(`Local/${queue}@${TESTBED.contexts.queue}`);
 
-
 async function queueStatus(queue: string): Promise<{ params?: AmiMessage; members: AmiMessage[]; entries: AmiMessage[] }> {
   const r = await bed.gateway.ami.list('QueueStatus', { Queue: queue });
   return {
@@ -63,12 +62,15 @@ async function member(name: string, queue: string) {
   return bed.api.get(`/v1/admin/queue/members/${encodeURIComponent(name)}?queue_name=${encodeURIComponent(queue)}`);
 }
 
-test('queues list matches QueueStatus, with the spec\'s field types', { skip }, async () => {
+test("queues list matches QueueStatus, with the spec's field types", { skip }, async () => {
   const a = await bed.api.get('/v1/admin/queue/queues');
   assert.equal(a.status, 200, a.text);
   const names = (a.body.result.list as { name: string }[]).map((q) => q.name).sort();
   const r = await bed.gateway.ami.list('QueueStatus');
-  const theirs = r.events.filter((m) => m.fields.Event === 'QueueParams').map((m) => m.fields.Queue).sort();
+  const theirs = r.events
+    .filter((m) => m.fields.Event === 'QueueParams')
+    .map((m) => m.fields.Queue)
+    .sort();
   assert.deepEqual(names, theirs);
   for (const q of Object.values(Q)) assert.ok(names.includes(q), `queue ${q} listed`);
 
@@ -105,7 +107,10 @@ test('a caller waiting in a queue appears with the right position and disappears
     await eventually(async () => (await entries(Q.hold)).some((e) => e.unique_id === id), 10000, `caller ${i + 1} in ${Q.hold}`);
   }
   const ours = await entries(Q.hold);
-  assert.deepEqual(ids.map((id) => ours.find((e) => e.unique_id === id)?.position), [1, 2, 3]);
+  assert.deepEqual(
+    ids.map((id) => ours.find((e) => e.unique_id === id)?.position),
+    [1, 2, 3],
+  );
   assert.ok(await entriesMatchAsterisk(Q.hold), 'entries match QueueStatus');
 
   const detail = await bed.api.get(`/v1/admin/queue/entries/${ids[1]}`);
@@ -132,11 +137,15 @@ test('a caller waiting in a queue appears with the right position and disappears
   await hangup(ids[2]!);
   await eventually(async () => (await entries(Q.hold)).length === 0, 10000, 'queue empty');
   // the counters follow Asterisk's (abandoned comes from a debounced QueueStatus refresh)
-  await eventually(async () => {
-    const [ours, theirs] = await Promise.all([bed.api.get(`/v1/admin/queue/queues/${Q.hold}`), queueStatus(Q.hold)]);
-    const r = ours.body.result;
-    return r.calls === 0 && r.abandoned === Number(theirs.params!.fields.Abandoned) && r.abandoned >= 3;
-  }, 5000, 'abandoned counter = QueueStatus');
+  await eventually(
+    async () => {
+      const [ours, theirs] = await Promise.all([bed.api.get(`/v1/admin/queue/queues/${Q.hold}`), queueStatus(Q.hold)]);
+      const r = ours.body.result;
+      return r.calls === 0 && r.abandoned === Number(theirs.params!.fields.Abandoned) && r.abandoned >= 3;
+    },
+    5000,
+    'abandoned counter = QueueStatus',
+  );
 });
 
 test('a call answered by the static member counts as completed, as Asterisk counts it', { skip }, async () => {
@@ -147,18 +156,35 @@ test('a call answered by the static member counts as completed, as Asterisk coun
   await eventually(async () => (await entries(Q.main)).length === 0, 10000, 'caller left the queue');
   await bed.gateway.ami.list('Hangup', { Channel: `/^Local/(${Q.main}@${TESTBED.contexts.queue}|100@${TESTBED.contexts.member})-/` });
   // completed, hold and talk time change without an event: the debounced QueueStatus refresh brings them
-  await eventually(async () => {
-    const [ours, theirs] = await Promise.all([bed.api.get(`/v1/admin/queue/queues/${Q.main}`), queueStatus(Q.main)]);
-    const r = ours.body.result;
-    const p = theirs.params!.fields;
-    return r.completed === Number(p.Completed) && r.completed === before + 1 && r.hold_time === Number(p.Holdtime) && r.talk_time === Number(p.TalkTime);
-  }, 8000, 'completed / hold / talk time = QueueStatus');
-  await eventually(async () => {
-    const [ours, theirs] = await Promise.all([member(TESTBED.staticMember.name, Q.main), queueStatus(Q.main)]);
-    const t = theirs.members.find((x) => x.fields.Location === TESTBED.staticMember.interface)!;
-    return ours.body.result.calls_taken === Number(t.fields.CallsTaken) && ours.body.result.calls_taken >= 1 &&
-      ours.body.result.in_call === Number(t.fields.InCall) && ours.body.result.status === Number(t.fields.Status);
-  }, 8000, 'member calls_taken / in_call / status = QueueStatus');
+  await eventually(
+    async () => {
+      const [ours, theirs] = await Promise.all([bed.api.get(`/v1/admin/queue/queues/${Q.main}`), queueStatus(Q.main)]);
+      const r = ours.body.result;
+      const p = theirs.params!.fields;
+      return (
+        r.completed === Number(p.Completed) &&
+        r.completed === before + 1 &&
+        r.hold_time === Number(p.Holdtime) &&
+        r.talk_time === Number(p.TalkTime)
+      );
+    },
+    8000,
+    'completed / hold / talk time = QueueStatus',
+  );
+  await eventually(
+    async () => {
+      const [ours, theirs] = await Promise.all([member(TESTBED.staticMember.name, Q.main), queueStatus(Q.main)]);
+      const t = theirs.members.find((x) => x.fields.Location === TESTBED.staticMember.interface)!;
+      return (
+        ours.body.result.calls_taken === Number(t.fields.CallsTaken) &&
+        ours.body.result.calls_taken >= 1 &&
+        ours.body.result.in_call === Number(t.fields.InCall) &&
+        ours.body.result.status === Number(t.fields.Status)
+      );
+    },
+    8000,
+    'member calls_taken / in_call / status = QueueStatus',
+  );
 });
 
 test('a member is added, paused, given a penalty and removed over REST, and QueueStatus agrees', { skip }, async () => {
@@ -178,7 +204,10 @@ test('a member is added, paused, given a penalty and removed over REST, and Queu
   const again = await bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: iface });
   assert.equal(again.status, 409, again.text);
 
-  const pause = await bed.api.put(`/v1/admin/queue/members/${encodeURIComponent('Rest Three')}?queue_name=${Q.main}`, { paused: true, paused_reason: 'lunch' });
+  const pause = await bed.api.put(`/v1/admin/queue/members/${encodeURIComponent('Rest Three')}?queue_name=${Q.main}`, {
+    paused: true,
+    paused_reason: 'lunch',
+  });
   assert.equal(pause.status, 200, pause.text);
   assert.equal(pause.body.result.paused, 1);
   assert.equal(pause.body.result.paused_reason, 'lunch');
@@ -207,7 +236,10 @@ test('a member is added, paused, given a penalty and removed over REST, and Queu
   const seen = (type: string) => bus.filter((m) => m.type === type && (m.data as { location: string }).location === iface);
   await eventually(() => seen('queue.member.removed').length === 1, 5000, 'queue.member.removed published once');
   assert.equal(seen('queue.member.added').length, 1);
-  assert.ok(seen('queue.member.updated').some((m) => (m.data as { paused: number }).paused === 1), 'the pause was published');
+  assert.ok(
+    seen('queue.member.updated').some((m) => (m.data as { paused: number }).paused === 1),
+    'the pause was published',
+  );
   st = await queueStatus(Q.main);
   assert.ok(!st.members.some((m) => m.fields.Location === iface), 'QueueStatus no longer lists it');
   assert.equal((await member('Rest Three', Q.main)).status, 404);
@@ -243,9 +275,21 @@ test('bad input: unknown queue or member is 404, a non-boolean pause or CR/LF is
     ['pause with a number', bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: 1 }), 400],
     ['penalty not an integer', bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { penalty: '2' }), 400],
     ['empty change', bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, {}), 400],
-    ['CR/LF in the reason', bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: true, paused_reason: 'x\r\nAction: Logoff' }), 400],
-    ['CR/LF in the interface', bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n\r\nAction: Logoff' }), 400],
-    ['CR/LF in the member name', bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n', name: 'a\nb' }), 400],
+    [
+      'CR/LF in the reason',
+      bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: true, paused_reason: 'x\r\nAction: Logoff' }),
+      400,
+    ],
+    [
+      'CR/LF in the interface',
+      bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n\r\nAction: Logoff' }),
+      400,
+    ],
+    [
+      'CR/LF in the member name',
+      bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n', name: 'a\nb' }),
+      400,
+    ],
     ['CR/LF in the queue name', bed.api.post('/v1/admin/queue/members', { queue_name: `${Q.main}\n`, interface: 'Local/1@x/n' }), 400],
     ['CR/LF in the URL name', bed.api.put(`/v1/admin/queue/members/a%0D%0Ab?queue_name=${Q.main}`, { paused: true }), 400],
     ['CR/LF in queue_name', bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}%0A`, { paused: true }), 400],
@@ -258,8 +302,16 @@ test('bad input: unknown queue or member is 404, a non-boolean pause or CR/LF is
   }
   // the refusals name the field in the gateway's wording
   const words: [Promise<{ body: { result?: any } }>, string, string][] = [
-    [bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: 'yes' }), 'paused: must be a boolean (true or false)', 'invalid_field'],
-    [bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n', pasued: true }), 'pasued: unknown field', 'unknown_field'],
+    [
+      bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { paused: 'yes' }),
+      'paused: must be a boolean (true or false)',
+      'invalid_field',
+    ],
+    [
+      bed.api.post('/v1/admin/queue/members', { queue_name: Q.main, interface: 'Local/1@x/n', pasued: true }),
+      'pasued: unknown field',
+      'unknown_field',
+    ],
     [bed.api.post('/v1/admin/queue/members', { interface: 'Local/1@x/n' }), 'queue_name: is required', 'invalid_field'],
     [bed.api.put(`/v1/admin/queue/members/${sm}?queue_name=${Q.main}`, { penalty: -1 }), 'penalty: must not be negative', 'invalid_field'],
   ];
@@ -286,12 +338,18 @@ test('after kill -9 and a restart of Asterisk the queue state resyncs and matche
   const [queues, theirs] = await Promise.all([bed.api.get('/v1/admin/queue/queues'), bed.gateway.ami.list('QueueStatus')]);
   assert.deepEqual(
     (queues.body.result.list as { name: string }[]).map((q) => q.name).sort(),
-    theirs.events.filter((m) => m.fields.Event === 'QueueParams').map((m) => m.fields.Queue).sort(),
+    theirs.events
+      .filter((m) => m.fields.Event === 'QueueParams')
+      .map((m) => m.fields.Queue)
+      .sort(),
   );
   const members = await bed.api.get('/v1/admin/queue/members');
   assert.deepEqual(
     (members.body.result.list as { queue_name: string; location: string }[]).map((m) => `${m.queue_name}|${m.location}`).sort(),
-    theirs.events.filter((m) => m.fields.Event === 'QueueMember').map((m) => `${m.fields.Queue}|${m.fields.Location}`).sort(),
+    theirs.events
+      .filter((m) => m.fields.Event === 'QueueMember')
+      .map((m) => `${m.fields.Queue}|${m.fields.Location}`)
+      .sort(),
   );
   await hangup(id2);
   await eventually(async () => (await entries(Q.hold)).length === 0, 10000, 'queue empty');

@@ -16,23 +16,29 @@ const bed = new AsteriskTestbed();
 let ami: RawAmi | undefined;
 let skipReason: string | undefined;
 
-before(async () => {
-  const avail = AsteriskTestbed.available();
-  try {
-    if (!avail.ok) throw new Error(avail.reason);
-    await bed.start();
-    ami = await bed.ami();
-  } catch (e) {
-    const msg = `Asterisk test bed could not start: ${(e as Error).message}`;
-    if (CI) throw new Error(msg);
-    skipReason = msg;
-  }
-}, { timeout: 20 * 60_000 }); // start() may first wait for another test file's bed on the same chroot
+before(
+  async () => {
+    const avail = AsteriskTestbed.available();
+    try {
+      if (!avail.ok) throw new Error(avail.reason);
+      await bed.start();
+      ami = await bed.ami();
+    } catch (e) {
+      const msg = `Asterisk test bed could not start: ${(e as Error).message}`;
+      if (CI) throw new Error(msg);
+      skipReason = msg;
+    }
+  },
+  { timeout: 20 * 60_000 },
+); // start() may first wait for another test file's bed on the same chroot
 
-after(async () => {
-  ami?.close();
-  await bed.stop();
-}, { timeout: T });
+after(
+  async () => {
+    ami?.close();
+    await bed.stop();
+  },
+  { timeout: T },
+);
 
 function skipped(t: TestContext): boolean {
   if (skipReason === undefined) return false;
@@ -132,13 +138,19 @@ test(`${TESTBED.contexts.park}: parks in lot default, and in lot gwlot which tim
   assert.equal(byName.get('gwlot')?.StartSpace, '801');
   assert.equal(byName.get('gwlot')?.Timeout, '8');
 
-  const parkedDefault = a.waitEvent((m) => m.Event === 'ParkedCall' && m.ParkeeChannel?.startsWith('Local/1@gw-test-park-') === true, 10_000);
+  const parkedDefault = a.waitEvent(
+    (m) => m.Event === 'ParkedCall' && m.ParkeeChannel?.startsWith('Local/1@gw-test-park-') === true,
+    10_000,
+  );
   await originate(`Local/1@${TESTBED.contexts.park}`); // one digit: the patterns are _X! / _[a-z]!
   const p1 = await parkedDefault;
   assert.equal(p1.Parkinglot, 'default');
   assert.equal(p1.ParkingSpace, '701');
 
-  const parkedGw = a.waitEvent((m) => m.Event === 'ParkedCall' && m.ParkeeChannel?.startsWith('Local/gwlot@gw-test-park-') === true, 10_000);
+  const parkedGw = a.waitEvent(
+    (m) => m.Event === 'ParkedCall' && m.ParkeeChannel?.startsWith('Local/gwlot@gw-test-park-') === true,
+    10_000,
+  );
   await originate(`Local/gwlot@${TESTBED.contexts.park}`);
   const p2 = await parkedGw;
   assert.equal(p2.Parkinglot, 'gwlot');
@@ -150,7 +162,10 @@ test(`${TESTBED.contexts.park}: parks in lot default, and in lot gwlot which tim
   assert.equal(parked.get('default')?.ParkingSpace, '701', JSON.stringify(list.events));
   assert.equal(parked.get('gwlot')?.ParkingSpace, '801');
   const onlyDefault = await a.list({ Action: 'ParkedCalls', ParkingLot: 'default' });
-  assert.deepEqual(onlyDefault.events.map((e) => e.ParkingSpace), ['701']);
+  assert.deepEqual(
+    onlyDefault.events.map((e) => e.ParkingSpace),
+    ['701'],
+  );
 
   const to = await timedOut;
   assert.equal(to.ParkingSpace, '801');
@@ -163,7 +178,9 @@ test(`${TESTBED.contexts.park}: parks in lot default, and in lot gwlot which tim
   });
 });
 
-test(`${TESTBED.contexts.queue}: a caller waits in gwq-hold (QueueEntry), and gwq connects to its static member`, { timeout: T }, async (t) => {
+test(`${TESTBED.contexts.queue}: a caller waits in gwq-hold (QueueEntry), and gwq connects to its static member`, {
+  timeout: T,
+}, async (t) => {
   if (skipped(t)) return;
   const a = conn();
   const joined = a.waitEvent((m) => m.Event === 'QueueCallerJoin' && m.Queue === 'gwq-hold', 10_000);
@@ -212,7 +229,9 @@ test(`${TESTBED.contexts.agent}: agent 2001 logs in (AGENT_IDLE) and takes a gwq
 
   // app_agent_pool keeps a new login on probation for 5 s (LOGIN_WAIT_TIMEOUT_TIME, for Local channel
   // optimisation): Agents says AGENT_IDLE at once, but Agent:2001 turns NOT_INUSE (callable) only then.
-  await a.waitEvent((m) => m.Event === 'DeviceStateChange' && m.Device === 'Agent:2001' && m.State === 'NOT_INUSE', 10_000, { includePast: true });
+  await a.waitEvent((m) => m.Event === 'DeviceStateChange' && m.Device === 'Agent:2001' && m.State === 'NOT_INUSE', 10_000, {
+    includePast: true,
+  });
   const connected = a.waitEvent((m) => m.Event === 'AgentConnect' && m.Queue === 'gwq-agents', 15_000);
   await originate(`Local/gwq-agents@${TESTBED.contexts.queue}`);
   const c = await connected;
@@ -235,7 +254,10 @@ test(`${TESTBED.contexts.agent}: agent 2001 logs in (AGENT_IDLE) and takes a gwq
 test('pjsip.conf: endpoint gw-ep1 and the UDP transport on 127.0.0.1:15060', { timeout: T }, async (t) => {
   if (skipped(t)) return;
   const { events } = await conn().list({ Action: 'PJSIPShowEndpoints' });
-  assert.deepEqual(events.map((e) => e.ObjectName), ['gw-ep1']);
+  assert.deepEqual(
+    events.map((e) => e.ObjectName),
+    ['gw-ep1'],
+  );
   assert.equal(events[0]!.Transport, 'gw-udp');
   assert.match(await bed.cli('pjsip show transports'), /gw-udp\s+udp\s+\d+\s+\d+\s+127\.0\.0\.1:15060/);
 });
@@ -248,7 +270,12 @@ test('kill9() then restart(): AMI answers again, configs untouched', { timeout: 
   // an edit on disk that restart() must keep (start() would restore the packaged configs)
   const queues = path.join(bed.configDir, 'queues.conf');
   fs.appendFileSync(queues, '\n; added before the crash\n[gwq-extra]\nstrategy = linear\n');
-  const snapshot = new Map(fs.readdirSync(bed.configDir).filter((f) => f.endsWith('.conf')).map((f) => [f, fs.readFileSync(path.join(bed.configDir, f), 'utf8')]));
+  const snapshot = new Map(
+    fs
+      .readdirSync(bed.configDir)
+      .filter((f) => f.endsWith('.conf'))
+      .map((f) => [f, fs.readFileSync(path.join(bed.configDir, f), 'utf8')]),
+  );
 
   await bed.kill9();
   assert.equal(bed.pid, undefined);

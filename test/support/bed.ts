@@ -59,7 +59,11 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
   const server = await gateway.start();
   const base = `http://127.0.0.1:${server.port}`;
   const api = client((req) => fetch(req), base);
-  await eventually(async () => (await api.get('/v1/status')).body.result.plugins.every((p: { live: boolean }) => p.live), 30000, 'gateway live');
+  await eventually(
+    async () => (await api.get('/v1/status')).body.result.plugins.every((p: { live: boolean }) => p.live),
+    30000,
+    'gateway live',
+  );
   await api.login(ADMIN.username, ADMIN.password);
   let seq = 0;
   return {
@@ -86,7 +90,10 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
       await gateway.stop().catch(() => {});
       await asterisk.stop().catch(() => {});
       rmSync(dataDir, { recursive: true, force: true });
-      if (badEvents.length) throw new Error(`published events that do not match their declared schema:\n  ${[...new Set(badEvents)].slice(0, 20).join('\n  ')}`);
+      if (badEvents.length)
+        throw new Error(
+          `published events that do not match their declared schema:\n  ${[...new Set(badEvents)].slice(0, 20).join('\n  ')}`,
+        );
     },
   };
 }

@@ -36,7 +36,11 @@ export class ContractChecker {
     const p = path.startsWith('/v1/') ? path : `/v1${path}`;
     const m = method === 'HEAD' ? 'GET' : method;
     const literal = (o: Operation) => !o.template.includes('{');
-    for (const test of [(o: Operation) => literal(o) && o.template === p, (o: Operation) => o.exact.test(p), (o: Operation) => o.loose.test(p)]) {
+    for (const test of [
+      (o: Operation) => literal(o) && o.template === p,
+      (o: Operation) => o.exact.test(p),
+      (o: Operation) => o.loose.test(p),
+    ]) {
       const matching = this.ops.filter(test);
       if (matching.length) return { op: matching.find((o) => o.method === m), pathKnown: true };
     }
@@ -62,7 +66,10 @@ export class ContractChecker {
     let isJson = true;
     if (op) {
       const r = op.responses[String(status)];
-      if (!r) throw new Error(`contract: ${method} ${path} answered ${status}, a status its operation (${op.template}) does not document: ${text.slice(0, 300)}`);
+      if (!r)
+        throw new Error(
+          `contract: ${method} ${path} answered ${status}, a status its operation (${op.template}) does not document: ${text.slice(0, 300)}`,
+        );
       const [type, media] = Object.entries<Json>(r.content ?? {})[0] ?? [];
       isJson = type === 'application/json';
       if (isJson && !contentType?.startsWith('application/json')) {
@@ -72,7 +79,8 @@ export class ContractChecker {
     } else {
       // No operation: an unknown path is 404, a known path with another method 405, each in the error envelope.
       const want = pathKnown ? 405 : 404;
-      if (status !== want) throw new Error(`contract: ${method} ${path} has no documented operation, but answered ${status} (expected ${want})`);
+      if (status !== want)
+        throw new Error(`contract: ${method} ${path} has no documented operation, but answered ${status} (expected ${want})`);
       schema = { $ref: `#/components/schemas/Error${want}` };
     }
     this.checked++;

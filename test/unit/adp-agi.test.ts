@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AGI_COMMANDS, MAX_AGI_COMMAND_BYTES, agiQuote, asyncAgiArgs, parseAgiEnv, parseAgiResult, parseCommand, parseConciseChannels,
+  AGI_COMMANDS,
+  MAX_AGI_COMMAND_BYTES,
+  agiQuote,
+  asyncAgiArgs,
+  parseAgiEnv,
+  parseAgiResult,
+  parseCommand,
+  parseConciseChannels,
   urlDecode,
 } from '../../plugins/dialplan/agi.ts';
 import { succeeded } from '../../plugins/dialplan/adp-runner.ts';
@@ -39,9 +46,17 @@ test('urlDecode keeps a malformed escape instead of throwing', () => {
 
 test('Result: the AGI reply line as Asterisk 22 sends it', () => {
   assert.deepEqual(parseAgiResult('200%20result%3D0%0A'), { text: '200 result=0', code: 200, result: 0 });
-  assert.deepEqual(parseAgiResult('200%20result%3D1%20(a%20b%20%22q%22%20c)%0A'), { text: '200 result=1 (a b "q" c)', code: 200, result: 1 });
+  assert.deepEqual(parseAgiResult('200%20result%3D1%20(a%20b%20%22q%22%20c)%0A'), {
+    text: '200 result=1 (a b "q" c)',
+    code: 200,
+    result: 1,
+  });
   assert.deepEqual(parseAgiResult('200%20result%3D-2%0A'), { text: '200 result=-2', code: 200, result: -2 });
-  assert.deepEqual(parseAgiResult('510%20Invalid%20or%20unknown%20command%0A'), { text: '510 Invalid or unknown command', code: 510, result: null });
+  assert.deepEqual(parseAgiResult('510%20Invalid%20or%20unknown%20command%0A'), {
+    text: '510 Invalid or unknown command',
+    code: 510,
+    result: null,
+  });
   assert.deepEqual(parseAgiResult(undefined), { text: '', code: null, result: null });
 });
 
@@ -62,7 +77,10 @@ test('commands: AGI form, case-insensitive, sent as written', () => {
   assert.deepEqual(parseCommand('SET VARIABLE GW_DONE yes'), { agi: 'SET VARIABLE GW_DONE yes', verb: 'set variable' });
   assert.deepEqual(parseCommand('get full variable ${CHANNEL}'), { agi: 'get full variable ${CHANNEL}', verb: 'get full variable' });
   assert.deepEqual(parseCommand('HANGUP'), { agi: 'HANGUP', verb: 'hangup' });
-  assert.deepEqual(parseCommand('speech   deactivate grammar g'), { agi: 'speech   deactivate grammar g', verb: 'speech deactivate grammar' });
+  assert.deepEqual(parseCommand('speech   deactivate grammar g'), {
+    agi: 'speech   deactivate grammar g',
+    verb: 'speech deactivate grammar',
+  });
 });
 
 test('commands: the dialplan form Application(data) becomes EXEC with one quoted argument', () => {

@@ -83,11 +83,24 @@ class FakeAsterisk implements AmiPort {
   /** A channel enters AGI(agi:async,<args>); announce = send AsyncAGIStart (false: it happened while AMI was away). */
   call(uid: string, args: string[], opts: { announce?: boolean; vars?: Record<string, string> } = {}): FakeChannel {
     const c: FakeChannel = {
-      uid, name: `Local/1@gw-0000${uid};2`, vars: new Map(Object.entries(opts.vars ?? {})), inAgi: true, queue: [], blocked: null, args,
+      uid,
+      name: `Local/1@gw-0000${uid};2`,
+      vars: new Map(Object.entries(opts.vars ?? {})),
+      inAgi: true,
+      queue: [],
+      blocked: null,
+      args,
       app: ['AGI', ['agi:async', ...args].join(',')],
     };
     this.channels.set(uid, c);
-    const env = ['agi_request: async', `agi_channel: ${c.name}`, `agi_uniqueid: ${uid}`, ...args.map((a, i) => `agi_arg_${i + 1}: ${a}`), '', ''].join('\n');
+    const env = [
+      'agi_request: async',
+      `agi_channel: ${c.name}`,
+      `agi_uniqueid: ${uid}`,
+      ...args.map((a, i) => `agi_arg_${i + 1}: ${a}`),
+      '',
+      '',
+    ].join('\n');
     if (opts.announce !== false) this.emit(msg({ Event: 'AsyncAGIStart', ...this.block(c), Env: enc(env) }));
     return c;
   }
@@ -131,8 +144,14 @@ class FakeAsterisk implements AmiPort {
   private exec(c: FakeChannel, cmd: string): string | null {
     let m: RegExpExecArray | null;
     if ((m = /^exec (\w+) ?(.*)$/i.exec(cmd))) c.app = [m[1]!, m[2]!];
-    if ((m = /^exec set "?([A-Za-z_]+)=(.*?)"?$/i.exec(cmd))) return c.vars.set(m[1]!, m[2]!), '200 result=0';
-    if ((m = /^set variable (\S+) (.*)$/i.exec(cmd))) return c.vars.set(m[1]!, m[2]!), '200 result=1';
+    if ((m = /^exec set "?([A-Za-z_]+)=(.*?)"?$/i.exec(cmd))) {
+      c.vars.set(m[1]!, m[2]!);
+      return '200 result=0';
+    }
+    if ((m = /^set variable (\S+) (.*)$/i.exec(cmd))) {
+      c.vars.set(m[1]!, m[2]!);
+      return '200 result=1';
+    }
     if (/^exec wait /i.test(cmd)) return null;
     if (/^exec nosuchapp/i.test(cmd)) return '200 result=-2';
     if (/^(asyncagi break|noop|answer|exec \w+)/i.test(cmd)) return '200 result=0';
@@ -158,7 +177,14 @@ before(async () => {
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
   const http = new HttpApp({
     bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : t === 'usr' ? { userUuid: 'u2', roles: new Set(['user'] as const) } : undefined) },
+    auth: {
+      resolve: (t) =>
+        t === 'tok'
+          ? { userUuid: 'u1', roles: new Set(['admin'] as const) }
+          : t === 'usr'
+            ? { userUuid: 'u2', roles: new Set(['user'] as const) }
+            : undefined,
+    },
     liveness: () => live,
     logError: () => {},
   });
@@ -166,7 +192,16 @@ before(async () => {
   bus.subscribe((m) => published.push(m));
   bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   store = await Store.open(path.join(dir, 'data'));
-  const ctx = { name: 'dialplan', router: http.router('dialplan'), ami, bus, log, config, store, configFiles: new ConfigFiles(config, ami as never, log) };
+  const ctx = {
+    name: 'dialplan',
+    router: http.router('dialplan'),
+    ami,
+    bus,
+    log,
+    config,
+    store,
+    configFiles: new ConfigFiles(config, ami as never, log),
+  };
   inst = await dialplan.setup(ctx as unknown as PluginContext);
   await registerDocsRoutes(http, { routes: () => http.routes, events: () => dialplan.publishes ?? [], plugins: () => ['dialplan'] });
   http.seal();
@@ -203,7 +238,12 @@ async function adpma(name: string, commands: (string | null)[]): Promise<string>
   return m.uuid;
 }
 
-const sessionEnded = (uid: string) => eventually(() => published.find((m) => m.type === 'dialplan.adp_session.ended' && (m.data as any).unique_id === uid)?.data as any, 3000, `session ${uid} ended`);
+const sessionEnded = (uid: string) =>
+  eventually(
+    () => published.find((m) => m.type === 'dialplan.adp_session.ended' && (m.data as any).unique_id === uid)?.data as any,
+    3000,
+    `session ${uid} ended`,
+  );
 const sent = (uid: string) => ami.agi.filter(([u]) => u === uid).map(([, c]) => c);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -282,14 +322,30 @@ test('adps: the spec fields, default sequence, run-order list per adpma, move, c
   assert.equal(early.name, null);
   const next = await ok(api.post('/v1/admin/dialplan/adps', { dpma_uuid: a.uuid, command: 'exec Set X=1' }));
   assert.equal(next.sequence, 11, 'no sequence: after the last');
-  assert.equal((await ok(api.post('/v1/admin/dialplan/adps', { dpma_uuid: b.uuid, command: 'NOOP' }))).sequence, 1, 'the first of an empty adpma');
+  assert.equal(
+    (await ok(api.post('/v1/admin/dialplan/adps', { dpma_uuid: b.uuid, command: 'NOOP' }))).sequence,
+    1,
+    'the first of an empty adpma',
+  );
   const inA = (await ok(api.get(`/v1/admin/dialplan/adps?dpma_uuid=${a.uuid}`))).list;
-  assert.deepEqual(inA.map((x: any) => x.uuid), [early.uuid, first.uuid, next.uuid], 'in sequence order');
+  assert.deepEqual(
+    inA.map((x: any) => x.uuid),
+    [early.uuid, first.uuid, next.uuid],
+    'in sequence order',
+  );
   const all = (await ok(api.get('/v1/admin/dialplan/adps'))).list;
   assert.ok(all.length >= 4);
   assert.deepEqual(await ok(api.get(`/v1/admin/dialplan/adps/${first.uuid}`)), first);
   // the spec's PUT repeats uuid and dpma_uuid
-  const upd = await ok(api.put(`/v1/admin/dialplan/adps/${first.uuid}`, { uuid: first.uuid, dpma_uuid: a.uuid, sequence: 20, command: 'SET VARIABLE GW_DONE yes', detail: 'd' }));
+  const upd = await ok(
+    api.put(`/v1/admin/dialplan/adps/${first.uuid}`, {
+      uuid: first.uuid,
+      dpma_uuid: a.uuid,
+      sequence: 20,
+      command: 'SET VARIABLE GW_DONE yes',
+      detail: 'd',
+    }),
+  );
   assert.equal(upd.sequence, 20);
   assert.equal(upd.command, 'SET VARIABLE GW_DONE yes');
   const moved = await ok(api.put(`/v1/admin/dialplan/adps/${first.uuid}`, { dpma_uuid: b.uuid }));
@@ -353,15 +409,19 @@ test('the config routes of extensions.conf are still served', async () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Runs
 
-test('a call runs its adpma\'s adps in sequence order, one at a time, then ADPSTATUS=SUCCESS and ASYNCAGI BREAK', async () => {
+test("a call runs its adpma's adps in sequence order, one at a time, then ADPSTATUS=SUCCESS and ASYNCAGI BREAK", async () => {
   const uuid = await adpma('order', ['exec Set GW_STEP=1', null, 'Set(GW_STEP=2)', 'SET VARIABLE GW_DONE yes']);
   // written out of order: sequence decides
   await ok(api.post('/v1/admin/dialplan/adps', { dpma_uuid: uuid, sequence: 1, command: 'EXEC Set GW_FIRST=1' }));
   const c = ami.call('u-order', ['order', 'ignored']);
   const ended = await sessionEnded('u-order');
   assert.deepEqual(sent('u-order'), [
-    'EXEC Set GW_FIRST=1', 'exec Set GW_STEP=1', 'EXEC Set GW_STEP=2', 'SET VARIABLE GW_DONE yes',
-    'SET VARIABLE ADPSTATUS SUCCESS', 'ASYNCAGI BREAK',
+    'EXEC Set GW_FIRST=1',
+    'exec Set GW_STEP=1',
+    'EXEC Set GW_STEP=2',
+    'SET VARIABLE GW_DONE yes',
+    'SET VARIABLE ADPSTATUS SUCCESS',
+    'ASYNCAGI BREAK',
   ]);
   assert.equal(c.vars.get('GW_STEP'), '2');
   assert.equal(c.vars.get('ADPSTATUS'), 'SUCCESS');
@@ -369,13 +429,20 @@ test('a call runs its adpma\'s adps in sequence order, one at a time, then ADPST
   assert.equal(ended.outcome, 'SUCCESS');
   assert.equal(ended.adpma, 'order');
   assert.equal(ended.adpma_uuid, uuid);
-  assert.deepEqual(ended.adps.map((s: any) => [s.sequence, s.status, s.result]), [
-    [1, 'done', '200 result=0'], [10, 'done', '200 result=0'], [30, 'done', '200 result=0'], [40, 'done', '200 result=1'],
-  ]);
+  assert.deepEqual(
+    ended.adps.map((s: any) => [s.sequence, s.status, s.result]),
+    [
+      [1, 'done', '200 result=0'],
+      [10, 'done', '200 result=0'],
+      [30, 'done', '200 result=0'],
+      [40, 'done', '200 result=1'],
+    ],
+  );
   assert.ok(ended.adps.every((s: any) => s.command_id && s.tm_exec));
-  assert.deepEqual(published.filter((m) => (m.data as any).unique_id === 'u-order').map((m) => m.type), [
-    'dialplan.adp_session.started', ...Array(4).fill('dialplan.adp_session.updated'), 'dialplan.adp_session.ended',
-  ]);
+  assert.deepEqual(
+    published.filter((m) => (m.data as any).unique_id === 'u-order').map((m) => m.type),
+    ['dialplan.adp_session.started', ...Array(4).fill('dialplan.adp_session.updated'), 'dialplan.adp_session.ended'],
+  );
   assert.equal((await api.get('/v1/admin/dialplan/adp_sessions/u-order')).status, 404, 'gone once AGI ended');
 });
 
@@ -407,7 +474,10 @@ test('a failing adp stops the run: ADPSTATUS=FAILED, the rest skipped', async ()
   const c = ami.call('u-fail', ['fails']);
   const ended = await sessionEnded('u-fail');
   assert.equal(ended.outcome, 'FAILED');
-  assert.deepEqual(ended.adps.map((s: any) => s.status), ['done', 'failed', 'skipped']);
+  assert.deepEqual(
+    ended.adps.map((s: any) => s.status),
+    ['done', 'failed', 'skipped'],
+  );
   assert.equal(ended.adps[1].result, '200 result=-2');
   assert.deepEqual(sent('u-fail'), ['EXEC Set A=1', 'EXEC NoSuchApp x', 'SET VARIABLE ADPSTATUS FAILED', 'ASYNCAGI BREAK']);
   assert.equal(c.vars.get('B'), undefined);
@@ -416,7 +486,11 @@ test('a failing adp stops the run: ADPSTATUS=FAILED, the rest skipped', async ()
 test('a hangup during a command ends the session (HANGUP); nothing more is sent', async () => {
   await adpma('long', ['EXEC Set A=1', 'EXEC Wait 600', 'EXEC Set B=1']);
   ami.call('u-hup', ['long']);
-  await eventually(async () => (await api.get('/v1/admin/dialplan/adp_sessions/u-hup')).body.result?.adps?.[1]?.status === 'running', 3000, 'second step running');
+  await eventually(
+    async () => (await api.get('/v1/admin/dialplan/adp_sessions/u-hup')).body.result?.adps?.[1]?.status === 'running',
+    3000,
+    'second step running',
+  );
   const s = await ok(api.get('/v1/admin/dialplan/adp_sessions/u-hup'));
   assert.equal(s.status, 'running');
   assert.equal(s.adpma_name, 'long');
@@ -424,7 +498,14 @@ test('a hangup during a command ends the session (HANGUP); nothing more is sent'
   ami.hangup('u-hup');
   const ended = await sessionEnded('u-hup');
   assert.equal(ended.outcome, 'HANGUP');
-  assert.deepEqual(ended.adps.map((x: any) => [x.status, x.result]), [['done', '200 result=0'], ['failed', '200 result=-1'], ['skipped', null]]);
+  assert.deepEqual(
+    ended.adps.map((x: any) => [x.status, x.result]),
+    [
+      ['done', '200 result=0'],
+      ['failed', '200 result=-1'],
+      ['skipped', null],
+    ],
+  );
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(sent('u-hup'), ['EXEC Set A=1', 'EXEC Wait 600'], 'nothing queued on a channel that is gone');
 });

@@ -266,7 +266,7 @@ test('concurrent actions answered out of order each get their own reply', async 
         h.connection.send(reply(h.id, ['Response: Success', `Echo: ${h.token}`]));
       }
       const answers = await Promise.all(calls);
-      answers.forEach((answer, i) => assert.equal(answer.fields.Echo, `t${i}`));
+      for (const [i, answer] of answers.entries()) assert.equal(answer.fields.Echo, `t${i}`);
     },
     { handler },
   );
@@ -308,13 +308,9 @@ test('list, "Following are Events" form (PJSIPShowEndpoint): items without Event
     const id = request.get('ActionID') ?? '';
     switch (request.get('Action')) {
       case 'PJSIPShowEndpoint':
-        connection.send(
-          reply(id, ['Response: Success', 'Message: Following are Events for each object associated with the Endpoint']),
-        );
+        connection.send(reply(id, ['Response: Success', 'Message: Following are Events for each object associated with the Endpoint']));
         connection.send(`Event: EndpointDetail\r\nActionID: ${id}\r\nObjectName: 1001\r\nDeviceState: Not in use\r\n\r\n`);
-        connection.send(
-          `Event: AorDetail\r\nActionID: ${id}\r\nObjectName: 1001\r\nContacts: 1001/sip:a\r\nContacts: 1001/sip:b\r\n\r\n`,
-        );
+        connection.send(`Event: AorDetail\r\nActionID: ${id}\r\nObjectName: 1001\r\nContacts: 1001/sip:a\r\nContacts: 1001/sip:b\r\n\r\n`);
         connection.send(`Event: EndpointDetailComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: 3\r\n\r\n`);
         return;
       case 'PJSIPShowEndpoints':
@@ -449,7 +445,10 @@ test('encoder: repeated headers, booleans, numbers, undefined skipped; bad keys 
       'Timeout: 30000\r\nVariable: A=1\r\nVariable: B=Jörg\r\n\r\n',
   );
   assert.throws(() => encodeAction('Ping', 'i', { '': 'x' }), AmiInputError);
-  assert.throws(() => encodeAction('Ping', 'i', { 'A:B': 'x' }), (e: unknown) => e instanceof AmiInputError && e.field === 'A:B');
+  assert.throws(
+    () => encodeAction('Ping', 'i', { 'A:B': 'x' }),
+    (e: unknown) => e instanceof AmiInputError && e.field === 'A:B',
+  );
   assert.throws(() => encodeAction('Ping', 'i', { A: 'x\ry' }), AmiInputError);
   assert.throws(() => encodeAction('Ping', 'i', { ActionID: 'mine' }), AmiInputError);
   assert.throws(() => encodeAction('Ping', 'i', { Timeout: Number.NaN }), AmiInputError);
@@ -503,7 +502,9 @@ test('command(): 14+ Output form, unknown command as AmiError, and the <=13 Foll
     const id = request.get('ActionID') ?? '';
     const command = request.get('Command');
     if (command === 'core show version') {
-      connection.send(reply(id, ['Response: Success', 'Message: Command output follows', 'Output: Asterisk 22.10.1', 'Output: second line']));
+      connection.send(
+        reply(id, ['Response: Success', 'Message: Command output follows', 'Output: Asterisk 22.10.1', 'Output: second line']),
+      );
     } else if (command === 'old style') {
       connection.send(`Response: Follows\r\nPrivilege: Command\r\nActionID: ${id}\r\nline 1\nline 2\n--END COMMAND--\r\n\r\n`);
     } else if (command === 'silent') {

@@ -64,7 +64,10 @@ test('recording: banner, 7,870 events plus the login response, per-name counts f
     const name = m.fields.Event;
     if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
-  assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 7870);
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    7870,
+  );
   const expected: Record<string, number> = {
     DeviceStateChange: 1094,
     VarSet: 966,
@@ -136,9 +139,7 @@ test('recording: random-size pieces (1 B .. 96 KiB) give the identical message l
   for (const seed of [1, 2, 3]) {
     const random = prng(seed);
     const sizes = [7, 300, 4096, 98304];
-    const split = parseChunks(
-      pieces(recording, () => 1 + Math.floor(random() * (sizes[Math.floor(random() * sizes.length)] as number))),
-    );
+    const split = parseChunks(pieces(recording, () => 1 + Math.floor(random() * (sizes[Math.floor(random() * sizes.length)] as number))));
     assert.equal(split.messages.length, whole.messages.length, `seed ${seed}`);
     assert.deepEqual(split.messages.map(plain), whole.messages.map(plain), `seed ${seed}`);
   }
@@ -195,13 +196,7 @@ test('old Command form (Asterisk <= 13): raw lines up to --END COMMAND-- become 
   assert.equal(command.fields.Response, 'Follows');
   assert.equal(command.fields.Privilege, 'Command');
   assert.equal(command.fields.ActionID, 'c1');
-  assert.deepEqual(values(command, 'Output'), [
-    'Name/username   Host : Port',
-    'line two',
-    '',
-    '   indented: yes',
-    'last line',
-  ]);
+  assert.deepEqual(values(command, 'Output'), ['Name/username   Host : Port', 'line two', '', '   indented: yes', 'last line']);
   assert.deepEqual(plain(after), { fields: { Event: 'After', X: '1' } });
 
   // Output ending in LF, then the marker on its own line; and a command with no output at all.
@@ -291,6 +286,7 @@ test('garbage lines and bytes are skipped without losing sync; prototype-like ke
   assert.deepEqual(plain(messages[0] as AmiMessage), { fields: { Event: 'One', A: '1' } });
   const two = messages[1] as AmiMessage;
   assert.deepEqual(Object.keys(two.fields), ['Event', '__proto__', 'constructor', 'hasOwnProperty']);
+  // biome-ignore lint/suspicious/noProto: the test is that a header named __proto__ is an ordinary field
   assert.equal(two.fields['__proto__'], 'p');
   assert.equal(two.fields.constructor, 'c');
   assert.equal(header(two, 'hasownproperty'), 'h');
@@ -341,10 +337,7 @@ test('a throwing callback does not desync the parser; the error surfaces after t
     seen.push(m.fields.Event ?? '');
     if (m.fields.Event === 'Bad') throw new Error('listener failed');
   });
-  assert.throws(
-    () => parser.push(Buffer.from('Event: Bad\r\n\r\nEvent: Good\r\n\r\nEvent: Partial\r\n')),
-    /listener failed/,
-  );
+  assert.throws(() => parser.push(Buffer.from('Event: Bad\r\n\r\nEvent: Good\r\n\r\nEvent: Partial\r\n')), /listener failed/);
   parser.push(Buffer.from('\r\n'));
   assert.deepEqual(seen, ['Bad', 'Good', 'Partial']);
 });
@@ -368,5 +361,8 @@ test('ignored events are skipped unparsed; everything else is identical, also fe
   const q = new AmiParser((m) => out.push(m));
   q.ignoredEvents = new Set(['Success', 'TestEvent']);
   q.push(Buffer.from('Response: Success\r\nActionID: 1\r\n\r\nEvent: TestEvent\r\nType: x\r\n\r\nEvent: Hangup\r\nUniqueid: 1\r\n\r\n'));
-  assert.deepEqual(out.map((m) => m.fields.Response ?? m.fields.Event), ['Success', 'Hangup']);
+  assert.deepEqual(
+    out.map((m) => m.fields.Response ?? m.fields.Event),
+    ['Success', 'Hangup'],
+  );
 });

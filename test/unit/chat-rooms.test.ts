@@ -77,7 +77,10 @@ test('chats CRUD: every member gets an entry; name and detail are per user', asy
   const list = await alice.get('/v1/me/chats');
   assert.equal(list.status, 200);
   assert.ok(Array.isArray(list.body.result), 'the spec answers a JSON array');
-  assert.deepEqual(list.body.result.map((c: { uuid: string }) => c.uuid), [chat.uuid]);
+  assert.deepEqual(
+    list.body.result.map((c: { uuid: string }) => c.uuid),
+    [chat.uuid],
+  );
   const bobs = await entryOf(bob, chat.room.uuid);
   assert.ok(bobs && bobs.uuid !== chat.uuid, 'bob has an entry of his own for the room');
   assert.deepEqual((await carol.get('/me/chats')).body.result, []);
@@ -103,10 +106,14 @@ test('chats CRUD: every member gets an entry; name and detail are per user', asy
   assert.deepEqual(carols.room.members, [uuid.carol]);
   assert.equal(carols.room.uuid_owner, uuid.carol);
   assert.equal((await carol.del(`/me/chats/${carols.uuid}`)).status, 200);
-  assert.equal(gw.store.rows('chat_rooms').some((r) => r.uuid === chat.room.uuid), false, 'an empty room is deleted');
+  assert.equal(
+    gw.store.rows('chat_rooms').some((r) => r.uuid === chat.room.uuid),
+    false,
+    'an empty room is deleted',
+  );
 });
 
-test('membership: only members read or post (403); only the owner changes members; others\' entries are 403', async () => {
+test("membership: only members read or post (403); only the owner changes members; others' entries are 403", async () => {
   const chat = await newChat(alice, [uuid.bob!]);
   const bobs = await entryOf(bob, chat.room.uuid);
   assert.equal((await carol.get(`/v1/me/chats/${chat.uuid}/messages`)).status, 403);
@@ -150,7 +157,10 @@ test('messages: CR/LF kept, newest first, paged by ?timestamp=&count= without re
   const all = await bob.get(`/v1/me/chats/${bobs.uuid}/messages`);
   assert.equal(all.status, 200);
   assert.ok(Array.isArray(all.body.result));
-  assert.deepEqual(all.body.result.map((m: { uuid: string }) => m.uuid), sent.map((m) => m.uuid).reverse());
+  assert.deepEqual(
+    all.body.result.map((m: { uuid: string }) => m.uuid),
+    sent.map((m) => m.uuid).reverse(),
+  );
 
   const seen: string[] = [];
   let ts: string | undefined;
@@ -178,7 +188,10 @@ test('messages: CR/LF kept, newest first, paged by ?timestamp=&count= without re
   // empty parameters count as absent: the newest page, the default count
   const blank = await alice.get(`/v1/me/chats/${chat.uuid}/messages?timestamp=&count=`);
   assert.equal(blank.status, 200, blank.text);
-  assert.deepEqual(blank.body.result.map((m: { uuid: string }) => m.uuid), sent.map((m) => m.uuid).reverse());
+  assert.deepEqual(
+    blank.body.result.map((m: { uuid: string }) => m.uuid),
+    sent.map((m) => m.uuid).reverse(),
+  );
 
   for (const q of ['count=0', 'count=-1', 'count=x', 'count=1001', 'timestamp=yesterday', 'timestamp=2018-13-45T99:00:00Z']) {
     const a = await alice.get(`/v1/me/chats/${chat.uuid}/messages?${q}`);
@@ -204,7 +217,10 @@ test('messages are kept in their own files, not in gateway.json, and survive a r
   const c2 = client(g2.http.fetch);
   await c2.login('alice', 'pw-alice', 'me');
   const again = await c2.get(`/v1/me/chats/${chat.uuid}/messages`);
-  assert.deepEqual(again.body.result.map((m: { uuid: string }) => m.uuid), [a.body.result.uuid]);
+  assert.deepEqual(
+    again.body.result.map((m: { uuid: string }) => m.uuid),
+    [a.body.result.uuid],
+  );
   const next = await c2.post(`/v1/me/chats/${chat.uuid}/messages`, { message: 'after restart' });
   assert.ok(Date.parse(next.body.result.tm_create) > Date.parse(a.body.result.tm_create));
 
@@ -281,11 +297,14 @@ test('bad input: malformed JSON, wrong types, unknown fields, CR/LF in names, un
     assert.match(a.body.result.message, msg, `${method} ${p} ${JSON.stringify(body)}`);
   }
   const mine = (await alice.get('/v1/me/chats')).body.result;
-  assert.ok(mine.every((c: { name: string }) => !/\n/.test(c.name)), 'nothing was made by the bad requests');
+  assert.ok(
+    mine.every((c: { name: string }) => !/\n/.test(c.name)),
+    'nothing was made by the bad requests',
+  );
   assert.deepEqual((await alice.get(`/v1/me/chats/${chat.uuid}/messages`)).body.result, []);
 });
 
-test('GET /me/info embeds the caller\'s chats and contacts (passwords blank)', async () => {
+test("GET /me/info embeds the caller's chats and contacts (passwords blank)", async () => {
   const chat = await newChat(alice, [uuid.bob!], 'info-room');
   const contact = await admin.post('/v1/admin/user/contacts', {
     user_uuid: uuid.alice,
@@ -302,7 +321,10 @@ test('GET /me/info embeds the caller\'s chats and contacts (passwords blank)', a
   assert.equal(r.username, 'alice');
   assert.equal(r.uuid, uuid.alice);
   assert.ok(r.chats.some((c: { uuid: string; room: { uuid: string } }) => c.uuid === chat.uuid && c.room.uuid === chat.room.uuid));
-  assert.deepEqual(r.contacts.map((c: { uuid: string }) => c.uuid), [contact.body.result.uuid]);
+  assert.deepEqual(
+    r.contacts.map((c: { uuid: string }) => c.uuid),
+    [contact.body.result.uuid],
+  );
   assert.equal(r.contacts[0].info.password, '');
   assert.doesNotMatch(info.text, /pw-199|password_hash|scrypt/);
   const carolInfo = (await carol.get('/me/info')).body.result;
@@ -329,17 +351,17 @@ test('a deleted user leaves every room; a room whose last member is deleted is g
   assert.deepEqual((await alice.get(`/v1/me/chats/${shared.uuid}`)).body.result.room.members, [uuid.alice]);
   await gw.store.flush();
   const store = JSON.parse(readFileSync(path.join(dir, 'gateway.json'), 'utf8'));
-  assert.ok(!store.chat_rooms.some((r: { uuid: string }) => r.uuid === alone.room.uuid), 'erin\'s own room is deleted');
+  assert.ok(!store.chat_rooms.some((r: { uuid: string }) => r.uuid === alone.room.uuid), "erin's own room is deleted");
 });
 
 test('chat needs the users plugin: a gateway.yaml enabling chat alone is refused', async () => {
   const d = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-alone-'));
   try {
-    const cfg = parseConfig(
-      `ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nplugins: [chat]\n`,
-      path.join(d, 'gateway.yaml'),
-      ['core', 'users', 'chat'],
-    );
+    const cfg = parseConfig(`ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nplugins: [chat]\n`, path.join(d, 'gateway.yaml'), [
+      'core',
+      'users',
+      'chat',
+    ]);
     await assert.rejects(Gateway.create(cfg, createLogger('test', 'silent')), /plugin chat needs plugin users/);
   } finally {
     rmSync(d, { recursive: true, force: true });

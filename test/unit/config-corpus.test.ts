@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeConfigBytes, encodeConfigText, parseConfig } from '../../config-store/index.ts';
 
-const corpusDir = process.env.ASTERISK_CONF_CORPUS || (process.env.ASTERISK_CHROOT || '/var/cache/asterisk-gateway/sid') + '/etc/asterisk.dist';
+const corpusDir =
+  process.env.ASTERISK_CONF_CORPUS || (process.env.ASTERISK_CHROOT || '/var/cache/asterisk-gateway/sid') + '/etc/asterisk.dist';
 const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conf');
 const isCi = process.env.CI === 'true';
 
@@ -62,7 +63,10 @@ function assertEditInvariants(file: string): void {
 }
 
 const corpusPresent = existsSync(corpusDir);
-const skipReason = corpusPresent || isCi ? false : `Asterisk sample configs not found at ${corpusDir} (run test/asterisk/provision.sh or set ASTERISK_CONF_CORPUS)`;
+const skipReason =
+  corpusPresent || isCi
+    ? false
+    : `Asterisk sample configs not found at ${corpusDir} (run test/asterisk/provision.sh or set ASTERISK_CONF_CORPUS)`;
 
 test('Asterisk sample corpus: every *.conf round-trips byte for byte', { skip: skipReason }, () => {
   assert.ok(corpusPresent, `CI=true but the corpus directory ${corpusDir} is missing`);

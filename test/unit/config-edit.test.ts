@@ -15,7 +15,8 @@ function lineDiff(before: string, after: string): { removed: string[]; added: st
   const b = after.split('\n');
   const len: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) len[i]![j] = a[i] === b[j] ? len[i + 1]![j + 1]! + 1 : Math.max(len[i + 1]![j]!, len[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      len[i]![j] = a[i] === b[j] ? len[i + 1]![j + 1]! + 1 : Math.max(len[i + 1]![j]!, len[i]![j + 1]!);
   }
   const removed: string[] = [];
   const added: string[] = [];
@@ -196,7 +197,9 @@ test('replaceSectionEntries: op omitted matches any op, and new lines reuse the 
   });
   assert.deepEqual([d.removed, d.added], [[], ['exten => 701,1,Park()']]);
   // An explicit op that differs rewrites the line in place.
-  const opChange = edited('extensions.conf', (doc) => doc.replaceSectionEntries('parkedcalls', [{ key: 'exten', op: '=', value: '700,1,Park()' }]));
+  const opChange = edited('extensions.conf', (doc) =>
+    doc.replaceSectionEntries('parkedcalls', [{ key: 'exten', op: '=', value: '700,1,Park()' }]),
+  );
   assert.deepEqual([opChange.removed, opChange.added], [['exten => 700,1,Park()'], ['exten = 700,1,Park()']]);
 });
 
@@ -217,7 +220,14 @@ test('replaceSectionEntries with repeated keys: keeps the right duplicates', () 
 
 test('replaceSectionEntries to empty removes only entry lines; block comment parts survive', () => {
   const d = edited('block-comments.conf', (doc) => doc.replaceSectionEntries('general', []));
-  assert.deepEqual(d.removed, ['visible = yes', 'a = one ;-- inline block --;two', 'c = 3 ;-- opens a block here', 'end of block --; d = 4', 'e = 5', 'f = 6 ; plain comment with ;-- inside it, no block']);
+  assert.deepEqual(d.removed, [
+    'visible = yes',
+    'a = one ;-- inline block --;two',
+    'c = 3 ;-- opens a block here',
+    'end of block --; d = 4',
+    'e = 5',
+    'f = 6 ; plain comment with ;-- inside it, no block',
+  ]);
   assert.deepEqual(d.added, [';-- opens a block here', 'end of block --;']);
   const after = parseConfig(d.text);
   assert.deepEqual(entries(after, 'general'), []);
@@ -237,7 +247,9 @@ test('replaceSectionEntries refusals leave the document unchanged', () => {
 // ---- setSectionObject ----
 
 test('setSectionObject: changed values edit one line each, new keys append, missing keys go', () => {
-  const d = edited('pjsip.conf', (doc) => doc.setSectionObject('transport-udp', { bind: '127.0.0.1', type: 'transport', local_net: '10.0.0.0/8' }));
+  const d = edited('pjsip.conf', (doc) =>
+    doc.setSectionObject('transport-udp', { bind: '127.0.0.1', type: 'transport', local_net: '10.0.0.0/8' }),
+  );
   assert.deepEqual(d.removed, ['protocol=udp', 'bind=0.0.0.0']);
   assert.deepEqual(d.added, ['bind=127.0.0.1', 'local_net=10.0.0.0/8']);
   assert.match(d.text, /\[transport-udp\]\ntype=transport\nbind=127\.0\.0\.1\nlocal_net=10\.0\.0\.0\/8\n\n/);
@@ -246,7 +258,9 @@ test('setSectionObject: changed values edit one line each, new keys append, miss
 test('setSectionObject refuses a section with a repeated key (409)', () => {
   const doc = fixture('pjsip.conf');
   assertConfigError(() => doc.setSectionObject('endpoint-basic', { type: 'endpoint' }), 409);
-  assert.throws(() => doc.setSectionObject('endpoint-basic', {}), { message: 'section endpoint-basic has repeated key allow; use the array form' });
+  assert.throws(() => doc.setSectionObject('endpoint-basic', {}), {
+    message: 'section endpoint-basic has repeated key allow; use the array form',
+  });
   assertConfigError(() => doc.setSectionObject('transport-udp', { 'bad;key': 'x' }), 400);
   assertConfigError(() => doc.setSectionObject('transport-udp', [] as never), 400);
 });
@@ -255,7 +269,14 @@ test('setSectionObject refuses a section with a repeated key (409)', () => {
 
 test('addSection appends after one blank line, in the file EOL and style', () => {
   const d = edited('crlf.conf', (doc) =>
-    doc.addSection('new', [{ key: 'a', value: '1' }, { key: 'exten', op: '=>', value: '1,1,NoOp()' }], { templates: ['office'], isTemplate: true }),
+    doc.addSection(
+      'new',
+      [
+        { key: 'a', value: '1' },
+        { key: 'exten', op: '=>', value: '1,1,NoOp()' },
+      ],
+      { templates: ['office'], isTemplate: true },
+    ),
   );
   assert.ok(d.text.endsWith(' same => n,Hangup()\r\n\r\n[new](!,office)\r\na = 1\r\nexten => 1,1,NoOp()\r\n'), JSON.stringify(d.text));
   assert.deepEqual(d.removed, []);
@@ -314,7 +335,10 @@ test('names that would read as a header, directive or escape are written with a 
     { key: '\\b', value: 'backslash' },
   ]);
   assert.equal(doc.toString(), '[s]\n\\#include = not a directive\n\\[x = not a header\n\\\\b = backslash\n');
-  assert.deepEqual(entries(doc, 's').map((e) => e.key), ['#include', '[x', '\\b']);
+  assert.deepEqual(
+    entries(doc, 's').map((e) => e.key),
+    ['#include', '[x', '\\b'],
+  );
 });
 
 // ---- deleteSection ----
@@ -348,7 +372,10 @@ test('deleteSection with repeated names needs sectionIndex', () => {
   assertConfigError(() => doc.deleteSection('6001'), 409);
   doc.deleteSection('6001', { sectionIndex: 1 });
   assert.deepEqual(
-    doc.sections().filter((s) => s.name === '6001').map((s) => s.templates.join() || (s.isAppend ? '+' : '')),
+    doc
+      .sections()
+      .filter((s) => s.name === '6001')
+      .map((s) => s.templates.join() || (s.isAppend ? '+' : '')),
     ['endpoint-basic', 'aor-single', '+'],
   );
   assertConfigError(() => doc.deleteSection('nope'), 404);
@@ -377,7 +404,11 @@ test('every edit keeps the file valid when it was valid', () => {
       const back = doc.sections().find((x) => x.name === s.name && x.index === s.index)!;
       assert.deepEqual(back.entries, [...s.entries].reverse(), `${name} [${s.name}]`);
     }
-    assert.deepEqual(doc.problems().filter((p) => p.severity === 'error'), [], name);
+    assert.deepEqual(
+      doc.problems().filter((p) => p.severity === 'error'),
+      [],
+      name,
+    );
   }
 });
 
@@ -429,7 +460,9 @@ test('random sections and random edits: entries read back as asked, other sectio
     const target = pick(sections);
     const wanted = target.entries.map((e) => ({ ...e })) as { key: string; op?: '=' | '=>' | '+='; value: string }[];
     for (let k = rnd(4); k > 0; k--) {
-      const value = Array.from({ length: rnd(8) }, () => pick(chars)).join('').trim();
+      const value = Array.from({ length: rnd(8) }, () => pick(chars))
+        .join('')
+        .trim();
       const op = pick([undefined, '=', '=>', '+='] as const);
       const entry = op ? { key: pick(keys), op, value } : { key: pick(keys), value };
       const at = rnd(wanted.length + 1);

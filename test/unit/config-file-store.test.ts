@@ -58,9 +58,16 @@ test('resolve refuses anything but a plain file name (400)', async () => {
     const before = listAll(b.root);
     const bad = ['../etc/passwd', '/etc/passwd', 'a/b.conf', '..', '.', '', 'a\\b.conf', 'x\0y', '.hidden', '../outside.conf', 'C:evil'];
     for (const name of bad) {
-      assert.throws(() => b.store.resolve(name), (e: unknown) => e instanceof ConfigError && e.status === 400, JSON.stringify(name));
+      assert.throws(
+        () => b.store.resolve(name),
+        (e: unknown) => e instanceof ConfigError && e.status === 400,
+        JSON.stringify(name),
+      );
       await rejectsWith(b.store.read(name), 400);
-      await rejectsWith(b.store.update(name, (doc) => doc.addSection('pwn', [])), 400);
+      await rejectsWith(
+        b.store.update(name, (doc) => doc.addSection('pwn', [])),
+        400,
+      );
       await rejectsWith(b.store.replace(name, '[pwn]\n'), 400);
       await rejectsWith(b.store.listBackups(name), 400);
     }
@@ -78,7 +85,10 @@ test('a symlink that leads out of the config directory is refused', async () => 
     writeFileSync(path.join(b.root, 'secret.conf'), '[s]\npassword=x\n');
     symlinkSync(path.join(b.root, 'secret.conf'), path.join(b.conf, 'link.conf'));
     await rejectsWith(b.store.read('link.conf'), 400, /outside the config directory/);
-    await rejectsWith(b.store.update('link.conf', (doc) => doc.setValue('s', 'password', 'y')), 400);
+    await rejectsWith(
+      b.store.update('link.conf', (doc) => doc.setValue('s', 'password', 'y')),
+      400,
+    );
     assert.equal(readFileSync(path.join(b.root, 'secret.conf'), 'utf8'), '[s]\npassword=x\n');
   } finally {
     b.done();
@@ -93,7 +103,10 @@ test('read gives text and a strong ETag; a missing file is 404', async () => {
     assert.match(r.etag, /^"[0-9a-f]{64}"$/);
     assert.equal(r.etag, etagOf(Buffer.from(EXTENSIONS)));
     await rejectsWith(b.store.read('nope.conf'), 404);
-    await rejectsWith(b.store.update('nope.conf', () => undefined), 404);
+    await rejectsWith(
+      b.store.update('nope.conf', () => undefined),
+      404,
+    );
   } finally {
     b.done();
   }
@@ -136,7 +149,10 @@ test('an edit that changes nothing writes nothing', async () => {
 test('a failing edit writes nothing and its error comes through', async () => {
   const b = bed();
   try {
-    await rejectsWith(b.store.update('extensions.conf', (doc) => doc.setValue('missing', 'a', 'b')), 404);
+    await rejectsWith(
+      b.store.update('extensions.conf', (doc) => doc.setValue('missing', 'a', 'b')),
+      404,
+    );
     await rejectsWith(
       b.store.update('extensions.conf', async (doc) => {
         doc.setValue('general', 'static', 'no'); // changed in memory, then refused: must not land
@@ -179,7 +195,10 @@ test('If-Match: a stale ETag is 412 and nothing is written; the current one or *
   try {
     const { etag } = await b.store.read('extensions.conf');
     const r1 = await b.store.update('extensions.conf', (doc) => doc.setValue('general', 'static', 'no'), { ifMatch: etag });
-    await rejectsWith(b.store.update('extensions.conf', (doc) => doc.setValue('general', 'static', 'maybe'), { ifMatch: etag }), 412);
+    await rejectsWith(
+      b.store.update('extensions.conf', (doc) => doc.setValue('general', 'static', 'maybe'), { ifMatch: etag }),
+      412,
+    );
     await rejectsWith(b.store.replace('extensions.conf', '[x]\n', { ifMatch: `W/${r1.etag}` }), 412);
     assert.equal(readFileSync(path.join(b.conf, 'extensions.conf'), 'utf8'), r1.text);
     await b.store.update('extensions.conf', (doc) => doc.setValue('general', 'static', 'yes'), { ifMatch: `"nope", ${r1.etag}` });
@@ -214,8 +233,14 @@ test('Latin-1 files keep their bytes; characters Latin-1 cannot hold are refused
     const bytes = Buffer.from('[general]\nsubject = Message de ${MVM_CALLERID} \u00e0 ${MVM_DATE}\n', 'latin1');
     writeFileSync(path.join(b.conf, 'minivm.conf'), bytes);
     const r = await b.store.update('minivm.conf', (doc) => doc.setValue('general', 'from', 'Bo\u00eete vocale'));
-    assert.ok(readFileSync(path.join(b.conf, 'minivm.conf')).equals(Buffer.concat([bytes, Buffer.from('from = Bo\u00eete vocale\n', 'latin1')])));
-    await rejectsWith(b.store.update('minivm.conf', (doc) => doc.setValue('general', 'from', '\u65e5\u672c')), 400, /Latin-1/);
+    assert.ok(
+      readFileSync(path.join(b.conf, 'minivm.conf')).equals(Buffer.concat([bytes, Buffer.from('from = Bo\u00eete vocale\n', 'latin1')])),
+    );
+    await rejectsWith(
+      b.store.update('minivm.conf', (doc) => doc.setValue('general', 'from', '\u65e5\u672c')),
+      400,
+      /Latin-1/,
+    );
     await b.store.replace('minivm.conf', r.text); // a GET-then-PUT round trip changes no byte
     assert.equal(readFileSync(path.join(b.conf, 'minivm.conf')).toString('latin1'), r.text);
   } finally {
@@ -240,7 +265,12 @@ test('backups: list newest first, read, delete; bad names refused', async () => 
     await rejectsWith(b.store.deleteBackup(names[1]!), 404);
     await rejectsWith(b.store.readBackup('extensions.conf.2020-01-01T00:00:00.000Z'), 404);
     await rejectsWith(b.store.deleteBackup('extensions.conf'), 400, /not a backup name/); // the live file
-    for (const bad of ['../extensions.conf.2020-01-01T00:00:00.000Z', 'a/b.2020-01-01T00:00:00.000Z', '.2020-01-01T00:00:00.000Z', 'x.conf.yesterday']) {
+    for (const bad of [
+      '../extensions.conf.2020-01-01T00:00:00.000Z',
+      'a/b.2020-01-01T00:00:00.000Z',
+      '.2020-01-01T00:00:00.000Z',
+      'x.conf.yesterday',
+    ]) {
       await rejectsWith(b.store.deleteBackup(bad), 400);
       await rejectsWith(b.store.readBackup(bad), 400);
     }

@@ -9,7 +9,8 @@ import { ConfigError, decodeConfigBytes, parseConfig, validateText, type ConfigD
 import { parseConfigLazy } from '../../config-store/document.ts';
 
 const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conf');
-const corpusDir = process.env.ASTERISK_CONF_CORPUS || (process.env.ASTERISK_CHROOT || '/var/cache/asterisk-gateway/sid') + '/etc/asterisk.dist';
+const corpusDir =
+  process.env.ASTERISK_CONF_CORPUS || (process.env.ASTERISK_CHROOT || '/var/cache/asterisk-gateway/sid') + '/etc/asterisk.dist';
 
 function confFiles(dir: string): string[] {
   return readdirSync(dir)
@@ -131,7 +132,9 @@ test('lazy document: errors are counted like the full parse (line errors, struct
 });
 
 test('lazy document: edits give the same bytes and view as the full parse (fixtures and corpus)', () => {
-  const files = [...confFiles(fixturesDir), ...(existsSync(corpusDir) ? confFiles(corpusDir) : [])].filter((f) => !f.endsWith('lone-cr.conf'));
+  const files = [...confFiles(fixturesDir), ...(existsSync(corpusDir) ? confFiles(corpusDir) : [])].filter(
+    (f) => !f.endsWith('lone-cr.conf'),
+  );
   for (const f of files) {
     const text = decodeConfigBytes(readFileSync(f)).text;
     const label = path.basename(f);
@@ -142,7 +145,9 @@ test('lazy document: edits give the same bytes and view as the full parse (fixtu
     const step = Math.max(1, Math.floor(sections.length / 5));
     for (let k = 0; k < sections.length; k += step) {
       const s = sections[k]!;
-      sameEdit(lazy, full, `${label} reverse [${s.name}]`, (d) => d.replaceSectionEntries(s.name, [...s.entries].reverse(), { sectionIndex: s.index }));
+      sameEdit(lazy, full, `${label} reverse [${s.name}]`, (d) =>
+        d.replaceSectionEntries(s.name, [...s.entries].reverse(), { sectionIndex: s.index }),
+      );
     }
     if (sections.length > 0) {
       const s = sections[sections.length >> 1]!;
@@ -177,12 +182,44 @@ function rng(seed: number): () => number {
 }
 
 const FRAGMENTS = [
-  '[a]', '[b](!)', '[c](b)', '[d](+)', ' [e] ; note', '[unclosed', '[f](x', '[a]', '[g](missing)', '[h]',
-  'k=v', ' same => n,NoOp()', 'x = 1 ; c', 'y\\;z = 2', '\\[esc = 1', '\\ = bad', 'noequals', 'a += b', 'exten => 1,1,Dial(PJSIP/1)',
-  '; comment', ';-- open', 'close --;', ';-- one line --;', ';--- not a block', '--; stray', 'x = 1 ;-- opens', ';-- [hidden] --; [vis]',
-  '[in] ;-- open', '  ;-- nested --;', 'end --; d = 4',
-  '#include foo.conf', '#tryinclude "x.conf"', '#bogus', '#exec',
-  '', '   ', '\t', 'val\rcr = 1',
+  '[a]',
+  '[b](!)',
+  '[c](b)',
+  '[d](+)',
+  ' [e] ; note',
+  '[unclosed',
+  '[f](x',
+  '[a]',
+  '[g](missing)',
+  '[h]',
+  'k=v',
+  ' same => n,NoOp()',
+  'x = 1 ; c',
+  'y\\;z = 2',
+  '\\[esc = 1',
+  '\\ = bad',
+  'noequals',
+  'a += b',
+  'exten => 1,1,Dial(PJSIP/1)',
+  '; comment',
+  ';-- open',
+  'close --;',
+  ';-- one line --;',
+  ';--- not a block',
+  '--; stray',
+  'x = 1 ;-- opens',
+  ';-- [hidden] --; [vis]',
+  '[in] ;-- open',
+  '  ;-- nested --;',
+  'end --; d = 4',
+  '#include foo.conf',
+  '#tryinclude "x.conf"',
+  '#bogus',
+  '#exec',
+  '',
+  '   ',
+  '\t',
+  'val\rcr = 1',
 ];
 
 function randomText(r: () => number): string {
@@ -225,8 +262,16 @@ function randomEdit(r: () => number, full: ConfigDocument): (d: ConfigDocument) 
   const count = full.lines.length;
   const start = Math.floor(r() * (count + 1));
   const end = Math.min(count, start + Math.floor(r() * 4));
-  const next = Array.from({ length: Math.floor(r() * 3) }, () => ({ raw: FRAGMENTS[Math.floor(r() * FRAGMENTS.length)]!, eol: '\n' as const }));
-  return (d) => d.replaceRange(start, end, next.map((l) => ({ ...l })));
+  const next = Array.from({ length: Math.floor(r() * 3) }, () => ({
+    raw: FRAGMENTS[Math.floor(r() * FRAGMENTS.length)]!,
+    eol: '\n' as const,
+  }));
+  return (d) =>
+    d.replaceRange(
+      start,
+      end,
+      next.map((l) => ({ ...l })),
+    );
 }
 
 test('lazy document: 400 random files, each with random edits, match the full parse', () => {
@@ -284,7 +329,12 @@ test('lazy document: many edits on a small file (its line tables must grow) matc
   const full = parseConfig(text, 'g.conf');
   const lazy = parseConfigLazy(text, 'g.conf');
   for (let i = 0; i < 150; i++) {
-    sameEdit(lazy, full, `add ${i}`, (d) => d.addSection(`s${i}`, [{ key: 'a', value: String(i) }, { key: 'b', value: 'x' }]));
+    sameEdit(lazy, full, `add ${i}`, (d) =>
+      d.addSection(`s${i}`, [
+        { key: 'a', value: String(i) },
+        { key: 'b', value: 'x' },
+      ]),
+    );
     if (i % 10 === 9) sameEdit(lazy, full, `delete ${i - 5}`, (d) => d.deleteSection(`s${i - 5}`));
   }
   // And a file of one-character lines: the first pass itself outgrows its first guess.

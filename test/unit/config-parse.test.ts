@@ -9,7 +9,8 @@ import { decodeConfigBytes, parseConfig, type ConfigDocument } from '../../confi
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conf');
 const fixture = (name: string): ConfigDocument => parseConfig(decodeConfigBytes(readFileSync(path.join(fixtures, name))).text, name);
 const kinds = (doc: ConfigDocument) => doc.lines.map((l) => l.kind);
-const entriesOf = (doc: ConfigDocument, name: string, index = 0) => doc.sections().find((s) => s.name === name && s.index === index)!.entries;
+const entriesOf = (doc: ConfigDocument, name: string, index = 0) =>
+  doc.sections().find((s) => s.name === name && s.index === index)!.entries;
 
 test('round trip keeps the exact string for tricky inputs', () => {
   const inputs = [
@@ -55,14 +56,17 @@ test('a lone CR stays inside its line (Asterisk splits on LF only)', () => {
 test('operators =, => and += and repeated keys in order', () => {
   const doc = fixture('extensions.conf');
   const internal = entriesOf(doc, 'internal');
-  assert.deepEqual(internal.map((e) => [e.key, e.op]), [
-    ['exten', '=>'],
-    ['exten', '=>'],
-    ['switch', '=>'],
-    ['CALLERID', '+='],
-    ['CALLERID', '='],
-    ['CALLERID', '+='],
-  ]);
+  assert.deepEqual(
+    internal.map((e) => [e.key, e.op]),
+    [
+      ['exten', '=>'],
+      ['exten', '=>'],
+      ['switch', '=>'],
+      ['CALLERID', '+='],
+      ['CALLERID', '='],
+      ['CALLERID', '+='],
+    ],
+  );
   assert.equal(internal[0]!.value, '200,1,NoOp(no spaces around =>)');
   assert.equal(entriesOf(doc, 'default').filter((e) => e.key === 'same').length, 2);
 });
@@ -84,7 +88,10 @@ test('values: comment stripped, trimmed, \\; unescaped, quotes and inner spaces 
 test('section names are not trimmed; text after ] that is not ( is ignored', () => {
   const doc = parseConfig('[ spaced ]\n[res] ; Default lot\n[x] (!)\n');
   const s = doc.sections();
-  assert.deepEqual(s.map((x) => x.name), [' spaced ', 'res', 'x']);
+  assert.deepEqual(
+    s.map((x) => x.name),
+    [' spaced ', 'res', 'x'],
+  );
   assert.equal(s[2]!.isTemplate, false); // a space before ( drops the options, as in config.c
 });
 
@@ -103,22 +110,31 @@ test('section headers: templates, inheritance, append, repeated names', () => {
     '6002#0!(endpoint-basic)',
     '6001#3+()',
   ]);
-  assert.deepEqual(s[6]!.entries.map((e) => e.value), ['sip:6001@192.0.2.1:5060', 'sip:6001@192.0.2.2:5060']);
+  assert.deepEqual(
+    s[6]!.entries.map((e) => e.value),
+    ['sip:6001@192.0.2.1:5060', 'sip:6001@192.0.2.2:5060'],
+  );
   assert.equal(s[7]!.entries[0]!.value, '"Six Zero" <6002>');
   assert.deepEqual(doc.problems(), []);
 });
 
 test('startLine / endLine of sections are 1-based and cover up to the next header', () => {
   const doc = parseConfig('; top\n[a]\nx=1\n\n[b]\ny=2');
-  assert.deepEqual(doc.sections().map((s) => [s.startLine, s.endLine]), [
-    [2, 4],
-    [5, 6],
-  ]);
+  assert.deepEqual(
+    doc.sections().map((s) => [s.startLine, s.endLine]),
+    [
+      [2, 4],
+      [5, 6],
+    ],
+  );
 });
 
 test('block comments: multi-line, nested, ;--- is plain, code around them counts', () => {
   const doc = fixture('block-comments.conf');
-  assert.deepEqual(doc.sections().map((s) => s.name), ['general']); // [not-a-section] is inside the block
+  assert.deepEqual(
+    doc.sections().map((s) => s.name),
+    ['general'],
+  ); // [not-a-section] is inside the block
   assert.deepEqual(
     entriesOf(doc, 'general').map((e) => `${e.key}=${e.value}`),
     ['visible=yes', 'a=one two', 'c=3', 'd=4', 'e=5', 'f=6'],
@@ -145,7 +161,10 @@ test('directives are kept as lines and recorded', () => {
     { directive: 'exec', target: '/usr/bin/make-config', line: 7 },
     { directive: 'include', target: 'upper.conf', line: 8 },
   ]);
-  assert.deepEqual(doc.problems().map((p) => [p.line, p.severity]), [[10, 'warning']]);
+  assert.deepEqual(
+    doc.problems().map((p) => [p.line, p.severity]),
+    [[10, 'warning']],
+  );
 });
 
 test('UTF-8, tabs and a BOM on line 1', () => {
@@ -173,7 +192,9 @@ test('problems: each refusal names its line', () => {
     [`[a]\nx=${'y'.repeat(9000)}\n`, 2, /longer than 8190 bytes/],
   ];
   for (const [text, line, re] of cases) {
-    const errors = parseConfig(text).problems().filter((p) => p.severity === 'error');
+    const errors = parseConfig(text)
+      .problems()
+      .filter((p) => p.severity === 'error');
     assert.equal(errors[0]?.line, line, text.slice(0, 40));
     assert.match(errors[0]!.message, re);
   }

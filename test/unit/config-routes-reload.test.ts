@@ -109,7 +109,7 @@ test('each file gets its reload: dialplan reload, res_pjsip, app_queue, res_park
   assert.equal(ami.calls.length, 4);
 });
 
-test('a failed reload is reported with Asterisk\'s message; the write itself stands', async () => {
+test("a failed reload is reported with Asterisk's message; the write itself stands", async () => {
   ami.connected = true;
   ami.fail = 'Could not reload module app_queue.so';
   const a = await api.put('/v1/admin/queue/cfg_queues/q', { data: [{ strategy: 'ringall' }] });
@@ -152,7 +152,11 @@ test('routes need a token; a bad spec fails at registration', async () => {
   assert.equal((await anon.put('/v1/admin/dialplan/configurations/extensions.conf', { data: '' })).status, 401);
   const other = new HttpApp({ bodyLimitBytes: 1024, auth: { resolve: () => undefined }, liveness: () => null, logError: () => {} });
   assert.throws(
-    () => registerConfigFileRoutes({ router: other.router('x'), configFiles: files }, { file: '../passwd', base: '/admin/x/configurations', tag: 'x' }),
+    () =>
+      registerConfigFileRoutes(
+        { router: other.router('x'), configFiles: files },
+        { file: '../passwd', base: '/admin/x/configurations', tag: 'x' },
+      ),
     /\.\./,
   );
 });

@@ -213,7 +213,10 @@ test('configurations: PUT replaces the file, backs up the old one, and reports t
   assert.match(a.body.result.reload.message, /not connected/);
   // the backup holds the old bytes and is listed after the current file
   const list = (await api.get(base)).body.result.list;
-  assert.deepEqual(list.map((x: any) => x.name), ['pjsip.conf', a.body.result.backup]);
+  assert.deepEqual(
+    list.map((x: any) => x.name),
+    ['pjsip.conf', a.body.result.backup],
+  );
   assert.equal(list[1].data, old.toString());
   const bk = await api.get(`${base}/${a.body.result.backup}`);
   assert.equal(bk.status, 200);
@@ -224,7 +227,10 @@ test('configurations: PUT replaces the file, backs up the old one, and reports t
   assert.equal(same.body.result.backup, null);
   assert.equal(same.body.result.reload.status, 'none');
   // text/plain bodies work too, with If-Match
-  const plain = await api.put(`${base}/pjsip.conf`, `${next}; plain\n`, { 'content-type': 'text/plain', 'if-match': a.headers.get('etag')! });
+  const plain = await api.put(`${base}/pjsip.conf`, `${next}; plain\n`, {
+    'content-type': 'text/plain',
+    'if-match': a.headers.get('etag')!,
+  });
   assert.equal(plain.status, 200, plain.text);
   assert.equal(text('pjsip.conf'), `${next}; plain\n`);
 });
@@ -235,7 +241,11 @@ test('configurations: text that does not parse is refused with 400 naming the li
     const a = await api.put(base, { data: '[general]\nstatic=yes\n\n[broken\nexten => 1,1,NoOp()\n' });
     refused(a, 400, /extensions\.conf line 4/);
     assert.equal(a.body.result.problems[0].line, 4);
-    refused(await api.put(base, { data: '[ctx]\nexten => 1,1,NoOp()\n;-- never closed\nexten => 2,1,NoOp()\n' }), 400, /line 3.*block comment|block comment.*line 3|line 3/);
+    refused(
+      await api.put(base, { data: '[ctx]\nexten => 1,1,NoOp()\n;-- never closed\nexten => 2,1,NoOp()\n' }),
+      400,
+      /line 3.*block comment|block comment.*line 3|line 3/,
+    );
     refused(await api.put(base, { data: 'static=yes\n[general]\n' }), 400, /line 1/);
     refused(await api.put(base, { data: 'x\0y' }), 400, /NUL/);
     refused(await api.put(base, {}), 400, /data/);
@@ -280,7 +290,16 @@ test('configurations: DELETE removes a backup; the current file, other files and
 test('configurations: names in URLs reach only the managed file and its backups', async () => {
   const base = '/v1/admin/dialplan/configurations';
   await unchanged('extensions.conf', async () => {
-    for (const bad of ['..%2Fsecret.conf', '..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', '%2E%2E%2Fsecret.conf', 'extensions.conf%2F..', '..', '%5C..%5Csecret.conf', 'a%00b']) {
+    for (const bad of [
+      '..%2Fsecret.conf',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%2Fetc%2Fpasswd',
+      '%2E%2E%2Fsecret.conf',
+      'extensions.conf%2F..',
+      '..',
+      '%5C..%5Csecret.conf',
+      'a%00b',
+    ]) {
       for (const m of ['GET', 'PUT', 'DELETE'] as const) {
         const a = await api.call(m, `${base}/${bad}`, m === 'PUT' ? { data: 'pwned\n' } : undefined);
         assert.ok(a.status === 400 || a.status === 404, `${m} ${bad}: ${a.status} ${a.text}`);
@@ -314,12 +333,7 @@ test('sdps: list and detail in the spec\'s array form; "> " marks =>', async () 
   const byName = (n: string) => list.body.result.list.filter((s: any) => s.name === n);
   assert.deepEqual(byName('internal')[0], {
     name: 'internal',
-    data: [
-      { exten: '> 100,1,NoOp(desk 100)' },
-      { same: '> n,Dial(PJSIP/100,20)' },
-      { same: '> n,Hangup()' },
-      { include: '> parking' },
-    ],
+    data: [{ exten: '> 100,1,NoOp(desk 100)' }, { same: '> n,Dial(PJSIP/100,20)' }, { same: '> n,Hangup()' }, { include: '> parking' }],
   });
   assert.deepEqual(byName('general')[0], { name: 'general', data: [{ static: 'yes' }, { writeprotect: 'no' }] });
   // a repeated name is listed with its index
@@ -361,11 +375,20 @@ test('sdps: POST creates, PUT replaces, DELETE removes; hand-written comments an
   refused(await api.post('/v1/admin/dialplan/sdps', { name: 'gw-new', data: [] }), 409, /already exists/);
 
   const put = await api.put('/v1/admin/dialplan/sdps/internal', {
-    data: [{ exten: '> 100,1,NoOp(desk 100)' }, { same: '> n,Dial(PJSIP/100,30)' }, { same: '> n,Hangup()' }, { include: '> parking' }, { include: '> gw-new' }],
+    data: [
+      { exten: '> 100,1,NoOp(desk 100)' },
+      { same: '> n,Dial(PJSIP/100,30)' },
+      { same: '> n,Hangup()' },
+      { include: '> parking' },
+      { include: '> gw-new' },
+    ],
   });
   assert.equal(put.status, 200, put.text);
   const t = text('extensions.conf');
-  assert.match(t, /exten => 100,1,NoOp\(desk 100\) ; front desk\n same => n,Dial\(PJSIP\/100,30\)\n same => n,Hangup\(\)\n;-- an old extension, disabled by hand\nexten => 999,1,NoOp\(disabled\)\n--;\ninclude => parking\ninclude => gw-new\n/);
+  assert.match(
+    t,
+    /exten => 100,1,NoOp\(desk 100\) ; front desk\n same => n,Dial\(PJSIP\/100,30\)\n same => n,Hangup\(\)\n;-- an old extension, disabled by hand\nexten => 999,1,NoOp\(disabled\)\n--;\ninclude => parking\ninclude => gw-new\n/,
+  );
   assert.ok(t.startsWith('; extensions.conf: hand-written by the admin, keep me\n; (this comment must survive every edit)\n'));
   assert.match(t, /TRUNK = PJSIP\/trunk ; the carrier/);
   assert.match(t, /; ---- internal phones ----\n\[internal\]/);
@@ -458,7 +481,11 @@ test('sdps: stale If-Match is 412 for POST, PUT and DELETE; without If-Match the
   assert.equal(a.status, 200, a.text);
   assert.equal(text(file), handEdited.replace('exten => 700,1,Park()', 'exten => 700,1,Park(default)'), 'the hand edit is kept');
   // the ETag of the answer is good for the next write
-  const b = await api.put('/v1/admin/dialplan/sdps/parking', { data: [{ exten: '> 700,1,Park()' }] }, { 'if-match': a.headers.get('etag')! });
+  const b = await api.put(
+    '/v1/admin/dialplan/sdps/parking',
+    { data: [{ exten: '> 700,1,Park()' }] },
+    { 'if-match': a.headers.get('etag')! },
+  );
   assert.equal(b.status, 200, b.text);
   writeFileSync(path.join(etc, file), FILES[file]!);
 });
@@ -482,7 +509,10 @@ test('sdialplans: managers see and edit contexts, never [general] or [globals]',
   });
   const c = await manager.post('/v1/manager/sdialplans', { name: 'mgr-ctx', data: [{ exten: '> 1,1,NoOp(mgr)' }] });
   assert.equal(c.status, 200, c.text);
-  assert.deepEqual((await manager.get('/v1/manager/sdialplans/mgr-ctx')).body.result, { name: 'mgr-ctx', data: [{ exten: '> 1,1,NoOp(mgr)' }] });
+  assert.deepEqual((await manager.get('/v1/manager/sdialplans/mgr-ctx')).body.result, {
+    name: 'mgr-ctx',
+    data: [{ exten: '> 1,1,NoOp(mgr)' }],
+  });
   assert.equal((await manager.del('/v1/manager/sdialplans/mgr-ctx')).status, 200);
   assert.equal(text('extensions.conf'), `${FILES['extensions.conf']}\n`);
   writeFileSync(path.join(etc, 'extensions.conf'), FILES['extensions.conf']!);
@@ -513,10 +543,15 @@ test('cfg_parkinglots: object form; a lot that repeats a key is shown in the arr
   assert.equal(arr.status, 200, arr.text);
   assert.match(text('res_parking.conf'), /parkpos => 801-805\nparkpos => 811-820 ; repeated on purpose\n/);
 
-  const made = await api.post('/v1/admin/park/cfg_parkinglots', { name: 'gwlot2', data: { parkpos: '900-910', context: 'parked-gw2', parkingtime: 30 } });
+  const made = await api.post('/v1/admin/park/cfg_parkinglots', {
+    name: 'gwlot2',
+    data: { parkpos: '900-910', context: 'parked-gw2', parkingtime: 30 },
+  });
   assert.equal(made.status, 200, made.text);
   assert.deepEqual(made.body.result.data, { parkpos: '900-910', context: 'parked-gw2', parkingtime: '30' });
-  const upd = await api.put('/v1/admin/park/cfg_parkinglots/default', { data: { parkext: '700', parkpos: '701-730', context: 'parkedcalls', findslot: 'next' } });
+  const upd = await api.put('/v1/admin/park/cfg_parkinglots/default', {
+    data: { parkext: '700', parkpos: '701-730', context: 'parkedcalls', findslot: 'next' },
+  });
   assert.equal(upd.status, 200, upd.text);
   assert.deepEqual(upd.body.result.data, { parkext: '700', parkpos: '701-730', context: 'parkedcalls', findslot: 'next' });
   const t = text('res_parking.conf');
@@ -537,22 +572,33 @@ test('cfg_queues: array form keeps every member => line; an object write to it i
     data: [{ strategy: 'ringall' }, { member: '> PJSIP/100,0,Alice' }, { member: '> PJSIP/101,0,Bob' }],
   });
   await unchanged('queues.conf', async () => {
-    refused(await api.put('/v1/admin/queue/cfg_queues/sales', { data: { strategy: 'leastrecent', member: 'PJSIP/100' } }), 409, /array form/);
+    refused(
+      await api.put('/v1/admin/queue/cfg_queues/sales', { data: { strategy: 'leastrecent', member: 'PJSIP/100' } }),
+      409,
+      /array form/,
+    );
   });
   // the object form is fine where no key repeats
   assert.equal((await api.put('/v1/admin/queue/cfg_queues/general', { data: { persistentmembers: 'no' } })).status, 200);
   const a = await api.put('/v1/admin/queue/cfg_queues/sales', {
-    data: [{ strategy: 'leastrecent' }, { member: '> PJSIP/100,0,Alice' }, { member: '> PJSIP/101,0,Bob' }, { member: '> PJSIP/102,0,Carol' }],
+    data: [
+      { strategy: 'leastrecent' },
+      { member: '> PJSIP/100,0,Alice' },
+      { member: '> PJSIP/101,0,Bob' },
+      { member: '> PJSIP/102,0,Carol' },
+    ],
   });
   assert.equal(a.status, 200, a.text);
   assert.equal(
     text('queues.conf'),
-    FILES['queues.conf']!
-      .replace('persistentmembers = yes', 'persistentmembers = no')
+    FILES['queues.conf']!.replace('persistentmembers = yes', 'persistentmembers = no')
       .replace('strategy = ringall ; everyone', 'strategy = leastrecent ; everyone')
       .replace('member => PJSIP/101,0,Bob\n', 'member => PJSIP/101,0,Bob\nmember => PJSIP/102,0,Carol\n'),
   );
-  const q = await api.post('/v1/admin/queue/cfg_queues', { name: 'support', data: [{ strategy: 'ringall' }, { member: '> PJSIP/200' }, { member: '> PJSIP/201' }] });
+  const q = await api.post('/v1/admin/queue/cfg_queues', {
+    name: 'support',
+    data: [{ strategy: 'ringall' }, { member: '> PJSIP/200' }, { member: '> PJSIP/201' }],
+  });
   assert.equal(q.status, 200, q.text);
   assert.match(text('queues.conf'), /\n\[support\]\nstrategy = ringall\nmember => PJSIP\/200\nmember => PJSIP\/201\n$/);
   writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);

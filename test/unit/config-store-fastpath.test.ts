@@ -91,7 +91,9 @@ test('a file that already has another hard link is backed up by copy (the other 
   }
 });
 
-test('backup dir on another filesystem: the backup is a copy (EXDEV fallback)', { skip: !existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev ? 'no second filesystem at /dev/shm' : false }, async () => {
+test('backup dir on another filesystem: the backup is a copy (EXDEV fallback)', {
+  skip: !existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev ? 'no second filesystem at /dev/shm' : false,
+}, async () => {
   const shm = mkdtempSync('/dev/shm/cfg-fast-backups-');
   const b = bed({ backups: path.join(shm, 'b') });
   try {
@@ -187,11 +189,16 @@ test('writeFileAtomic: a failing beforeRename leaves the target and no temp file
   const b = bed();
   try {
     await assert.rejects(
-      writeFileAtomic(b.file, Buffer.from('[new]\n'), { mode: 0o640 }, {
-        beforeRename: async () => {
-          throw new Error('no backup');
+      writeFileAtomic(
+        b.file,
+        Buffer.from('[new]\n'),
+        { mode: 0o640 },
+        {
+          beforeRename: async () => {
+            throw new Error('no backup');
+          },
         },
-      }),
+      ),
       /no backup/,
     );
     assert.equal(readFileSync(b.file, 'utf8'), OLD);
@@ -228,7 +235,8 @@ function bigDialplan(lines: number, opts: { crlfEvery?: number; accent?: string 
   while (out.length < lines) {
     const ctx = `ctx-${String(c).padStart(5, '0')}`;
     out.push(`; context ${c} ${opts.accent ?? ''}`, `[${ctx}]`);
-    for (let e = 0; e < 8; e++) out.push(`exten => ${1000 + e},1,NoOp(${ctx}) ; desk ${e}`, ` same => n,Dial(PJSIP/${1000 + e},20)`, ' same => n,Hangup()');
+    for (let e = 0; e < 8; e++)
+      out.push(`exten => ${1000 + e},1,NoOp(${ctx}) ; desk ${e}`, ` same => n,Dial(PJSIP/${1000 + e},20)`, ' same => n,Hangup()');
     if (c % 50 === 7) out.push(';-- retired context, kept for reference', `[old-${ctx}]`, 'exten => 9,1,Hangup()', '--;');
     out.push('');
     c++;
@@ -304,7 +312,8 @@ test('the reused read buffer: files of other sizes, read and written side by sid
       'small.conf': '[s]\nk=v\n',
       'latin.conf': '[l]\nname=Bo\u00eete\n',
     };
-    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(b.conf, f), Buffer.from(text, f === 'latin.conf' ? 'latin1' : 'utf8'));
+    for (const [f, text] of Object.entries(files))
+      writeFileSync(path.join(b.conf, f), Buffer.from(text, f === 'latin.conf' ? 'latin1' : 'utf8'));
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all([
         b.store.update('big.conf', (doc) => doc.setValue('ctx-00010', 'exten', `1007,1,NoOp(${round})`)),

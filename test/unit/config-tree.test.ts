@@ -29,13 +29,22 @@ test('sections are reported with the file that holds them, in load order', async
     const tree = await loadConfigTree(t.conf, 'pjsip.conf', { maxDepth: 10 });
     assert.deepEqual(
       tree.sections.map((s) => `${s.file}:${s.name}#${s.index}/${s.treeIndex}`),
-      ['pjsip.conf:global#0/0', 'pjsip.d/10-a.conf:6001#0/0', 'pjsip.d/10-a.conf:6001#1/1', 'pjsip.d/20-b.conf:6002#0/0', 'pjsip.conf:after#0/0'],
+      [
+        'pjsip.conf:global#0/0',
+        'pjsip.d/10-a.conf:6001#0/0',
+        'pjsip.d/10-a.conf:6001#1/1',
+        'pjsip.d/20-b.conf:6002#0/0',
+        'pjsip.conf:after#0/0',
+      ],
     );
-    assert.deepEqual(tree.files.map((f) => [f.file, f.depth, f.includedFrom?.line ?? null]), [
-      ['pjsip.conf', 1, null],
-      ['pjsip.d/10-a.conf', 2, 3],
-      ['pjsip.d/20-b.conf', 2, 3],
-    ]);
+    assert.deepEqual(
+      tree.files.map((f) => [f.file, f.depth, f.includedFrom?.line ?? null]),
+      [
+        ['pjsip.conf', 1, null],
+        ['pjsip.d/10-a.conf', 2, 3],
+        ['pjsip.d/20-b.conf', 2, 3],
+      ],
+    );
     assert.deepEqual(tree.warnings, []); // a missing #tryinclude is fine
     assert.equal(findTreeSection(tree, '6001', 1)?.file, 'pjsip.d/10-a.conf');
     assert.equal(findTreeSection(tree, '6001', 1)?.entries[0]?.value, 'aor');
@@ -86,8 +95,14 @@ test('never follows a path outside the config directory', async () => {
   symlinkSync(path.join(t.root, 'secret.conf'), path.join(t.conf, 'link.conf'));
   try {
     const tree = await loadConfigTree(t.conf, 'main.conf');
-    assert.deepEqual(tree.files.map((f) => f.file), ['main.conf']);
-    assert.deepEqual(tree.sections.map((s) => s.name), ['a']);
+    assert.deepEqual(
+      tree.files.map((f) => f.file),
+      ['main.conf'],
+    );
+    assert.deepEqual(
+      tree.sections.map((s) => s.name),
+      ['a'],
+    );
     assert.equal(tree.warnings.length, 5, tree.warnings.join('\n'));
     for (const w of tree.warnings) assert.match(w, /outside the config directory/);
     await assert.rejects(loadConfigTree(t.conf, '../secret.conf'), (e: unknown) => e instanceof ConfigError && e.status === 400);

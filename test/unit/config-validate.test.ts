@@ -1,15 +1,7 @@
 // Validation helpers: every refusal is a ConfigError 400, and whole-file validation names the line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ConfigError,
-  escapeValue,
-  parseConfig,
-  validateKey,
-  validateName,
-  validateText,
-  validateValue,
-} from '../../config-store/index.ts';
+import { ConfigError, escapeValue, parseConfig, validateKey, validateName, validateText, validateValue } from '../../config-store/index.ts';
 
 function refused(fn: () => void, re?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -92,6 +84,9 @@ test('validateText reports all errors and names the file', () => {
   } catch (err) {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /^extensions\.conf line 1: .* \(and 1 more\)$/);
-    assert.deepEqual(err.problems?.map((p) => p.line), [1, 2]);
+    assert.deepEqual(
+      err.problems?.map((p) => p.line),
+      [1, 2],
+    );
   }
 });

@@ -68,9 +68,15 @@ test('contacts: admin CRUD; passwords stored but answered as ""', async () => {
   const other = (await admin.post('/v1/admin/user/contacts', { user_uuid: uuid.bob, type: 'pjsip_endpoint', target: '200' })).body.result;
   assert.deepEqual([other.name, other.detail, other.info], ['', '', {}]);
   const all = await admin.get('/v1/admin/user/contacts');
-  assert.deepEqual(all.body.result.list.map((x: { uuid: string }) => x.uuid), [c.uuid, other.uuid]);
+  assert.deepEqual(
+    all.body.result.list.map((x: { uuid: string }) => x.uuid),
+    [c.uuid, other.uuid],
+  );
   const onlyAlice = await admin.get(`/v1/admin/user/contacts?user_uuid=${uuid.alice}`);
-  assert.deepEqual(onlyAlice.body.result.list.map((x: { uuid: string }) => x.uuid), [c.uuid]);
+  assert.deepEqual(
+    onlyAlice.body.result.list.map((x: { uuid: string }) => x.uuid),
+    [c.uuid],
+  );
   assert.doesNotMatch(all.text, /contact-pw-199/);
   assert.deepEqual((await admin.get(`/admin/user/contacts/${c.uuid}`)).body.result, c);
 
@@ -93,7 +99,7 @@ test('contacts: admin CRUD; passwords stored but answered as ""', async () => {
   assert.equal((await admin.del(`/v1/admin/user/contacts/${other.uuid}`)).status, 404);
 });
 
-test('/me/contacts lists the caller\'s own only; /admin/user/contacts needs admin', async () => {
+test("/me/contacts lists the caller's own only; /admin/user/contacts needs admin", async () => {
   const mine = (await admin.post('/v1/admin/user/contacts', spec())).body.result;
   const bobs = (await admin.post('/v1/admin/user/contacts', { ...spec(), user_uuid: uuid.bob, target: '300' })).body.result;
   const a = await alice.get('/v1/me/contacts');
@@ -101,7 +107,10 @@ test('/me/contacts lists the caller\'s own only; /admin/user/contacts needs admi
   assert.ok(a.body.result.list.some((x: { uuid: string }) => x.uuid === mine.uuid));
   assert.ok(a.body.result.list.every((x: { user_uuid: string }) => x.user_uuid === uuid.alice));
   assert.ok(a.body.result.list.every((x: { info: { password?: string } }) => !x.info.password));
-  assert.deepEqual((await bob.get('/me/contacts')).body.result.list.map((x: { uuid: string }) => x.uuid), [bobs.uuid]);
+  assert.deepEqual(
+    (await bob.get('/me/contacts')).body.result.list.map((x: { uuid: string }) => x.uuid),
+    [bobs.uuid],
+  );
   assert.equal((await alice.get('/v1/admin/user/contacts')).status, 403);
   assert.equal((await alice.post('/v1/admin/user/contacts', spec())).status, 403);
   assert.equal((await alice.del(`/v1/admin/user/contacts/${mine.uuid}`)).status, 403);
@@ -142,7 +151,7 @@ test('contacts: bad input', async () => {
   assert.equal((await admin.get(`/v1/admin/user/contacts/${c.uuid}`)).body.result.detail, c.detail, 'unchanged by the bad PUTs');
 });
 
-test('buddies: CRUD on the caller\'s own list', async () => {
+test("buddies: CRUD on the caller's own list", async () => {
   const created = await alice.post('/v1/me/buddies', { uuid_user: uuid.bob });
   assert.equal(created.status, 200, created.text);
   const b = created.body.result;
@@ -173,7 +182,10 @@ test('buddies: CRUD on the caller\'s own list', async () => {
   assert.equal((await bob.del(`/v1/me/buddies/${b.uuid}`)).status, 403);
   assert.equal((await alice.del(`/v1/me/buddies/${b.uuid}`)).status, 200);
   assert.equal((await alice.get(`/v1/me/buddies/${b.uuid}`)).status, 404);
-  assert.deepEqual((await alice.get('/v1/me/buddies')).body.result.map((x: { uuid: string }) => x.uuid), [two.body.result.uuid]);
+  assert.deepEqual(
+    (await alice.get('/v1/me/buddies')).body.result.map((x: { uuid: string }) => x.uuid),
+    [two.body.result.uuid],
+  );
 });
 
 test('buddies: bad input', async () => {

@@ -61,13 +61,23 @@ test('every registered route is documented, and every documented operation is re
   const registered = new Set(gw.http.routes.map((r) => `${r.route.method} /v1${openApiPath(r.route.path)}`));
   const documented = new Set<string>();
   for (const [p, item] of Object.entries<Json>(doc.paths)) for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${p}`);
-  assert.deepEqual([...registered].filter((r) => !documented.has(r)), [], 'registered but not documented');
-  assert.deepEqual([...documented].filter((d) => !registered.has(d)), [], 'documented but not registered');
+  assert.deepEqual(
+    [...registered].filter((r) => !documented.has(r)),
+    [],
+    'registered but not documented',
+  );
+  assert.deepEqual(
+    [...documented].filter((d) => !registered.has(d)),
+    [],
+    'documented but not registered',
+  );
   assert.ok(registered.size > 90, `only ${registered.size} routes`);
 });
 
-test("every route of the spec is documented (except those an open issue still has to add)", () => {
-  const lines = readFileSync(path.join(ROOT, 'test/fixtures/spec-routes.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+test('every route of the spec is documented (except those an open issue still has to add)', () => {
+  const lines = readFileSync(path.join(ROOT, 'test/fixtures/spec-routes.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   const templates = Object.keys(doc.paths).map((p) => ({ p, re: new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
   const missing: string[] = [];
   let pending = 0;

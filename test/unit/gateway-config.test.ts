@@ -9,7 +9,10 @@ const KNOWN = ['core', 'users', 'queue'];
 const parse = (text: string, env: NodeJS.ProcessEnv = {}) => parseConfig(text, '/etc/gw/gateway.yaml', KNOWN, env);
 
 function failsWith(text: string, key: RegExp, env: NodeJS.ProcessEnv = {}) {
-  assert.throws(() => parse(text, env), (e: unknown) => e instanceof ConfigFileError && key.test(e.message));
+  assert.throws(
+    () => parse(text, env),
+    (e: unknown) => e instanceof ConfigFileError && key.test(e.message),
+  );
 }
 
 test('defaults are filled in', () => {

@@ -46,7 +46,10 @@ test('status is public, enveloped, and served with and without /v1', async () =>
     assert.equal(a.body.statuscode, 200);
     assert.match(a.body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(a.body.result.ami.connected, false);
-    assert.deepEqual(a.body.result.plugins.map((p: { name: string }) => p.name), ['core', 'users']);
+    assert.deepEqual(
+      a.body.result.plugins.map((p: { name: string }) => p.name),
+      ['core', 'users'],
+    );
   }
 });
 
@@ -111,7 +114,9 @@ test('users CRUD; passwords are never returned nor stored in clear', async () =>
   assert.equal((await other.get('/v1/admin/user/users')).status, 403);
   assert.equal((await other.get('/v1/me/info')).body.result.username, 'alice');
   // and cannot log in at /admin/login
-  const adminLogin = await api.post('/v1/admin/login', undefined, { authorization: `Basic ${Buffer.from('alice:secret-alice').toString('base64')}` });
+  const adminLogin = await api.post('/v1/admin/login', undefined, {
+    authorization: `Basic ${Buffer.from('alice:secret-alice').toString('base64')}`,
+  });
   assert.equal(adminLogin.status, 403);
   assert.equal((await api.del(`/v1/admin/user/users/${uuid}`)).status, 200);
   assert.equal((await api.get(`/v1/admin/user/users/${uuid}`)).status, 404);
@@ -150,18 +155,29 @@ test('permissions CRUD and the last administrator cannot be removed', async () =
 
 test('/manager/users is the same CRUD, but a manager may neither grant admin nor change an administrator', async () => {
   await api.login('admin', 'adm1n pass');
-  const carl = (await api.post('/v1/admin/user/users', { username: 'carl', password: 'pw-carl', permissions: [{ permission: 'manager' }] })).body.result;
+  const carl = (await api.post('/v1/admin/user/users', { username: 'carl', password: 'pw-carl', permissions: [{ permission: 'manager' }] }))
+    .body.result;
   assert.deepEqual(carl.permissions, [{ permission: 'manager' }]);
   const mgr = client(gw.http.fetch);
   await mgr.login('carl', 'pw-carl', 'manager');
   const admin = gw.accounts.byUsername('admin')!;
 
   // the spec's manager example: create with context and permissions, read, change, delete
-  const made = await mgr.post('/v1/manager/users', { context: 'demo', name: 'test2', username: 'test2', password: 'test2', permissions: [{ permission: 'user' }] });
+  const made = await mgr.post('/v1/manager/users', {
+    context: 'demo',
+    name: 'test2',
+    username: 'test2',
+    password: 'test2',
+    permissions: [{ permission: 'user' }],
+  });
   assert.equal(made.status, 200, made.text);
   assert.equal(made.body.result.context, 'demo');
   assert.deepEqual((await mgr.get(`/v1/manager/users/${made.body.result.uuid}`)).body.result, made.body.result);
-  const changed = await mgr.put(`/v1/manager/users/${made.body.result.uuid}`, { ...made.body.result, context: 'demo-test', password: 'test2' });
+  const changed = await mgr.put(`/v1/manager/users/${made.body.result.uuid}`, {
+    ...made.body.result,
+    context: 'demo-test',
+    password: 'test2',
+  });
   assert.equal(changed.status, 200, changed.text);
   assert.equal(changed.body.result.context, 'demo-test');
   assert.equal(changed.body.result.uuid, made.body.result.uuid, 'uuid and tm_* sent back are ignored');
@@ -188,10 +204,30 @@ test('/manager/users is the same CRUD, but a manager may neither grant admin nor
 test('permissions in user bodies and permission records are checked by their schema', async () => {
   await api.login('admin', 'adm1n pass');
   const cases: [string, string, unknown, RegExp][] = [
-    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: [{ permission: 'root' }] }, /^permissions\[0\]\.permission: must be one of admin, manager, user$/],
-    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: ['user'] }, /^permissions\[0\]: must be a JSON object$/],
-    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: { permission: 'user' } }, /^permissions: must be a JSON array$/],
-    ['POST', '/v1/admin/user/users', { username: 'pat', password: 'x', permissions: [{ permission: 'user', scope: 'all' }] }, /^permissions\[0\]\.scope: unknown field$/],
+    [
+      'POST',
+      '/v1/admin/user/users',
+      { username: 'pat', password: 'x', permissions: [{ permission: 'root' }] },
+      /^permissions\[0\]\.permission: must be one of admin, manager, user$/,
+    ],
+    [
+      'POST',
+      '/v1/admin/user/users',
+      { username: 'pat', password: 'x', permissions: ['user'] },
+      /^permissions\[0\]: must be a JSON object$/,
+    ],
+    [
+      'POST',
+      '/v1/admin/user/users',
+      { username: 'pat', password: 'x', permissions: { permission: 'user' } },
+      /^permissions: must be a JSON array$/,
+    ],
+    [
+      'POST',
+      '/v1/admin/user/users',
+      { username: 'pat', password: 'x', permissions: [{ permission: 'user', scope: 'all' }] },
+      /^permissions\[0\]\.scope: unknown field$/,
+    ],
     ['POST', '/v1/admin/user/users', { username: 'pat', password: '' }, /^password: must not be empty$/],
     ['POST', '/v1/admin/user/users', { username: 'pat pat', password: 'x' }, /^username: 1-64 letters/],
     ['POST', '/v1/admin/user/users', { password: 'x' }, /^username: is required$/],
@@ -210,12 +246,18 @@ test('permissions in user bodies and permission records are checked by their sch
   assert.equal((await api.post('/v1/admin/user/permissions', { user_uuid: 'no-such-user', permission: 'user' })).status, 404);
 });
 
-test('PUT /me/info and /admin/info change only one\'s own name and password', async () => {
+test("PUT /me/info and /admin/info change only one's own name and password", async () => {
   await api.login('admin', 'adm1n pass');
   const dan = (await api.post('/v1/admin/user/users', { username: 'dan', password: 'pw-dan' })).body.result;
   const me = client(gw.http.fetch);
   await me.login('dan', 'pw-dan', 'me');
-  const sentBack = await me.put('/v1/me/info', { ...dan, username: 'root', context: 'x', permissions: [{ permission: 'admin' }], name: 'Dan' });
+  const sentBack = await me.put('/v1/me/info', {
+    ...dan,
+    username: 'root',
+    context: 'x',
+    permissions: [{ permission: 'admin' }],
+    name: 'Dan',
+  });
   assert.equal(sentBack.status, 200, sentBack.text);
   assert.equal(sentBack.body.result.name, 'Dan');
   assert.equal(sentBack.body.result.username, 'dan', 'username, context and permissions are ignored here');
@@ -277,7 +319,7 @@ test('live routes answer 503 while AMI is down', async () => {
   }
 });
 
-test('a disabled plugin\'s routes answer 404', async () => {
+test("a disabled plugin's routes answer 404", async () => {
   const d2 = mkdtempSync(path.join(os.tmpdir(), 'gw-http2-'));
   const cfg = parseConfig(
     `ami: {username: u, secret: s}\ndata_dir: ${d2}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [users]\n`,

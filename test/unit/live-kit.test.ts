@@ -50,16 +50,26 @@ test('publish sends a change once: not when there is none, and not again when it
   });
   apply(ev({ Id: 'a' }));
   apply(ev({}));
-  assert.deepEqual(seen.map((m) => m.data), [{ id: 'a', n: 1 }]);
+  assert.deepEqual(
+    seen.map((m) => m.data),
+    [{ id: 'a', n: 1 }],
+  );
 
   const answer = deferred<string>();
-  const read = live.serialRead(() => answer.promise, () => undefined);
+  const read = live.serialRead(
+    () => answer.promise,
+    () => undefined,
+  );
   await sleep(5); // the read is sent
   apply(ev({ Id: 'b' })); // arrives while the read is in flight: published now, replayed after the answer
   answer.resolve('snapshot');
   await read;
   assert.deepEqual(applied, ['a', 'undefined', 'b', 'b~'], 'b was replayed');
-  assert.deepEqual(seen.map((m) => (m.data as { id: string }).id), ['a', 'b'], 'the replay published nothing');
+  assert.deepEqual(
+    seen.map((m) => (m.data as { id: string }).id),
+    ['a', 'b'],
+    'the replay published nothing',
+  );
   assert.equal(live.replaying, false);
   assert.deepEqual(invalid, []);
 });
@@ -85,12 +95,21 @@ test('soon() folds a burst into one run, and runs only while AMI is connected', 
 
 test('a failed soon() run is logged at its level as "<what> failed: <message>"', async () => {
   const { live, logged } = setup();
-  live.soon(5, 'parking re-read', async () => {
-    throw new Error('list failed');
-  }).schedule();
-  live.soon(5, 'agents re-read', async () => {
-    throw new Error('timeout');
-  }, 'debug').schedule();
+  live
+    .soon(5, 'parking re-read', async () => {
+      throw new Error('list failed');
+    })
+    .schedule();
+  live
+    .soon(
+      5,
+      'agents re-read',
+      async () => {
+        throw new Error('timeout');
+      },
+      'debug',
+    )
+    .schedule();
   await sleep(40);
   assert.deepEqual(logged.sort(), ['debug agents re-read failed: timeout', 'warn parking re-read failed: list failed']);
 });
@@ -98,10 +117,15 @@ test('a failed soon() run is logged at its level as "<what> failed: <message>"',
 test('soonPer() keeps one timer per key: each key runs once per burst, independently', async () => {
   const { live, logged } = setup();
   const runs: string[] = [];
-  const per = live.soonPer(20, (q) => `refresh of queue ${q}`, async (q) => {
-    runs.push(q);
-    if (q === 'bad') throw new Error('no such queue');
-  }, 'debug');
+  const per = live.soonPer(
+    20,
+    (q) => `refresh of queue ${q}`,
+    async (q) => {
+      runs.push(q);
+      if (q === 'bad') throw new Error('no such queue');
+    },
+    'debug',
+  );
   for (const q of ['sales', 'support', 'sales', 'bad', 'sales']) per.schedule(q);
   await sleep(60);
   assert.deepEqual(runs.sort(), ['bad', 'sales', 'support']);
@@ -111,12 +135,16 @@ test('soonPer() keeps one timer per key: each key runs once per burst, independe
   assert.equal(runs.filter((q) => q === 'sales').length, 2, 'a key fires again after its timer ran');
 });
 
-test('lifecycle: reset cancels pending re-reads and forgets the state; close cancels them and runs the plugin\'s close', async () => {
+test("lifecycle: reset cancels pending re-reads and forgets the state; close cancels them and runs the plugin's close", async () => {
   const { live } = setup();
   const runs: string[] = [];
   const calls: string[] = [];
   const d = live.soon(20, 'resync', async () => void runs.push('resync'));
-  const per = live.soonPer(20, (k) => k, async (k) => void runs.push(k));
+  const per = live.soonPer(
+    20,
+    (k) => k,
+    async (k) => void runs.push(k),
+  );
   const inst = live.lifecycle({
     resync: async () => void calls.push('resync'),
     reset: () => calls.push('state reset'),
@@ -143,7 +171,15 @@ test('onReload() reacts to the module (with or without .so, any case) and to All
   const hits: string[] = [];
   const queue = live.onReload('app_queue', () => hits.push('queue'));
   const pjsip = live.onReload('res_pjsip\\w*', () => hits.push('pjsip'));
-  for (const Module of ['app_queue', 'app_queue.so', 'APP_QUEUE.SO', 'All', 'app_queue_extra', 'res_parking', 'res_pjsip_outbound_registration.so']) {
+  for (const Module of [
+    'app_queue',
+    'app_queue.so',
+    'APP_QUEUE.SO',
+    'All',
+    'app_queue_extra',
+    'res_parking',
+    'res_pjsip_outbound_registration.so',
+  ]) {
     queue(ev({ Module }));
     pjsip(ev({ Module }));
   }
@@ -158,11 +194,17 @@ test('serialRead() runs reads one at a time and replays the events that overtook
   const first = deferred<string>();
   const second = deferred<string>();
   let secondStarted = false;
-  const a = live.serialRead(() => first.promise, (x) => void state.push(`answer:${x}`));
-  const b = live.serialRead(() => {
-    secondStarted = true;
-    return second.promise;
-  }, (x) => void state.push(`answer:${x}`));
+  const a = live.serialRead(
+    () => first.promise,
+    (x) => void state.push(`answer:${x}`),
+  );
+  const b = live.serialRead(
+    () => {
+      secondStarted = true;
+      return second.promise;
+    },
+    (x) => void state.push(`answer:${x}`),
+  );
   await sleep(5); // the first read is sent
   apply(ev({ Id: '1' }));
   assert.equal(secondStarted, false, 'the second read waits for the first');

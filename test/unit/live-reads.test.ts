@@ -49,9 +49,15 @@ test('events during a read are applied at once, then replayed after the answer i
 test('events outside a read are applied once, and not replayed by a later read', async () => {
   const { reads, seen, apply } = setup();
   apply(ev('before'));
-  await reads.read(async () => 'A', (a) => void seen.push(`answer:${a}`));
+  await reads.read(
+    async () => 'A',
+    (a) => void seen.push(`answer:${a}`),
+  );
   apply(ev('after'));
-  await reads.read(async () => 'B', (a) => void seen.push(`answer:${a}`));
+  await reads.read(
+    async () => 'B',
+    (a) => void seen.push(`answer:${a}`),
+  );
   assert.deepEqual(seen, ['before', 'answer:A', 'after', 'answer:B']);
 });
 
@@ -59,9 +65,15 @@ test('two overlapping reads each replay their own log', async () => {
   const { reads, seen, apply } = setup();
   const first = deferred<string>();
   const second = deferred<string>();
-  const a = reads.read(() => first.promise, (x) => void seen.push(`answer:${x}`));
+  const a = reads.read(
+    () => first.promise,
+    (x) => void seen.push(`answer:${x}`),
+  );
   apply(ev('1')); // only the first read is in flight
-  const b = reads.read(() => second.promise, (x) => void seen.push(`answer:${x}`));
+  const b = reads.read(
+    () => second.promise,
+    (x) => void seen.push(`answer:${x}`),
+  );
   apply(ev('2')); // both are in flight
   second.resolve('B');
   await b;
@@ -74,15 +86,27 @@ test('two overlapping reads each replay their own log', async () => {
 test('a failed read replays nothing and stops recording', async () => {
   const { reads, seen, apply } = setup();
   const answer = deferred<string>();
-  const done = reads.read(() => answer.promise, () => assert.fail('no answer to apply'));
+  const done = reads.read(
+    () => answer.promise,
+    () => assert.fail('no answer to apply'),
+  );
   apply(ev('1'));
   answer.reject(new Error('list failed'));
   await assert.rejects(done, /list failed/);
-  await reads.read(async () => 'A', (a) => void seen.push(`answer:${a}`));
+  await reads.read(
+    async () => 'A',
+    (a) => void seen.push(`answer:${a}`),
+  );
   assert.deepEqual(seen, ['1', 'answer:A'], 'the event recorded by the failed read is not replayed by the next one');
-  await assert.rejects(reads.read(async () => 'B', () => {
-    throw new Error('apply failed');
-  }), /apply failed/);
+  await assert.rejects(
+    reads.read(
+      async () => 'B',
+      () => {
+        throw new Error('apply failed');
+      },
+    ),
+    /apply failed/,
+  );
   assert.equal(reads.replaying, false);
 });
 

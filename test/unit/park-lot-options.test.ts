@@ -37,8 +37,13 @@ function service(): ParkService {
 
 test('the spec\'s example PUT becomes lines of the section: "> x" is key => x, others key = x', () => {
   const body = parse({
-    context: '> edvina_park', parkpos: '> 800-900', findslot: '> next',
-    comebacktoorigin: 'no', comebackdialtime: '90', comebackcontext: 'edvinapark-timeout', parkedmusicclass: 'edvina',
+    context: '> edvina_park',
+    parkpos: '> 800-900',
+    findslot: '> next',
+    comebacktoorigin: 'no',
+    comebackdialtime: '90',
+    comebackcontext: 'edvinapark-timeout',
+    parkedmusicclass: 'edvina',
   });
   assert.deepEqual(service().lotSettings(body), [
     { key: 'parkpos', op: '=>', value: '800-900' },
@@ -62,7 +67,16 @@ test('numbers and booleans are written as text (yes/no); values are trimmed', ()
 });
 
 test('what GET shows (name, spaces, timeout, tm_update) may be sent back and is ignored; null means not given', () => {
-  const body = parse({ name: 'gwlot', start_space: '701', stop_spcae: '720', stop_space: '720', timeout: 45, tm_update: 'x', parkpos: '701-720', context: null });
+  const body = parse({
+    name: 'gwlot',
+    start_space: '701',
+    stop_spcae: '720',
+    stop_space: '720',
+    timeout: 45,
+    tm_update: 'x',
+    parkpos: '701-720',
+    context: null,
+  });
   assert.deepEqual(service().lotSettings(body), [{ key: 'parkpos', value: '701-720' }]);
 });
 
@@ -71,8 +85,12 @@ test('a body that sets no option is refused: it would empty the lot', () => {
   assert.throws(() => service().lotSettings(parse({ name: 'x', timeout: 3 })), /at least one lot option/);
 });
 
-test('bad values are refused with the field and the gateway\'s wording', () => {
-  assert.deepEqual(refused({ parkpos: 'eight hundred' }), { message: 'parkpos: "eight hundred" must be a range of spaces such as 701-720', field: 'parkpos', code: 'invalid_field' });
+test("bad values are refused with the field and the gateway's wording", () => {
+  assert.deepEqual(refused({ parkpos: 'eight hundred' }), {
+    message: 'parkpos: "eight hundred" must be a range of spaces such as 701-720',
+    field: 'parkpos',
+    code: 'invalid_field',
+  });
   assert.equal(refused({ parkpos: '> 720-701' }).message, 'parkpos: "720-701" the first space must not be above the last');
   assert.equal(refused({ parkingtime: 'soon' }).message, 'parkingtime: "soon" must be a whole number of seconds');
   assert.equal(refused({ parkingtime: -5 }).message, 'parkingtime: "-5" must be a whole number of seconds');
@@ -87,15 +105,23 @@ test('bad values are refused with the field and the gateway\'s wording', () => {
 
 test('CR, LF or NUL in a value is refused before anything else: it would end the config line', () => {
   for (const value of ['x\r\n[evil]', '801-810\nparkext => 1', 'a\0b']) {
-    assert.deepEqual(refused({ context: value }), { message: 'context: must not contain CR, LF or NUL characters', field: 'context', code: 'invalid_field' });
+    assert.deepEqual(refused({ context: value }), {
+      message: 'context: must not contain CR, LF or NUL characters',
+      field: 'context',
+      code: 'invalid_field',
+    });
   }
 });
 
 test('an unknown option is refused as an unknown field', () => {
-  assert.deepEqual(refused({ parkpos: '801-810', colour: 'blue' }), { message: 'colour: unknown field', field: 'colour', code: 'unknown_field' });
+  assert.deepEqual(refused({ parkpos: '801-810', colour: 'blue' }), {
+    message: 'colour: unknown field',
+    field: 'colour',
+    code: 'unknown_field',
+  });
 });
 
-test('yesNo reads Asterisk\'s booleans (ast_true / ast_false) as 1 / 0, anything else as the fallback', () => {
+test("yesNo reads Asterisk's booleans (ast_true / ast_false) as 1 / 0, anything else as the fallback", () => {
   for (const t of ['yes', 'YES', 'true', 'True', 'y', 't', '1', 'on']) assert.equal(yesNo(t), 1, t);
   for (const f of ['no', 'No', 'false', 'False', 'n', 'f', '0', 'off']) assert.equal(yesNo(f, 1), 0, f);
   assert.equal(yesNo(undefined), 0);

@@ -61,16 +61,38 @@ class FakeAsterisk implements AmiPort {
   }
 
   private contactDetails(aor: string): AmiMessage[] {
-    return (this.contacts.get(aor) ?? []).map((uri) => msg({
-      Event: 'ContactStatusDetail', AOR: aor, URI: uri, UserAgent: 'ua', RegExpire: '2000000000', ViaAddress: '127.0.0.1:5',
-      CallID: 'c', Status: 'NonQualified', RoundtripUsec: 'N/A', EndpointName: aor, ID: `${aor};@${uri.length}`,
-      AuthenticateQualify: '0', OutboundProxy: '', Path: '', QualifyFrequency: '0', QualifyTimeout: '3.000',
-    }));
+    return (this.contacts.get(aor) ?? []).map((uri) =>
+      msg({
+        Event: 'ContactStatusDetail',
+        AOR: aor,
+        URI: uri,
+        UserAgent: 'ua',
+        RegExpire: '2000000000',
+        ViaAddress: '127.0.0.1:5',
+        CallID: 'c',
+        Status: 'NonQualified',
+        RoundtripUsec: 'N/A',
+        EndpointName: aor,
+        ID: `${aor};@${uri.length}`,
+        AuthenticateQualify: '0',
+        OutboundProxy: '',
+        Path: '',
+        QualifyFrequency: '0',
+        QualifyTimeout: '3.000',
+      }),
+    );
   }
 
   private aor(ev: string, name: string): AmiMessage {
     const uris = this.contacts.get(name) ?? [];
-    return msg({ Event: ev, ObjectType: 'aor', ObjectName: name, MaxContacts: '1', QualifyTimeout: '3.000000', Contacts: uris.map((u) => `${name}/${u}`).join(',') });
+    return msg({
+      Event: ev,
+      ObjectType: 'aor',
+      ObjectName: name,
+      MaxContacts: '1',
+      QualifyTimeout: '3.000000',
+      Contacts: uris.map((u) => `${name}/${u}`).join(','),
+    });
   }
 
   private answer(name: string, endpoint: string): AmiMessage[] | null {
@@ -80,20 +102,49 @@ class FakeAsterisk implements AmiPort {
       case 'PJSIPShowEndpoint':
         if (!this.endpoints.includes(endpoint)) return null;
         return [
-          msg({ Event: 'EndpointDetail', ObjectType: 'endpoint', ObjectName: endpoint, Aors: endpoint, Auth: endpoint, TosAudio: '0', DeviceState: 'Unavailable', ActiveChannels: '0' }),
-          msg({ Event: 'AuthDetail', ObjectType: 'auth', ObjectName: endpoint, Username: endpoint, Password: 'pw-secret', EndpointName: endpoint }),
+          msg({
+            Event: 'EndpointDetail',
+            ObjectType: 'endpoint',
+            ObjectName: endpoint,
+            Aors: endpoint,
+            Auth: endpoint,
+            TosAudio: '0',
+            DeviceState: 'Unavailable',
+            ActiveChannels: '0',
+          }),
+          msg({
+            Event: 'AuthDetail',
+            ObjectType: 'auth',
+            ObjectName: endpoint,
+            Username: endpoint,
+            Password: 'pw-secret',
+            EndpointName: endpoint,
+          }),
           { ...this.aor('AorDetail', endpoint), fields: { ...this.aor('AorDetail', endpoint).fields, EndpointName: endpoint } },
           ...this.contactDetails(endpoint),
         ];
       case 'PJSIPShowAors':
         return this.endpoints.map((n) => this.aor('AorList', n));
       case 'PJSIPShowAuths':
-        return this.endpoints.map((n) => msg({ Event: 'AuthList', ObjectType: 'auth', ObjectName: n, Username: n, Password: 'pw-secret', NonceLifetime: '32' }));
+        return this.endpoints.map((n) =>
+          msg({ Event: 'AuthList', ObjectType: 'auth', ObjectName: n, Username: n, Password: 'pw-secret', NonceLifetime: '32' }),
+        );
       case 'PJSIPShowContacts':
         return [];
       case 'PJSIPShowRegistrationsOutbound':
         return this.registration
-          ? [msg({ Event: 'OutboundRegistrationDetail', ObjectType: 'registration', ObjectName: 'reg1', ClientUri: 'sip:u@h', ServerUri: 'sip:h', RetryInterval: '60', Status: 'Unregistered', NextReg: '0' })]
+          ? [
+              msg({
+                Event: 'OutboundRegistrationDetail',
+                ObjectType: 'registration',
+                ObjectName: 'reg1',
+                ClientUri: 'sip:u@h',
+                ServerUri: 'sip:h',
+                RetryInterval: '60',
+                Status: 'Unregistered',
+                NextReg: '0',
+              }),
+            ]
           : [];
       default:
         throw new Error(`unexpected action ${name}`);
@@ -124,7 +175,15 @@ before(async () => {
   bus.subscribe((m) => published.push(m));
   bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   const log = createLogger('test', 'silent');
-  const ctx = { name: 'pjsip', router: http.router('pjsip'), ami, bus, log, config, configFiles: new ConfigFiles(config, ami as never, log) };
+  const ctx = {
+    name: 'pjsip',
+    router: http.router('pjsip'),
+    ami,
+    bus,
+    log,
+    config,
+    configFiles: new ConfigFiles(config, ami as never, log),
+  };
   inst = await pjsip.setup(ctx as unknown as PluginContext);
   await registerDocsRoutes(http, { routes: () => http.routes, events: () => pjsip.publishes ?? [], plugins: () => ['pjsip'] });
   http.seal();
@@ -144,7 +203,8 @@ const list = async (what: string) => {
 };
 
 test('mapLimit keeps order and the limit', async () => {
-  let inFlight = 0, max = 0;
+  let inFlight = 0,
+    max = 0;
   const out = await mapLimit([5, 1, 4, 2, 3], 2, async (n) => {
     max = Math.max(max, ++inFlight);
     await sleep(n);
@@ -161,11 +221,13 @@ test('an empty Asterisk: the "No ... found" errors and a missing outbound-regist
     PJSIPShowAors: 'No AORs found',
     PJSIPShowAuths: 'No Auths found',
     PJSIPShowContacts: 'No Contacts found',
-    PJSIPShowRegistrationsOutbound: 'Invalid/unknown command: PJSIPShowRegistrationsOutbound. Use Action: ListCommands to show available commands.',
+    PJSIPShowRegistrationsOutbound:
+      'Invalid/unknown command: PJSIPShowRegistrationsOutbound. Use Action: ListCommands to show available commands.',
   });
   await inst.resync!();
   ami.errors = {};
-  for (const what of ['endpoints', 'aors', 'auths', 'auth', 'contacts', 'registration_outbounds']) assert.deepEqual(await list(what), [], what);
+  for (const what of ['endpoints', 'aors', 'auths', 'auth', 'contacts', 'registration_outbounds'])
+    assert.deepEqual(await list(what), [], what);
 });
 
 test('a real failure fails the resync (the plugin then answers 503 with the reason)', async () => {
@@ -190,7 +252,10 @@ test('full read: one PJSIPShowEndpoint per endpoint, a few at a time; a vanished
   assert.equal(eps[0].tos_audio, 0);
   assert.equal((await list('contacts')).length, 1);
   const auths = await list('auths');
-  assert.ok(auths.every((a) => a.password === ''), 'no password');
+  assert.ok(
+    auths.every((a) => a.password === ''),
+    'no password',
+  );
   assert.ok(!(await api.get('/v1/admin/pjsip/auths')).text.includes('pw-secret'));
   assert.equal((await api.get('/v1/admin/pjsip/aors/ep03')).body.result.total_contacts, 1);
   assert.equal((await api.get('/v1/admin/pjsip/aors/ep03')).body.result.endpoint_name, 'ep03');
@@ -216,7 +281,7 @@ test('detail routes: 400 for path characters or line breaks, 404 for unknown nam
   assert.match(conf.body.result.data, /type = transport/);
 });
 
-test('Reload of res_pjsip re-reads everything (debounced); other modules\' reloads do not', async () => {
+test("Reload of res_pjsip re-reads everything (debounced); other modules' reloads do not", async () => {
   ami.calls = [];
   event({ Event: 'Reload', Module: 'app_queue.so', Status: '0' });
   await settle();
@@ -237,7 +302,14 @@ test('ContactStatus of a new contact re-reads its endpoint; the contact appears 
   published.length = 0;
   ami.calls = [];
   ami.contacts.set('ep01', ['sip:ep01@127.0.0.1:7']);
-  event({ Event: 'ContactStatus', URI: 'sip:ep01@127.0.0.1:7', ContactStatus: 'NonQualified', AOR: 'ep01', EndpointName: 'ep01', RoundtripUsec: '0' });
+  event({
+    Event: 'ContactStatus',
+    URI: 'sip:ep01@127.0.0.1:7',
+    ContactStatus: 'NonQualified',
+    AOR: 'ep01',
+    EndpointName: 'ep01',
+    RoundtripUsec: '0',
+  });
   await settle();
   assert.deepEqual(ami.calls, ['PJSIPShowEndpoint ep01']);
   const c = (await list('contacts')).find((x) => x.aor === 'ep01');
@@ -245,12 +317,29 @@ test('ContactStatus of a new contact re-reads its endpoint; the contact appears 
   assert.ok(published.some((p) => p.type === 'pjsip.contact.updated' && (p.data as any).id === c.id));
   assert.equal((await api.get('/v1/admin/pjsip/aors/ep01')).body.result.contacts_registered, 1);
 
-  event({ Event: 'ContactStatus', URI: 'sip:ep01@127.0.0.1:7', ContactStatus: 'Reachable', AOR: 'ep01', EndpointName: 'ep01', RoundtripUsec: '812' });
+  event({
+    Event: 'ContactStatus',
+    URI: 'sip:ep01@127.0.0.1:7',
+    ContactStatus: 'Reachable',
+    AOR: 'ep01',
+    EndpointName: 'ep01',
+    RoundtripUsec: '812',
+  });
   const now = (await list('contacts')).find((x) => x.aor === 'ep01');
   assert.equal(now.status, 'Reachable');
   assert.equal(now.round_trip_usec, '812');
-  event({ Event: 'ContactStatus', URI: 'sip:ep01@127.0.0.1:7', ContactStatus: 'Removed', AOR: 'ep01', EndpointName: 'ep01', RoundtripUsec: '0' });
-  assert.equal((await list('contacts')).some((x) => x.aor === 'ep01'), false);
+  event({
+    Event: 'ContactStatus',
+    URI: 'sip:ep01@127.0.0.1:7',
+    ContactStatus: 'Removed',
+    AOR: 'ep01',
+    EndpointName: 'ep01',
+    RoundtripUsec: '0',
+  });
+  assert.equal(
+    (await list('contacts')).some((x) => x.aor === 'ep01'),
+    false,
+  );
   assert.ok(published.some((p) => p.type === 'pjsip.contact.removed'));
   assert.equal((await api.get('/v1/admin/pjsip/aors/ep01')).body.result.total_contacts, 0);
   ami.contacts.delete('ep01');
@@ -305,5 +394,6 @@ test('every answer above was checked against the OpenAPI document, every event a
   }
   const doc = (await api.get('/v1/openapi.json')).body as any;
   assert.equal(doc.paths['/v1/admin/pjsip/auths/{name}'].get['x-live'], true);
-  for (const k of ['password', 'md5_cred']) assert.equal(doc.components.schemas.PjsipAuth.properties[k].const, '', `${k} is documented as never returned`);
+  for (const k of ['password', 'md5_cred'])
+    assert.equal(doc.components.schemas.PjsipAuth.properties[k].const, '', `${k} is documented as never returned`);
 });

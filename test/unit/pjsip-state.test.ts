@@ -26,38 +26,103 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 /** EndpointDetail as Asterisk 22 dumps it (a subset; hash order, not alphabetical). */
 function endpointDetail(name: string, extra: Record<string, string> = {}): AmiMessage {
   return msg({
-    Event: 'EndpointDetail', ActionID: 'a1', ObjectType: 'endpoint', ObjectName: name,
-    RpidImmediate: 'false', DeviceStateBusyAt: '0', T38UdptlMaxdatagram: '0', Context: 'gw-test-wait', Aors: name,
-    Auth: name, OutboundAuth: '', Transport: 'gw-udp', TosAudio: '0', CosVideo: '0', MaxAudioStreams: '1',
-    TimersSessExpires: '1800', TimersMinSe: '90', SubMinExpiry: '0', Accountcode: '', Callerid: '<unknown>',
-    CalleridPrivacy: 'allowed_not_screened', CalleridTag: '', G726NonStandard: 'false', '100rel': 'yes',
-    FaxDetectTimeout: '0', Ignore183WithoutSdp: 'false', Allow: '(ulaw)', RtpIpv6: 'false', T38UdptlIpv6: 'false',
-    SetVar: 'A=1', DeviceState: 'Unavailable', ActiveChannels: '0', ...extra,
+    Event: 'EndpointDetail',
+    ActionID: 'a1',
+    ObjectType: 'endpoint',
+    ObjectName: name,
+    RpidImmediate: 'false',
+    DeviceStateBusyAt: '0',
+    T38UdptlMaxdatagram: '0',
+    Context: 'gw-test-wait',
+    Aors: name,
+    Auth: name,
+    OutboundAuth: '',
+    Transport: 'gw-udp',
+    TosAudio: '0',
+    CosVideo: '0',
+    MaxAudioStreams: '1',
+    TimersSessExpires: '1800',
+    TimersMinSe: '90',
+    SubMinExpiry: '0',
+    Accountcode: '',
+    Callerid: '<unknown>',
+    CalleridPrivacy: 'allowed_not_screened',
+    CalleridTag: '',
+    G726NonStandard: 'false',
+    '100rel': 'yes',
+    FaxDetectTimeout: '0',
+    Ignore183WithoutSdp: 'false',
+    Allow: '(ulaw)',
+    RtpIpv6: 'false',
+    T38UdptlIpv6: 'false',
+    SetVar: 'A=1',
+    DeviceState: 'Unavailable',
+    ActiveChannels: '0',
+    ...extra,
   });
 }
 
 function aorFields(name: string, contacts = '', extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ObjectType: 'aor', ObjectName: name, MinimumExpiration: '60', DefaultExpiration: '3600', QualifyTimeout: '3.000000',
-    Qualify2xxOnly: 'false', Mailboxes: '', SupportPath: 'false', RemoveUnavailable: 'false', VoicemailExtension: '',
-    MaxContacts: '1', AuthenticateQualify: 'false', Contacts: contacts, MaximumExpiration: '7200', QualifyFrequency: '0',
-    RemoveExisting: 'false', OutboundProxy: '', ...extra,
+    ObjectType: 'aor',
+    ObjectName: name,
+    MinimumExpiration: '60',
+    DefaultExpiration: '3600',
+    QualifyTimeout: '3.000000',
+    Qualify2xxOnly: 'false',
+    Mailboxes: '',
+    SupportPath: 'false',
+    RemoveUnavailable: 'false',
+    VoicemailExtension: '',
+    MaxContacts: '1',
+    AuthenticateQualify: 'false',
+    Contacts: contacts,
+    MaximumExpiration: '7200',
+    QualifyFrequency: '0',
+    RemoveExisting: 'false',
+    OutboundProxy: '',
+    ...extra,
   };
 }
 
 function authFields(name: string): Record<string, string> {
   return {
-    ObjectType: 'auth', ObjectName: name, OauthSecret: 'oauth-s', PasswordDigest: 'digest-s', SupportedAlgorithmsUas: 'MD5',
-    RefreshToken: 'refresh-s', Username: name, Md5Cred: 'md5-s', Realm: '', AuthType: 'userpass', Password: `${name}-secret`,
-    SupportedAlgorithmsUac: 'MD5', NonceLifetime: '32', OauthClientid: '',
+    ObjectType: 'auth',
+    ObjectName: name,
+    OauthSecret: 'oauth-s',
+    PasswordDigest: 'digest-s',
+    SupportedAlgorithmsUas: 'MD5',
+    RefreshToken: 'refresh-s',
+    Username: name,
+    Md5Cred: 'md5-s',
+    Realm: '',
+    AuthType: 'userpass',
+    Password: `${name}-secret`,
+    SupportedAlgorithmsUac: 'MD5',
+    NonceLifetime: '32',
+    OauthClientid: '',
   };
 }
 
 function contactStatusDetail(aor: string, uri: string, id: string, extra: Record<string, string> = {}): AmiMessage {
   return msg({
-    Event: 'ContactStatusDetail', ActionID: 'a1', AOR: aor, URI: uri, UserAgent: '', RegExpire: '0', Status: 'NonQualified',
-    RoundtripUsec: 'N/A', EndpointName: aor, ID: id, AuthenticateQualify: '0', OutboundProxy: '', Path: '',
-    QualifyFrequency: '0', QualifyTimeout: '3.000', Qualify2xxOnly: '0', ...extra,
+    Event: 'ContactStatusDetail',
+    ActionID: 'a1',
+    AOR: aor,
+    URI: uri,
+    UserAgent: '',
+    RegExpire: '0',
+    Status: 'NonQualified',
+    RoundtripUsec: 'N/A',
+    EndpointName: aor,
+    ID: id,
+    AuthenticateQualify: '0',
+    OutboundProxy: '',
+    Path: '',
+    QualifyFrequency: '0',
+    QualifyTimeout: '3.000',
+    Qualify2xxOnly: '0',
+    ...extra,
   });
 }
 
@@ -65,19 +130,49 @@ function contactStatusDetail(aor: string, uri: string, id: string, extra: Record
 function contactList(aor: string, port: number, expires: number): AmiMessage {
   const uri = `sip:${aor}@127.0.0.1:${port}`;
   return msg({
-    Event: 'ContactList', ActionID: 'a2', ObjectType: 'contact', ObjectName: `${aor};@${md5(uri)}`, ViaAddr: '127.0.0.1',
-    QualifyTimeout: '3.000000', Qualify2xxOnly: 'false', CallId: 'call-1@x', RegServer: '', PruneOnBoot: 'no', Path: '',
-    Endpoint: aor, ViaPort: String(port), AuthenticateQualify: 'no', Uri: uri, QualifyFrequency: '0', UserAgent: 'ua/1',
-    ExpirationTime: String(expires), OutboundProxy: '', Status: 'NonQualified', RoundtripUsec: 'N/A',
+    Event: 'ContactList',
+    ActionID: 'a2',
+    ObjectType: 'contact',
+    ObjectName: `${aor};@${md5(uri)}`,
+    ViaAddr: '127.0.0.1',
+    QualifyTimeout: '3.000000',
+    Qualify2xxOnly: 'false',
+    CallId: 'call-1@x',
+    RegServer: '',
+    PruneOnBoot: 'no',
+    Path: '',
+    Endpoint: aor,
+    ViaPort: String(port),
+    AuthenticateQualify: 'no',
+    Uri: uri,
+    QualifyFrequency: '0',
+    UserAgent: 'ua/1',
+    ExpirationTime: String(expires),
+    OutboundProxy: '',
+    Status: 'NonQualified',
+    RoundtripUsec: 'N/A',
   });
 }
 
 function registrationDetail(status: string, nextReg = '0'): AmiMessage {
   return msg({
-    Event: 'OutboundRegistrationDetail', ActionID: 'a3', ObjectType: 'registration', ObjectName: 'gw-reg', MaxRetries: '10',
-    ClientUri: 'sip:reguser@127.0.0.1:5998', ServerUri: 'sip:127.0.0.1:5998', RetryInterval: '60', Expiration: '3600',
-    Transport: 'gw-udp', OutboundAuth: 'gw-reg-auth', MaxRandomInitialDelay: '10', ForbiddenRetryInterval: '0',
-    FatalRetryInterval: '0', Line: 'false', Status: status, NextReg: nextReg,
+    Event: 'OutboundRegistrationDetail',
+    ActionID: 'a3',
+    ObjectType: 'registration',
+    ObjectName: 'gw-reg',
+    MaxRetries: '10',
+    ClientUri: 'sip:reguser@127.0.0.1:5998',
+    ServerUri: 'sip:127.0.0.1:5998',
+    RetryInterval: '60',
+    Expiration: '3600',
+    Transport: 'gw-udp',
+    OutboundAuth: 'gw-reg-auth',
+    MaxRandomInitialDelay: '10',
+    ForbiddenRetryInterval: '0',
+    FatalRetryInterval: '0',
+    Line: 'false',
+    Status: status,
+    NextReg: nextReg,
   });
 }
 
@@ -93,19 +188,40 @@ function snapshot(expires = 2_000_000_000): Snapshot {
   return {
     endpoints: ['gw-ep1', 'gw-ep2'].map((n) => msg({ Event: 'EndpointList', ObjectType: 'endpoint', ObjectName: n })),
     details: new Map([
-      ['gw-ep1', [
-        endpointDetail('gw-ep1', { DeviceState: 'Not in use' }),
-        msg({ Event: 'AuthDetail', ...authFields('gw-ep1'), EndpointName: 'gw-ep1' }),
-        msg({ Event: 'AorDetail', ...aorFields('gw-ep1', `gw-ep1/${dynUri}`), TotalContacts: '1', ContactsRegistered: '1', EndpointName: 'gw-ep1' }),
-        contactStatusDetail('gw-ep1', dynUri, dyn.fields.ObjectName!, {
-          UserAgent: 'ua/1', RegExpire: String(expires), ViaAddress: '127.0.0.1:5061', CallID: 'call-1@x',
-        }),
-      ]],
-      ['gw-ep2', [
-        endpointDetail('gw-ep2', { OutboundAuth: 'gw-reg-auth', DeviceState: 'Not in use' }),
-        msg({ Event: 'AorDetail', ...aorFields('gw-ep2', `gw-ep2/${staticUri}`, { MaxContacts: '0' }), TotalContacts: '1', ContactsRegistered: '0', EndpointName: 'gw-ep2' }),
-        contactStatusDetail('gw-ep2', staticUri, `gw-ep2@@${md5(staticUri)}`),
-      ]],
+      [
+        'gw-ep1',
+        [
+          endpointDetail('gw-ep1', { DeviceState: 'Not in use' }),
+          msg({ Event: 'AuthDetail', ...authFields('gw-ep1'), EndpointName: 'gw-ep1' }),
+          msg({
+            Event: 'AorDetail',
+            ...aorFields('gw-ep1', `gw-ep1/${dynUri}`),
+            TotalContacts: '1',
+            ContactsRegistered: '1',
+            EndpointName: 'gw-ep1',
+          }),
+          contactStatusDetail('gw-ep1', dynUri, dyn.fields.ObjectName!, {
+            UserAgent: 'ua/1',
+            RegExpire: String(expires),
+            ViaAddress: '127.0.0.1:5061',
+            CallID: 'call-1@x',
+          }),
+        ],
+      ],
+      [
+        'gw-ep2',
+        [
+          endpointDetail('gw-ep2', { OutboundAuth: 'gw-reg-auth', DeviceState: 'Not in use' }),
+          msg({
+            Event: 'AorDetail',
+            ...aorFields('gw-ep2', `gw-ep2/${staticUri}`, { MaxContacts: '0' }),
+            TotalContacts: '1',
+            ContactsRegistered: '0',
+            EndpointName: 'gw-ep2',
+          }),
+          contactStatusDetail('gw-ep2', staticUri, `gw-ep2@@${md5(staticUri)}`),
+        ],
+      ],
     ]),
     aors: [
       msg({ Event: 'AorList', ...aorFields('gw-ep1', `gw-ep1/${dynUri}`) }),
@@ -118,18 +234,30 @@ function snapshot(expires = 2_000_000_000): Snapshot {
   };
 }
 
-test('snakeKey: CamelCase back to snake_case, with the spec\'s names where they differ from Asterisk\'s', () => {
+test("snakeKey: CamelCase back to snake_case, with the spec's names where they differ from Asterisk's", () => {
   const cases: Record<string, string> = {
-    MaxContacts: 'max_contacts', ObjectName: 'object_name', T38UdptlMaxdatagram: 't38_udptl_maxdatagram', RtpIpv6: 'rtp_ipv6',
-    Md5Cred: 'md5_cred', DtlsCaFile: 'dtls_ca_file', Webrtc: 'webrtc', Accountcode: 'account_code', Callerid: 'caller_id',
-    CalleridPrivacy: 'caller_id_privacy', '100rel': 'rel_100', G726NonStandard: 'g_726_non_standard',
-    FaxDetectTimeout: 'fax_detect_time', Ignore183WithoutSdp: 'ignore_183_without_sdp', Qualify2xxOnly: 'qualify_2xx_only',
-    DeviceState: 'device_state', ActiveChannels: 'active_channels',
+    MaxContacts: 'max_contacts',
+    ObjectName: 'object_name',
+    T38UdptlMaxdatagram: 't38_udptl_maxdatagram',
+    RtpIpv6: 'rtp_ipv6',
+    Md5Cred: 'md5_cred',
+    DtlsCaFile: 'dtls_ca_file',
+    Webrtc: 'webrtc',
+    Accountcode: 'account_code',
+    Callerid: 'caller_id',
+    CalleridPrivacy: 'caller_id_privacy',
+    '100rel': 'rel_100',
+    G726NonStandard: 'g_726_non_standard',
+    FaxDetectTimeout: 'fax_detect_time',
+    Ignore183WithoutSdp: 'ignore_183_without_sdp',
+    Qualify2xxOnly: 'qualify_2xx_only',
+    DeviceState: 'device_state',
+    ActiveChannels: 'active_channels',
   };
   for (const [k, v] of Object.entries(cases)) assert.equal(snakeKey(k), v, k);
 });
 
-test('toNumber: numbers from Asterisk\'s text; an empty value is 0, a non-number stays text', () => {
+test("toNumber: numbers from Asterisk's text; an empty value is 0, a non-number stays text", () => {
   assert.equal(toNumber('3.000000'), 3);
   assert.equal(toNumber('1800'), 1800);
   assert.equal(toNumber(''), 0);
@@ -140,7 +268,15 @@ test('endpoint rows: every dumped option, spec number fields as numbers, the res
   const row = endpointRow(msg(endpointDetail('e1').fields, { SetVar: ['A=1', 'B=2'] }));
   assert.equal(row.object_name, 'e1');
   assert.equal(row.object_type, 'endpoint');
-  for (const k of ['device_state_busy_at', 't38_udptl_maxdatagram', 'tos_audio', 'cos_video', 'max_audio_streams', 'timers_sess_expires', 'fax_detect_time']) {
+  for (const k of [
+    'device_state_busy_at',
+    't38_udptl_maxdatagram',
+    'tos_audio',
+    'cos_video',
+    'max_audio_streams',
+    'timers_sess_expires',
+    'fax_detect_time',
+  ]) {
     assert.equal(typeof row[k], 'number', k);
   }
   assert.equal(row.timers_sess_expires, 1800);
@@ -181,9 +317,18 @@ test('auth rows never carry a secret; the schema answers them as "" only', () =>
 test('full load: tables, links, contact counts, and contacts from all three sources', () => {
   const s = new PjsipState();
   s.load(snapshot());
-  assert.deepEqual([...s.endpoints.values()].map((e) => e.object_name), ['gw-ep1', 'gw-ep2']);
-  assert.deepEqual([...s.aors.values()].map((e) => e.object_name), ['gw-ep1', 'gw-ep2', 'gw-lone']);
-  assert.deepEqual([...s.auths.values()].map((e) => e.object_name), ['gw-ep1', 'gw-ep2', 'gw-reg-auth']);
+  assert.deepEqual(
+    [...s.endpoints.values()].map((e) => e.object_name),
+    ['gw-ep1', 'gw-ep2'],
+  );
+  assert.deepEqual(
+    [...s.aors.values()].map((e) => e.object_name),
+    ['gw-ep1', 'gw-ep2', 'gw-lone'],
+  );
+  assert.deepEqual(
+    [...s.auths.values()].map((e) => e.object_name),
+    ['gw-ep1', 'gw-ep2', 'gw-reg-auth'],
+  );
 
   const aor1 = s.aors.get('gw-ep1')!;
   assert.equal(aor1.endpoint_name, 'gw-ep1');
@@ -201,7 +346,14 @@ test('full load: tables, links, contact counts, and contacts from all three sour
 
   const ids = [...s.contacts.values()].map((c) => c.id).sort();
   const dynId = `gw-ep1;@${md5('sip:gw-ep1@127.0.0.1:5061')}`;
-  assert.deepEqual(ids, [`gw-ep1;@${md5('sip:gw-ep1@127.0.0.1:5061')}`, `gw-ep2@@${md5('sip:gw@127.0.0.1:5999')}`, `gw-lone@@${md5('sip:lone@127.0.0.1:5997')}`].sort());
+  assert.deepEqual(
+    ids,
+    [
+      `gw-ep1;@${md5('sip:gw-ep1@127.0.0.1:5061')}`,
+      `gw-ep2@@${md5('sip:gw@127.0.0.1:5999')}`,
+      `gw-lone@@${md5('sip:lone@127.0.0.1:5997')}`,
+    ].sort(),
+  );
   const dyn = s.contacts.get(dynId)!;
   assert.equal(dyn.via_address, '127.0.0.1:5061');
   assert.equal(dyn.call_id, 'call-1@x');
@@ -232,7 +384,11 @@ test('full load: tables, links, contact counts, and contacts from all three sour
   conforms(AorSchema, s.aors.values(), 'aor');
   conforms(AuthSchema, s.auths.values(), 'auth');
   conforms(ContactSchema, s.contacts.values(), 'contact');
-  conforms(RegistrationOutboundSchema, [...s.registrations.values()].map((r) => renderRegistration(r)), 'registration');
+  conforms(
+    RegistrationOutboundSchema,
+    [...s.registrations.values()].map((r) => renderRegistration(r)),
+    'registration',
+  );
 });
 
 test('a registered contact that no endpoint read reports still comes from PJSIPShowContacts', () => {
@@ -252,7 +408,8 @@ test('ContactStatus: a known contact changes, Removed drops it (the AOR recounts
   const s = new PjsipState();
   s.load(snapshot());
   const uri = 'sip:gw-ep1@127.0.0.1:5061';
-  const ev = (status: string, rtt = '0', u = uri) => msg({ Event: 'ContactStatus', URI: u, ContactStatus: status, AOR: 'gw-ep1', EndpointName: 'gw-ep1', RoundtripUsec: rtt });
+  const ev = (status: string, rtt = '0', u = uri) =>
+    msg({ Event: 'ContactStatus', URI: u, ContactStatus: status, AOR: 'gw-ep1', EndpointName: 'gw-ep1', RoundtripUsec: rtt });
   let r = s.contactStatus(ev('Reachable', '1234'));
   assert.equal(r.contact!.status, 'Reachable');
   assert.equal(r.contact!.round_trip_usec, '1234');
@@ -263,12 +420,15 @@ test('ContactStatus: a known contact changes, Removed drops it (the AOR recounts
   assert.deepEqual(s.contactStatus(ev('Removed', '0', 'sip:new@127.0.0.1:1')), { unknown: false });
   r = s.contactStatus(ev('Removed'));
   assert.equal(r.removed!.uri, uri);
-  assert.equal([...s.contacts.values()].some((c) => c.aor === 'gw-ep1'), false);
+  assert.equal(
+    [...s.contacts.values()].some((c) => c.aor === 'gw-ep1'),
+    false,
+  );
   const aor = s.aors.get('gw-ep1')!;
   assert.deepEqual([aor.contacts, aor.total_contacts, aor.contacts_registered], ['', 0, 0]);
 });
 
-test('DeviceStateChange sets device_state in PJSIPShowEndpoint\'s words; Registry sets a registration\'s status', () => {
+test("DeviceStateChange sets device_state in PJSIPShowEndpoint's words; Registry sets a registration's status", () => {
   const s = new PjsipState();
   s.load(snapshot());
   const v = s.endpoints.listJson();
@@ -279,9 +439,28 @@ test('DeviceStateChange sets device_state in PJSIPShowEndpoint\'s words; Registr
   assert.equal(s.deviceState(msg({ Event: 'DeviceStateChange', Device: 'Local/1@x', State: 'INUSE' })), undefined);
   assert.equal(s.deviceState(msg({ Event: 'DeviceStateChange', Device: 'PJSIP/nobody', State: 'INUSE' })), undefined);
 
-  const reg = s.registry(msg({ Event: 'Registry', ChannelType: 'PJSIP', Username: 'sip:reguser@127.0.0.1:5998', Domain: 'sip:127.0.0.1:5998', Status: 'Registered' }))!;
+  const reg = s.registry(
+    msg({
+      Event: 'Registry',
+      ChannelType: 'PJSIP',
+      Username: 'sip:reguser@127.0.0.1:5998',
+      Domain: 'sip:127.0.0.1:5998',
+      Status: 'Registered',
+    }),
+  )!;
   assert.equal(reg.row.status, 'Registered');
-  assert.equal(s.registry(msg({ Event: 'Registry', ChannelType: 'SIP', Username: 'sip:reguser@127.0.0.1:5998', Domain: 'sip:127.0.0.1:5998', Status: 'Registered' })), undefined);
+  assert.equal(
+    s.registry(
+      msg({
+        Event: 'Registry',
+        ChannelType: 'SIP',
+        Username: 'sip:reguser@127.0.0.1:5998',
+        Domain: 'sip:127.0.0.1:5998',
+        Status: 'Registered',
+      }),
+    ),
+    undefined,
+  );
 });
 
 test('applyEndpoint: a re-read adds a new registration, and an endpoint Asterisk no longer knows goes with its links', () => {
@@ -296,20 +475,32 @@ test('applyEndpoint: a re-read adds a new registration, and an endpoint Asterisk
   const id = `gw-ep1;@${md5(uri)}`;
   const changed = s.applyEndpoint('gw-ep1', [
     endpointDetail('gw-ep1', { DeviceState: 'Not in use' }),
-    msg({ Event: 'AorDetail', ...aorFields('gw-ep1', `gw-ep1/${uri}`), TotalContacts: '1', ContactsRegistered: '1', EndpointName: 'gw-ep1' }),
+    msg({
+      Event: 'AorDetail',
+      ...aorFields('gw-ep1', `gw-ep1/${uri}`),
+      TotalContacts: '1',
+      ContactsRegistered: '1',
+      EndpointName: 'gw-ep1',
+    }),
     contactStatusDetail('gw-ep1', uri, id, { RegExpire: '2000000100', UserAgent: 'ua/2' }),
   ]);
-  assert.deepEqual(changed.map((c) => c.id), [id]);
+  assert.deepEqual(
+    changed.map((c) => c.id),
+    [id],
+  );
   assert.equal(s.contacts.get(id)!.user_agent, 'ua/2');
   assert.equal(s.aors.get('gw-ep1')!.contacts_registered, 1);
   assert.equal(s.nextExpiry(0), 2000000100);
   assert.equal(s.nextExpiry(2000000100), 0);
   // the same answer again changes nothing
-  assert.deepEqual(s.applyEndpoint('gw-ep1', [
-    endpointDetail('gw-ep1', { DeviceState: 'Not in use' }),
-    msg({ Event: 'AorDetail', ...aorFields('gw-ep1', `gw-ep1/${uri}`), EndpointName: 'gw-ep1' }),
-    contactStatusDetail('gw-ep1', uri, id, { RegExpire: '2000000100', UserAgent: 'ua/2' }),
-  ]), []);
+  assert.deepEqual(
+    s.applyEndpoint('gw-ep1', [
+      endpointDetail('gw-ep1', { DeviceState: 'Not in use' }),
+      msg({ Event: 'AorDetail', ...aorFields('gw-ep1', `gw-ep1/${uri}`), EndpointName: 'gw-ep1' }),
+      contactStatusDetail('gw-ep1', uri, id, { RegExpire: '2000000100', UserAgent: 'ua/2' }),
+    ]),
+    [],
+  );
 
   s.applyEndpoint('gw-ep2', null);
   assert.equal(s.endpoints.has('gw-ep2'), false);
@@ -328,7 +519,10 @@ test('a full re-read keeps tm_update of what did not change', async () => {
   s.load(snap);
   assert.equal(s.endpoints.get('gw-ep1')!.tm_update, t1);
   assert.notEqual(s.endpoints.get('gw-ep2')!.tm_update, t1, 'gw-ep2 changed');
-  assert.deepEqual([...s.contacts.values()].map((c) => c.tm_update), c1);
+  assert.deepEqual(
+    [...s.contacts.values()].map((c) => c.tm_update),
+    c1,
+  );
 });
 
 test('registrations: next_reg counts down from what Asterisk said', () => {

@@ -63,8 +63,14 @@ test('bus events are pushed as JSON; topics filter by prefix', async () => {
   gw.bus.publish(event('core.channel.updated', 'test', payload), { unique_id: '1.1' });
   gw.bus.publish(event('queue.entry.joined', 'test', payload), { unique_id: '1.2' });
   await until(() => all.messages.length >= 3 && queueOnly.messages.length >= 2);
-  assert.deepEqual(all.messages.slice(1).map((m) => m.type), ['core.channel.updated', 'queue.entry.joined']);
-  assert.deepEqual(queueOnly.messages.slice(1).map((m) => [m.type, m.data.unique_id]), [['queue.entry.joined', '1.2']]);
+  assert.deepEqual(
+    all.messages.slice(1).map((m) => m.type),
+    ['core.channel.updated', 'queue.entry.joined'],
+  );
+  assert.deepEqual(
+    queueOnly.messages.slice(1).map((m) => [m.type, m.data.unique_id]),
+    [['queue.entry.joined', '1.2']],
+  );
   assert.match(all.messages[1].timestamp, /Z$/);
   all.ws.close();
   queueOnly.ws.close();
