@@ -1,6 +1,7 @@
 // Asterisk's own config files as a service for plugins: the lossless config-store for reading and editing, plus
 // "reload what this file feeds" after every write. A reload asked for while AMI is down is remembered and made
 // after the next login.
+import { AmiNotConnectedError } from './ami/errors.ts';
 import path from 'node:path';
 import type { AmiClient } from './ami/client.ts';
 import type { GatewayConfig } from './config.ts';
@@ -62,7 +63,7 @@ export class ConfigFiles {
       const res = await this.ami.action('ModuleLoad', { Module: r.what, LoadType: 'reload' });
       return { status: 'done', message: res.fields.Message };
     } catch (e) {
-      if ((e as Error).name === 'AmiNotConnectedError') {
+      if (e instanceof AmiNotConnectedError) {
         this.pending.add(file);
         return { status: 'pending', message: 'Asterisk is not connected; the reload is made when AMI reconnects' };
       }

@@ -1,5 +1,6 @@
 // Loads the enabled plugins, routes AMI events to them and runs their resync on every (re)connect and FullyBooted.
 // Each plugin is "live" only between a finished resync and the next disconnect; live routes answer 503 otherwise.
+import { AmiNotConnectedError } from '../ami/errors.ts';
 import type { AmiMessage } from '../ami/message.ts';
 import type { Logger } from '../log.ts';
 import type { AmiEventHandler, PluginContext, PluginDefinition, PluginInstance } from './contract.ts';
@@ -140,7 +141,7 @@ export class PluginHost {
       p.syncError = null;
     } catch (e) {
       const msg = (e as Error).message;
-      if ((e as Error).name !== 'AmiNotConnectedError') {
+      if (!(e instanceof AmiNotConnectedError)) {
         p.syncError = msg;
         this.log.warn(`plugin ${p.def.name}: resync failed: ${msg}`);
       } // else: the reconnect will resync again

@@ -1,4 +1,5 @@
 // Use cases of the core plugin that talk to Asterisk: resync, hangup, module load/unload/reload, system refresh.
+import { AmiError } from '../../core/ami/errors.ts';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AmiPort } from '../../core/ami/port.ts';
@@ -59,7 +60,7 @@ export class CoreService {
     try {
       await this.ami.action('Hangup', { Channel: ch.channel });
     } catch (e) {
-      if ((e as Error).name === 'AmiError' && /No such channel/i.test((e as Error).message)) {
+      if (e instanceof AmiError && /No such channel/i.test(e.message)) {
         throw notFound(`channel ${ch.channel} is already gone`);
       }
       throw e;
@@ -89,7 +90,7 @@ export class CoreService {
       // Since 22.1 Asterisk checks the module path under its modules dir, so it wants the file name with .so.
       await this.ami.action('ModuleLoad', { Module: `${name}.so`, LoadType: type });
     } catch (e) {
-      if ((e as Error).name === 'AmiError') throw new ApiError(409, `Asterisk could not ${type} ${name}: ${(e as Error).message}`);
+      if (e instanceof AmiError) throw new ApiError(409, `Asterisk could not ${type} ${name}: ${e.message}`);
       throw e;
     }
     if (type === 'load') await this.refreshModules();
