@@ -4,9 +4,13 @@
 // input (`{ params, query, body }`), already checked: no casts, no hand validators.
 import type { Context } from 'hono';
 import type { Role } from '../auth/accounts.ts';
+import type { BytesAnswer } from '../http/envelope.ts';
 import type { v } from './schema.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a handler returns: a Response, or a cached list's bytes in the envelope (core/http/envelope.ts). */
+export type Answer = Response | BytesAnswer;
 
 /** The Hono context every handler gets: after the auth check, who is calling. */
 export type GatewayEnv = { Variables: { userUuid: string; roles: Set<Role>; token: string } };
@@ -67,7 +71,7 @@ export interface RouteSpec<
   responses: Record<number, ResponseSpec>;
   /** Other error statuses this route can answer, beyond the ones derived from the declaration. */
   errors?: number[];
-  handler(c: GatewayContext, input: RouteInput<P, Q, B>): Response | Promise<Response>;
+  handler(c: GatewayContext, input: RouteInput<P, Q, B>): Answer | Promise<Answer>;
 }
 
 /** The erased form every declaration is stored as. */

@@ -1,7 +1,7 @@
 // Checking a request against its route's schemas, and turning the first problem into the gateway's 400 envelope
 // with a `field` and a stable `code` (invalid_field, unknown_field, malformed_json).
 import type { Context } from 'hono';
-import { ApiError, invalidField, malformedJson } from '../http/errors.ts';
+import { ApiError, invalidField, malformedJson, payloadTooLarge } from '../http/errors.ts';
 import type { AnyRoute } from './route.ts';
 import { v } from './schema.ts';
 
@@ -46,8 +46,8 @@ const GET_BODY_LIMIT = 64 * 1024;
  * The spec sends some detail queries as a GET with a JSON body. The Node adapter builds its Request without a body
  * for GET, so read it from the raw IncomingMessage there; Bun keeps it on the Request.
  */
-async function bodyText(c: Context): Promise<string> {
-  if (c.req.method !== 'GET') return c.req.text();
+async function bodyText(c: Context, limit: number): Promise<string> {
+  if (c.req.method !== 'GET') return limitedText(c, limit);
   const incoming = (c.env as { incoming?: AsyncIterable<Buffer> & { headers?: Record<string, unknown> } } | undefined)?.incoming;
   if (!incoming) return c.req.text();
   if (!incoming.headers?.['content-length'] && !incoming.headers?.['transfer-encoding']) return '';
@@ -61,9 +61,34 @@ async function bodyText(c: Context): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The body as text, refused with 413 beyond `limit` bytes (http.body_limit_bytes): by its Content-Length before
+ * anything is read, else while reading. Only routes that declare a body read one.
+ */
+async function limitedText(c: Context, limit: number): Promise<string> {
+  const declared = Number(c.req.header('content-length'));
+  if (declared > limit) throw payloadTooLarge(limit);
+  const stream = c.req.raw.body;
+  if (!stream) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw payloadTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Read the body as JSON. An empty body gives undefined when the route allows it. */
-async function readJson(c: Context, optional: boolean): Promise<unknown> {
-  const text = await bodyText(c);
+async function readJson(c: Context, optional: boolean, limit: number): Promise<unknown> {
+  const text = await bodyText(c, limit);
   if (text.trim() === '') {
     if (optional) return undefined;
     throw malformedJson('request body is empty; a JSON object is required');
@@ -91,19 +116,23 @@ function schemasOf(route: AnyRoute) {
   return s;
 }
 
-export async function readInput(route: AnyRoute, c: Context): Promise<{ params: unknown; query: unknown; body: unknown }> {
+export async function readInput(
+  route: AnyRoute,
+  c: Context,
+  bodyLimit: number,
+): Promise<{ params: unknown; query: unknown; body: unknown }> {
   const s = schemasOf(route);
   const params = s.params ? check(s.params, c.req.param(), 'path') : {};
   const query = s.query ? check(s.query, c.req.query(), 'query') : {};
   let body: unknown;
   if (route.body) {
     if (route.bodyType === 'text') {
-      body = check(route.body, await bodyText(c), 'body');
+      body = check(route.body, await bodyText(c, bodyLimit), 'body');
     } else if (route.textBody && (c.req.header('content-type') ?? '').toLowerCase().startsWith('text/plain')) {
-      body = check(route.textBody, await bodyText(c), 'body');
+      body = check(route.textBody, await bodyText(c, bodyLimit), 'body');
     } else {
       // An absent optional body is checked as {} (its fields are then all optional, as the key may be in the query).
-      const raw = await readJson(c, route.bodyOptional ?? false);
+      const raw = await readJson(c, route.bodyOptional ?? false, bodyLimit);
       // valibot's object schemas take an array (typeof 'object' too): "name: is required" or "0: unknown field"
       // would then answer `[1]`; an object body must be an object
       if (Array.isArray(raw) && OBJECT_SCHEMAS.has(route.body.type)) throw invalidBody('must be a JSON object');

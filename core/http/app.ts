@@ -2,14 +2,15 @@
 // the app serves each at /v1/<path> and /<path>, checks the token and the role for that path, guards live routes,
 // validates the input against the declared schemas, and keeps the declarations for the OpenAPI document.
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Role } from '../auth/accounts.ts';
 import { AmiError, AmiInputError, AmiNotConnectedError, AmiTimeoutError } from '../ami/errors.ts';
 import { ConfigError } from '../../config-store/errors.ts';
 import { type AnyRoute, type GatewayEnv, type Method, requiredRole } from '../contract/route.ts';
 import { readInput } from '../contract/validate.ts';
-import { ApiError, amiUnavailable, forbidden, notFound, notReady, payloadTooLarge, unauthorized } from './errors.ts';
-import { envelopeText, jsonResponse } from './envelope.ts';
+import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized } from './errors.ts';
+import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
 export type { GatewayEnv };
 export { requiredRole };
@@ -89,12 +90,18 @@ export class HttpApp {
   readonly hono = new Hono<GatewayEnv>();
   readonly routes: RegisteredRoute[] = [];
   private sealed = false;
+  /**
+   * Every declared path, any method, answering 405 with Allow: asked only when no route matched, so a request to a
+   * route goes through exactly one handler (no middleware chain on the hot GETs).
+   */
+  private readonly allowed = new Hono();
 
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
-    hono.use('*', bodyLimit({ maxSize: opts.bodyLimitBytes, onError: () => errorResponse(payloadTooLarge(opts.bodyLimitBytes)) }));
-    hono.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
+    // The body limit (413) is applied where a body is read: by the routes that declare one (core/contract/validate.ts).
+    hono.notFound((c) => this.allowed.fetch(c.req.raw));
     hono.onError((err) => errorResponse(err, opts.logError));
+    this.allowed.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
   }
 
   /** A Router bound to one plugin (for liveness), or to core. */
@@ -123,20 +130,18 @@ export class HttpApp {
         c.set('token', token);
       }
       // Bad input is refused the same whether or not Asterisk is up; then the live guard.
-      const input = hasInput ? await readInput(route, c) : EMPTY_INPUT;
+      const input = hasInput ? await readInput(route, c, this.opts.bodyLimitBytes) : EMPTY_INPUT;
       if (route.live) {
         const down = liveness(plugin);
         if (down) throw down.connected ? notReady(down.reason) : new ApiError(503, down.reason, undefined, 'ami_unavailable');
       }
-      return route.handler(c, input as never);
+      const answer = await route.handler(c, input as never);
+      return answer instanceof BytesAnswer ? sendBytes(c, answer) : answer;
     };
     for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
   }
 
-  /**
-   * After every plugin has declared its routes: a known path with another method answers 405 with Allow.
-   * Registered last, so a route that matches always wins.
-   */
+  /** After every plugin has declared its routes: a known path with another method answers 405 with Allow. */
   seal(): void {
     if (this.sealed) return;
     this.sealed = true;
@@ -154,7 +159,7 @@ export class HttpApp {
           new ApiError(405, `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, { allow }, 'method_not_allowed'),
         );
       };
-      for (const p of [`/v1${path}`, path]) this.hono.all(p, answer);
+      for (const p of [`/v1${path}`, path]) this.allowed.all(p, answer);
     }
   }
 
@@ -162,4 +167,19 @@ export class HttpApp {
 }
 
 const EMPTY_INPUT = Object.freeze({ params: {}, query: {}, body: undefined });
+
+/**
+ * On Node (@hono/node-server gives the ServerResponse as c.env.outgoing) the parts go to the socket as they are,
+ * corked into one write; anywhere else, and for HEAD, they are joined into a Response.
+ */
+function sendBytes(c: Context, answer: BytesAnswer): Response {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (!outgoing || c.req.method !== 'GET' || outgoing.headersSent) return answer.toResponse();
+  outgoing.cork();
+  outgoing.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
+  for (const p of answer.parts) outgoing.write(p);
+  outgoing.end();
+  outgoing.uncork();
+  return RESPONSE_ALREADY_SENT;
+}
 export { amiUnavailable };

@@ -46,8 +46,24 @@ export function okRaw(resultJson: string, headers?: Record<string, string>): Res
 
 const BYTES_TAIL = Buffer.from('}');
 
-/** The envelope around a result already encoded as UTF-8 JSON bytes (cached per state version by LiveTable). */
-export function okBytes(result: Buffer): Response {
+/**
+ * The envelope around a result already encoded as UTF-8 JSON bytes (cached per state version by LiveTable). The
+ * answer keeps its three parts: on Node the HTTP app writes them to the socket as they are (no copy of a list that
+ * may be half a megabyte on every poll); elsewhere (Bun's fetch, in-process tests) `toResponse()` joins them.
+ */
+export class BytesAnswer {
+  constructor(readonly parts: readonly Buffer[]) {}
+  get length(): number {
+    let n = 0;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+  toResponse(): Response {
+    return new Response(Buffer.concat(this.parts as Buffer[]), { status: 200, headers: JSON_HEADERS });
+  }
+}
+
+export function okBytes(result: Buffer): BytesAnswer {
   const head = Buffer.from(`{"api_ver":"${API_VERSION}","statuscode":200,"timestamp":"${isoNow()}","result":`);
-  return new Response(Buffer.concat([head, result, BYTES_TAIL]), { status: 200, headers: JSON_HEADERS });
+  return new BytesAnswer([head, result, BYTES_TAIL]);
 }
