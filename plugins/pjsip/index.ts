@@ -1,9 +1,11 @@
 // pjsip plugin: live PJSIP endpoints, AORs, auths, contacts and outbound registrations (spec: /admin/pjsip/*), and
 // pjsip.conf over REST (/admin/pjsip/configurations). Writes are validated, backed up and followed by a reload of
-// res_pjsip, whose Reload event makes the live state re-read everything.
+// res_pjsip, whose Reload event makes the live state re-read everything. The spec's /peers and /registries are views
+// of the same live state (peers.ts).
 import { definePlugin } from '../../core/plugins/contract.ts';
 import { LiveKit } from '../../core/live/kit.ts';
 import { registerPjsipConfigRoutes } from './config-routes.ts';
+import { PeerView, registerPeerRoutes } from './peers.ts';
 import { registerLiveRoutes } from './routes.ts';
 import { PjsipService } from './service.ts';
 import { renderRegistration } from './rows.ts';
@@ -21,6 +23,9 @@ export default definePlugin({
     const service = new PjsipService(ctx.ami, state, live);
     registerPjsipConfigRoutes(ctx);
     registerLiveRoutes(ctx, state);
+    const peers = new PeerView(state, live);
+    registerPeerRoutes(ctx, state, peers, (name) => service.refreshEndpointSoon(name));
+    service.onEndpoints = (names) => peers.afterRead(names);
     service.onContacts = (cs) => {
       for (const c of cs) live.publish(events.contactUpdated, c);
     };
@@ -32,6 +37,7 @@ export default definePlugin({
           const { contact, removed, unknown } = state.contactStatus(m);
           live.publish(events.contactUpdated, contact);
           live.publish(events.contactRemoved, removed);
+          peers.contactChanged(contact ?? removed, m.fields.EndpointName);
           // a new registration: the event lacks the contact's id and details, its endpoint's detail read has them
           if (unknown) {
             if (m.fields.EndpointName) service.refreshEndpointSoon(m.fields.EndpointName);
@@ -54,6 +60,7 @@ export default definePlugin({
           const reg = state.registry(m);
           if (!reg) return;
           live.publish(events.registrationOutboundUpdated, renderRegistration(reg));
+          live.publish(events.registryUpdated, peers.registry(reg));
           if (!live.replaying) service.refreshRegistrationsSoon();
         }),
         // pjsip.conf rewritten by the gateway (its reload of res_pjsip), or reloaded by anyone else; res_pjsip\w*

@@ -35,6 +35,8 @@ export interface Registration {
   row: Row;
   /** ms since epoch of the next REGISTER as Asterisk reported it, or 0. */
   next_reg_at: number;
+  /** Epoch seconds of the last Registry event with Status Registered the gateway saw, or 0 (/registries). */
+  registered_at: number;
 }
 
 /**
@@ -171,7 +173,7 @@ export function registrationFrom(m: AmiMessage, nowMs = Date.now(), now = isoNow
   const e = dumpEntries(m, 'registration', REG_SKIP);
   e.push(['tm_update', now]);
   const next = Number(m.fields.NextReg);
-  return { row: sortedRow(e), next_reg_at: Number.isFinite(next) && next > 0 ? nowMs + next * 1000 : 0 };
+  return { row: sortedRow(e), next_reg_at: Number.isFinite(next) && next > 0 ? nowMs + next * 1000 : 0, registered_at: 0 };
 }
 
 /** A registration as the API shows it: next_reg counts down from what Asterisk said at the last read. */

@@ -6,7 +6,7 @@
 // Asterisk dumps them, as Asterisk 22 does) and the fields the gateway adds itself (always present); any other key is
 // another option of the dump, a string or a number. Contacts are built field by field: exactly the spec's fields.
 import { event } from '../../core/contract/events.ts';
-import { line, named, num, objWithRest, obj, type Out, v } from '../../core/contract/schema.ts';
+import { line, named, nonNegInt, num, objWithRest, obj, opt, pathText, type Out, v } from '../../core/contract/schema.ts';
 
 /** What a key of a dump that is not declared holds: the option as Asterisk gives it, or a number. */
 const other = v.union([line(), num()]);
@@ -253,6 +253,92 @@ export const RegistrationOutboundSchema = named(
 );
 export type RegistrationOutbound = Out<typeof RegistrationOutboundSchema>;
 
+// ---- /peers and /registries: the spec's chan_sip-era objects, derived from the live PJSIP state above ----
+
+export const PeerListItemSchema = named(
+  'PeerListItem',
+  obj({ peer: line('"PJSIP/<endpoint>": one per PJSIP endpoint (PJSIPShowEndpoints)') }),
+);
+export type PeerListItem = Out<typeof PeerListItemSchema>;
+
+/** Every field of the spec's peer, each a string as the spec has it; the description says which PJSIP source it has. */
+export const PeerSchema = named(
+  'Peer',
+  obj({
+    peer: line('"PJSIP/<endpoint>": the endpoint\'s name (object_name) with the channel technology'),
+    status: line(
+      'Registered when one of the AORs of the endpoint (its aors option) has a registered contact (PJSIPShowContacts, ' +
+        'kept live by ContactStatus and PeerStatus), else Unregistered; a static contact (contact= of the AOR) is not a registration',
+    ),
+    address: line(
+      '<ip>:<port> of its best contact (reachable first, then registered before static, then the latest registration): ' +
+        "the address the REGISTER came from (the contact's via_address), else the host and port of the contact URI " +
+        '(5060, or 5061 for sips:); "" without a contact',
+    ),
+    monitor_status: line(
+      'from the qualify of that contact (AOR qualify_frequency; ContactStatus and its RoundtripUsec): "OK (<N> ms)" ' +
+        'when Reachable (N: the last round trip Asterisk reported, at least 1), "UNREACHABLE" when Unreachable, ' +
+        '"Unmonitored" when not qualified (qualify_frequency 0), "UNKNOWN" before the first answer or without a contact ' +
+        'on a qualified AOR',
+    ),
+    channel_type: v.pipe(v.literal('PJSIP'), v.description("always PJSIP (the spec's SIP was chan_sip, gone from Asterisk 21)")),
+    chan_object_type: v.pipe(v.literal('endpoint'), v.description('always endpoint (a PJSIP endpoint; chan_sip said peer)')),
+    dynamic: line('yes when one of its AORs accepts registrations (max_contacts above 0), else no'),
+    auto_comedia: line('always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_comedia); see comedia'),
+    auto_force_port: line('always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_force_rport); see force_port'),
+    acl: line('yes when the endpoint has an ACL (its acl, deny or permit options), else no'),
+    comedia: line("the endpoint's rtp_symmetric as yes/no (send RTP back to where it comes from)"),
+    description: line('always "": a PJSIP endpoint has no description option'),
+    force_port: line("the endpoint's force_rport as yes/no"),
+    realtime_device: line('always no: the gateway reads endpoints over AMI and cannot tell a realtime one; it serves pjsip.conf'),
+    text_support: line("yes when the endpoint's allow has a text codec (t140, red), else no"),
+    video_support: line("yes when the endpoint's allow has a video codec (h264, vp8 ...) and max_video_streams is above 0, else no"),
+    tm_update: line('ISO 8601 time the gateway last saw one of the fields above change'),
+  }),
+);
+export type Peer = Out<typeof PeerSchema>;
+
+/** GET /peers/: the peer in a JSON body of the GET (as the spec does); ?peer= is the same. */
+export const PeerQuerySchema = obj({ peer: opt(pathText('the peer: PJSIP/<endpoint> or <endpoint>')) });
+
+export const RegistryListItemSchema = named(
+  'RegistryListItem',
+  obj({
+    account: line(
+      '"<user>@<host>:<port>": one per outbound registration (PJSIPShowRegistrationsOutbound); user from its client_uri, ' +
+        'host and port from its server_uri (5060, or 5061 for sips:)',
+    ),
+  }),
+);
+export type RegistryListItem = Out<typeof RegistryListItemSchema>;
+
+export const RegistrySchema = named(
+  'Registry',
+  obj({
+    account: line('"<user>@<host>:<port>", as in the list'),
+    state: line(
+      "the registration's status as Asterisk words it (Registered, Unregistered, Rejected ...): PJSIPShowRegistrationsOutbound, " +
+        'kept live by Registry events',
+    ),
+    username: line("the user part of its client_uri (else its outbound_auth's username)"),
+    domain: line('the host of its client_uri (the domain it registers in)'),
+    domain_port: nonNegInt('the port of its client_uri (5060, or 5061 for sips:)'),
+    host: line('the host of its server_uri (the registrar)'),
+    port: nonNegInt('the port of its server_uri (5060, or 5061 for sips:)'),
+    refresh: nonNegInt('its expiration: the registration interval it asks for, in seconds'),
+    registration_time: nonNegInt(
+      'epoch seconds of the last successful registration the gateway saw (a Registry event with Status Registered), 0 before',
+    ),
+    tm_update: line('ISO 8601 time of the last change the gateway saw'),
+  }),
+);
+export type Registry = Out<typeof RegistrySchema>;
+
+/** GET /registries/: the account (or the registration's name) in a JSON body of the GET; ?account= is the same. */
+export const RegistryQuerySchema = obj({
+  account: opt(pathText('<user>@<host>:<port> (the port may be left out), or the name of the registration')),
+});
+
 const audience = (path: string) => `administrators (like GET /admin/pjsip/${path})`;
 export const events = {
   endpointUpdated: event('pjsip.endpoint.updated', "an endpoint's device_state changed", EndpointSchema, audience('endpoints')),
@@ -273,5 +359,17 @@ export const events = {
     "an outbound registration's status changed",
     RegistrationOutboundSchema,
     audience('registration_outbounds'),
+  ),
+  peerUpdated: event(
+    'pjsip.peer.updated',
+    "a peer's fields changed (it registered or unregistered, its address or its qualify result changed)",
+    PeerSchema,
+    'any logged-in user (like GET /peers/<peer>)',
+  ),
+  registryUpdated: event(
+    'pjsip.registry.updated',
+    'an outbound registration answered (Registry event): its state, and registration_time when it registered',
+    RegistrySchema,
+    'any logged-in user (like GET /registries/<account>)',
   ),
 };

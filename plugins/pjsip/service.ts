@@ -53,6 +53,8 @@ export class PjsipService {
   private expiryCheckedTo = 0;
   /** Told of contacts a re-read found new or changed (a registration's ContactStatus cannot say them all). */
   onContacts: ((c: Contact[]) => void) | undefined;
+  /** Told which endpoints a read brought up to date (null: all of them, after a full read); /peers follows them. */
+  onEndpoints: ((names: string[] | null) => void) | undefined;
 
   constructor(
     private readonly ami: AmiPort,
@@ -78,7 +80,10 @@ export class PjsipService {
     return this.live
       .serialRead(
         () => this.fetchAll(),
-        (s) => this.state.load(s),
+        (s) => {
+          this.state.load(s);
+          this.onEndpoints?.(null);
+        },
       )
       .finally(() => this.armExpiry());
   }
@@ -146,6 +151,7 @@ export class PjsipService {
             changed.push(...this.state.applyEndpoint(n, answers[i] ?? null));
           });
           if (changed.length) this.onContacts?.(changed);
+          this.onEndpoints?.(batch);
         },
       )
       .finally(() => this.armExpiry());

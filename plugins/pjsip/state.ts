@@ -60,6 +60,8 @@ export class PjsipState {
   private readonly byAor = new Map<string, Set<string>>();
   /** `${aor}\n${uri}` -> contact id (ContactStatus names a contact by AOR and URI only) */
   private readonly byUri = new Map<string, string>();
+  /** endpoint name -> ms since epoch of its last PJSIPShowEndpoint read (how old its contacts' round trips are) */
+  private readonly readAt = new Map<string, number>();
 
   reset(): void {
     this.endpoints.clear();
@@ -69,6 +71,22 @@ export class PjsipState {
     this.registrations.clear();
     this.byAor.clear();
     this.byUri.clear();
+    this.readAt.clear();
+  }
+
+  /** The contacts of an AOR (registered and static), in id order. */
+  contactsOfAor(aor: string): Contact[] {
+    const out: Contact[] = [];
+    for (const id of [...(this.byAor.get(aor) ?? [])].sort()) {
+      const c = this.contacts.get(id);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** When the endpoint was last read (PJSIPShowEndpoint, which reports its contacts' last round trips), or 0. */
+  endpointReadAt(name: string): number {
+    return this.readAt.get(name) ?? 0;
   }
 
   // ---- full load ----
@@ -83,6 +101,8 @@ export class PjsipState {
     };
     const eps: [string, Endpoint][] = [];
     const detailContacts: Contact[] = [];
+    const nowMs = Date.now();
+    this.readAt.clear();
     for (const m of s.endpoints) {
       if (m.fields.Event !== 'EndpointList') continue;
       const name = m.fields.ObjectName ?? '';
@@ -90,6 +110,7 @@ export class PjsipState {
       const ep = detail?.find((d) => d.fields.Event === 'EndpointDetail');
       if (!ep) continue; // deleted between the list and its detail read
       eps.push([name, endpointRow(ep, now)]);
+      this.readAt.set(name, nowMs);
       for (const d of detail!) if (d.fields.Event === 'ContactStatusDetail') detailContacts.push(contactFromDetail(d, now));
     }
     this.endpoints.replaceAll(eps);
@@ -142,6 +163,8 @@ export class PjsipState {
       const old = this.registrations.get(name);
       const kept = old && sameExceptTime(old.row, r.row) ? old.row.tm_update : undefined;
       if (kept !== undefined) r.row.tm_update = kept;
+      // when the last registration was seen is the gateway's own knowledge: a re-read keeps it
+      if (old && old.row.client_uri === r.row.client_uri && old.row.server_uri === r.row.server_uri) r.registered_at = old.registered_at;
       next.push([name, r]);
     }
     this.registrations.replaceAll(next);
@@ -156,11 +179,13 @@ export class PjsipState {
   applyEndpoint(name: string, events: AmiMessage[] | null): Contact[] {
     const now = isoNow();
     if (!events) {
+      this.readAt.delete(name);
       if (this.endpoints.delete(name)) this.relink();
       return [];
     }
     const ep = events.find((d) => d.fields.Event === 'EndpointDetail');
     if (!ep) return [];
+    this.readAt.set(name, Date.now());
     const old = this.endpoints.get(name);
     const row = endpointRow(ep, now);
     if (!old || !sameExceptTime(old, row)) this.endpoints.set(name, row);
@@ -261,6 +286,8 @@ export class PjsipState {
       if (r.row.client_uri !== f.Username || r.row.server_uri !== f.Domain) continue;
       r.row.status = f.Status ?? '';
       r.row.tm_update = isoNow();
+      // Asterisk publishes Registry after every answer, re-registrations included
+      if (r.row.status === 'Registered') r.registered_at = Math.floor(Date.now() / 1000);
       this.registrations.touch();
       return r;
     }

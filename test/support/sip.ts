@@ -50,6 +50,7 @@ export async function sipRegister(ua: SipUa, user: string, password: string, exp
       const onMsg = (b: Buffer) => {
         const text = b.toString('utf8');
         if (/^SIP\/2\.0 1\d\d/.test(text)) return; // provisional
+        if (!text.startsWith('SIP/2.0 ')) return; // a request of Asterisk's (a qualify OPTIONS), not the answer
         clearTimeout(timer);
         ua.sock.off('message', onMsg);
         resolve(text);
@@ -77,8 +78,79 @@ export async function sipRegister(ua: SipUa, user: string, password: string, exp
   return answer.split('\r\n')[0]!;
 }
 
-/** A registrar on 127.0.0.1 that answers every REGISTER with 200 OK (for the outbound registration). */
-export async function startRegistrar(): Promise<{ port: number; registers: number; close(): void }> {
+/** The headers of a SIP message named `name` (case-insensitive), whole lines. */
+const headerLines = (text: string, name: string) => text.split('\r\n').filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+
+/**
+ * Answer Asterisk's qualify (OPTIONS) on the UA's socket with 200 OK, as a phone does, so its contact turns
+ * Reachable with a round trip. Returns how many OPTIONS were answered so far, and a stop().
+ */
+export function answerOptions(ua: SipUa): { readonly answered: number; stop(): void } {
+  let answered = 0;
+  const onMsg = (b: Buffer, from: dgram.RemoteInfo) => {
+    const text = b.toString('utf8');
+    if (!text.startsWith('OPTIONS ')) return;
+    answered++;
+    const reply = [
+      'SIP/2.0 200 OK',
+      ...headerLines(text, 'Via'),
+      ...headerLines(text, 'From'),
+      ...headerLines(text, 'To').map((l) => (/;tag=/.test(l) ? l : `${l};tag=${rnd()}`)),
+      ...headerLines(text, 'Call-ID'),
+      ...headerLines(text, 'CSeq'),
+      'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    ua.sock.send(reply, from.port, from.address);
+  };
+  ua.sock.on('message', onMsg);
+  return {
+    get answered() {
+      return answered;
+    },
+    stop: () => ua.sock.off('message', onMsg),
+  };
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Server Internal Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * A registrar on 127.0.0.1 that answers every REGISTER with 200 OK (for the outbound registration), or with
+ * `opts.status` (e.g. 403: a provider that refuses the account).
+ */
+export async function startRegistrar(opts: { status?: number } = {}): Promise<{ port: number; registers: number; close(): void }> {
+  const status = opts.status ?? 200;
+  if (status !== 200) {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const out = { port: sock.address().port, registers: 0, close: () => sock.close() };
+    sock.on('message', (b, from) => {
+      const text = b.toString('utf8');
+      if (!text.startsWith('REGISTER ')) return;
+      out.registers++;
+      const reply = [
+        `SIP/2.0 ${status} ${REASONS[status] ?? 'Refused'}`,
+        ...headerLines(text, 'Via'),
+        ...headerLines(text, 'From'),
+        ...headerLines(text, 'To').map((l) => (/;tag=/.test(l) ? l : `${l};tag=${rnd()}`)),
+        ...headerLines(text, 'Call-ID'),
+        ...headerLines(text, 'CSeq'),
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      sock.send(reply, from.port, from.address);
+    });
+    return out;
+  }
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const out = { port: sock.address().port, registers: 0, close: () => sock.close() };
