@@ -1882,6 +1882,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/peers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All SIP peers: one per PJSIP endpoint
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_peers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/peers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One SIP peer (spec form: {"peer"} in a GET body, or ?peer=)
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_peers_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/peers/{peer}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One SIP peer
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_peers_by_peer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All SIP registries: one per PJSIP outbound registration
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_registries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One SIP registry (spec form: {"account"} in a GET body, or ?account=)
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_registries_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registries/{account}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One SIP registry
+         * @description Any logged-in user.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_registries_by_account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/chats": {
         parameters: {
             query?: never;
@@ -2720,6 +2852,78 @@ export interface components {
             transport?: string;
         } & {
             [key: string]: string | number;
+        };
+        PeerListItem: {
+            /** @description "PJSIP/<endpoint>": one per PJSIP endpoint (PJSIPShowEndpoints) */
+            peer: string;
+        };
+        Peer: {
+            /** @description "PJSIP/<endpoint>": the endpoint's name (object_name) with the channel technology */
+            peer: string;
+            /** @description Registered when one of the AORs of the endpoint (its aors option) has a registered contact (PJSIPShowContacts, kept live by ContactStatus and PeerStatus), else Unregistered; a static contact (contact= of the AOR) is not a registration */
+            status: string;
+            /** @description <ip>:<port> of its best contact (reachable first, then registered before static, then the latest registration): the address the REGISTER came from (the contact's via_address), else the host and port of the contact URI (5060, or 5061 for sips:); "" without a contact */
+            address: string;
+            /** @description from the qualify of that contact (AOR qualify_frequency; ContactStatus and its RoundtripUsec): "OK (<N> ms)" when Reachable (N: the last round trip Asterisk reported, at least 1), "UNREACHABLE" when Unreachable, "Unmonitored" when not qualified (qualify_frequency 0), "UNKNOWN" before the first answer or without a contact on a qualified AOR */
+            monitor_status: string;
+            /**
+             * @description always PJSIP (the spec's SIP was chan_sip, gone from Asterisk 21)
+             * @constant
+             */
+            channel_type: "PJSIP";
+            /**
+             * @description always endpoint (a PJSIP endpoint; chan_sip said peer)
+             * @constant
+             */
+            chan_object_type: "endpoint";
+            /** @description yes when one of its AORs accepts registrations (max_contacts above 0), else no */
+            dynamic: string;
+            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_comedia); see comedia */
+            auto_comedia: string;
+            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_force_rport); see force_port */
+            auto_force_port: string;
+            /** @description yes when the endpoint has an ACL (its acl, deny or permit options), else no */
+            acl: string;
+            /** @description the endpoint's rtp_symmetric as yes/no (send RTP back to where it comes from) */
+            comedia: string;
+            /** @description always "": a PJSIP endpoint has no description option */
+            description: string;
+            /** @description the endpoint's force_rport as yes/no */
+            force_port: string;
+            /** @description always no: the gateway reads endpoints over AMI and cannot tell a realtime one; it serves pjsip.conf */
+            realtime_device: string;
+            /** @description yes when the endpoint's allow has a text codec (t140, red), else no */
+            text_support: string;
+            /** @description yes when the endpoint's allow has a video codec (h264, vp8 ...) and max_video_streams is above 0, else no */
+            video_support: string;
+            /** @description ISO 8601 time the gateway last saw one of the fields above change */
+            tm_update: string;
+        };
+        RegistryListItem: {
+            /** @description "<user>@<host>:<port>": one per outbound registration (PJSIPShowRegistrationsOutbound); user from its client_uri, host and port from its server_uri (5060, or 5061 for sips:) */
+            account: string;
+        };
+        Registry: {
+            /** @description "<user>@<host>:<port>", as in the list */
+            account: string;
+            /** @description the registration's status as Asterisk words it (Registered, Unregistered, Rejected ...): PJSIPShowRegistrationsOutbound, kept live by Registry events */
+            state: string;
+            /** @description the user part of its client_uri (else its outbound_auth's username) */
+            username: string;
+            /** @description the host of its client_uri (the domain it registers in) */
+            domain: string;
+            /** @description the port of its client_uri (5060, or 5061 for sips:) */
+            domain_port: number;
+            /** @description the host of its server_uri (the registrar) */
+            host: string;
+            /** @description the port of its server_uri (5060, or 5061 for sips:) */
+            port: number;
+            /** @description its expiration: the registration interval it asks for, in seconds */
+            refresh: number;
+            /** @description epoch seconds of the last successful registration the gateway saw (a Registry event with Status Registered), 0 before */
+            registration_time: number;
+            /** @description ISO 8601 time of the last change the gateway saw */
+            tm_update: string;
         };
         ChatRoom: {
             uuid: string;
@@ -12499,6 +12703,398 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_peers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["PeerListItem"][];
+                        };
+                    };
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_peers_detail: {
+        parameters: {
+            query?: {
+                peer?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    peer?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Peer"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_peers_by_peer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the peer: PJSIP/<endpoint> or <endpoint> (the "/" URL-encoded or not) */
+                peer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Peer"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_registries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["RegistryListItem"][];
+                        };
+                    };
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_registries_detail: {
+        parameters: {
+            query?: {
+                account?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    account?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Registry"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_registries_by_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description <user>@<host>:<port> (the port may be left out), or the name of the registration */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Registry"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
                 };
             };
             /** @description No such object */
