@@ -37,6 +37,7 @@ export const StatusSchema = named(
       last_reload: nullable(line('ISO 8601')),
     }),
     plugins: list(obj({ name: line(), description: line(), live: bool(), error: nullable(line()) })),
+    websocket: obj({ connected: int('open WebSocket connections') }),
   }),
 );
 
@@ -64,6 +65,7 @@ export class Gateway {
   /** What plugins add to GET /me/info. */
   readonly profile = new ProfileRegistry();
   private server: RunningServer | null = null;
+  private ws: ReturnType<typeof registerWebSocket> | undefined;
   /** Every event type the enabled plugins publish (for the AsyncAPI document). */
   events: EventSpec[] = [];
   private readonly startedAt = new Date();
@@ -115,7 +117,7 @@ export class Gateway {
   }
 
   private async wire(): Promise<void> {
-    registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus);
+    this.ws = registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus);
     const coreRouter = this.http.router('core');
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
     coreRouter.add(
@@ -178,6 +180,13 @@ export class Gateway {
       plugins: () => this.plugins.names(),
     });
     this.http.seal();
+    // Each event's access names the GET route that shows the same object: it must be one of this gateway's routes.
+    const gets = new Set(this.http.routes.filter((r) => r.route.method === 'GET').map((r) => r.route.path));
+    for (const e of this.events) {
+      if ('like' in e.access && !gets.has(e.access.like)) {
+        throw new Error(`event ${e.type}: its access names GET ${e.access.like}, which no enabled plugin serves`);
+      }
+    }
     ami.ignoreEvents(ignorableEvents(this.plugins.handledEvents()));
 
     ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));
@@ -224,6 +233,7 @@ export class Gateway {
         last_reload: a.reloadedAt?.toISOString() ?? null,
       },
       plugins: this.plugins.status(),
+      websocket: { connected: this.ws?.sockets() ?? 0 },
     };
   }
 
@@ -238,6 +248,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.ws?.close();
     await this.server?.close();
     // Plugins close while AMI is still up, so they can let go of calls they drive (async AGI) cleanly.
     await this.plugins.close();

@@ -1,12 +1,14 @@
 // In-process event bus: plugins publish what changed (declared events: core/contract/events.ts) and the WebSocket
 // endpoint forwards it to subscribed clients. Listeners never throw into a publisher.
-import type { EventSpec } from '../contract/events.ts';
+import type { EventAccess, EventSpec } from '../contract/events.ts';
 import { v } from '../contract/schema.ts';
 
 export interface BusMessage {
   type: string;
   data: unknown;
   timestamp: string;
+  /** Who may receive it over the WebSocket (the event's declaration). */
+  access: EventAccess;
   /** When set, only these users (uuids) may receive it over the WebSocket, e.g. the members of a chat room. */
   audience?: readonly string[];
 }
@@ -29,7 +31,13 @@ export class EventBus {
       }
     }
     if (this.listeners.size === 0) return;
-    const m: BusMessage = { type: spec.type, data, timestamp: new Date().toISOString(), ...(audience ? { audience } : {}) };
+    const m: BusMessage = {
+      type: spec.type,
+      data,
+      access: spec.access,
+      timestamp: new Date().toISOString(),
+      ...(audience ? { audience } : {}),
+    };
     for (const l of this.listeners) {
       try {
         l(m);

@@ -1,5 +1,6 @@
 // The AsyncAPI 3 document of the WebSocket (/v1/ws), generated from the event declarations the plugins publish with.
-import type { EventSpec } from './events.ts';
+import type { EventAccess, EventSpec } from './events.ts';
+import { requiredRole } from './route.ts';
 import { componentSchemas, jsonSchema } from './openapi.ts';
 
 type Json = Record<string, unknown>;
@@ -12,6 +13,19 @@ export const SOCKET_MESSAGES = [
     data: { type: 'object', properties: { topics: { type: 'array', items: { type: 'string' } } }, required: ['topics'] },
   },
 ];
+
+function accessDocs(access: EventAccess): Json {
+  if ('members' in access) {
+    return { description: `Who receives it: ${access.members} only.`, 'x-required-role': 'members', 'x-audience': access.members };
+  }
+  const role = requiredRole(access.like);
+  const who = role === 'any' ? 'any logged-in user' : role === 'admin' ? 'administrators' : 'managers and administrators';
+  return {
+    description: `Who receives it: ${who}, like GET /v1${access.like} (the WebSocket sends a socket only what its user may GET).`,
+    'x-required-role': role,
+    'x-like-route': `GET /v1${access.like}`,
+  };
+}
 
 export function asyncApiDocument(events: readonly EventSpec[], info: { version: string }): Json {
   const messages: Record<string, Json> = {};
@@ -31,7 +45,7 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
     messages[key(e.type)] = {
       name: e.type,
       summary: e.summary,
-      ...(e.audience ? { description: `Who receives it: ${e.audience}.`, 'x-audience': e.audience } : {}),
+      ...accessDocs(e.access),
       payload: wrap(e.type, jsonSchema(e.payload, 'output', '#/components/schemas/')),
     };
   }

@@ -20,7 +20,7 @@ export interface AuthPort {
   resolve(token: string): { userUuid: string; roles: Set<Role> } | undefined;
 }
 
-function hasRole(roles: Set<Role>, need: Role | 'any'): boolean {
+export function hasRole(roles: Set<Role>, need: Role | 'any'): boolean {
   if (need === 'any') return true;
   if (roles.has('admin')) return true; // an admin may do what a manager may
   return roles.has(need);

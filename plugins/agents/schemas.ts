@@ -2,7 +2,7 @@
 import { event } from '../../core/contract/events.ts';
 import { bool, int, line, named, obj, oneOf, opt, pathName, type Out } from '../../core/contract/schema.ts';
 
-const ANYONE = 'any logged-in user (like GET /agents)';
+const ANYONE = { like: '/agents' };
 
 export const AGENT_STATUS = ['AGENT_LOGGEDOFF', 'AGENT_IDLE', 'AGENT_ONCALL'] as const;
 

@@ -121,6 +121,6 @@ export const events = {
     'chat.message.created',
     'a message was posted in a chat room',
     named('ChatMessageCreated', obj({ room_uuid: line("the room (not the member's chat entry)"), ...messageEntries })),
-    "the room's members only",
+    { members: "the room's members" },
   ),
 };

@@ -83,22 +83,11 @@ export const SystemSchema = named(
 export type SystemInfo = Out<typeof SystemSchema>;
 
 export const events = {
-  channelUpdated: event(
-    'core.channel.updated',
-    'a channel was created or changed (state, caller id, dialplan position)',
-    ChannelSchema,
-    'administrators (like GET /admin/core/channels)',
-  ),
-  channelHangup: event(
-    'core.channel.hangup',
-    'a channel hung up (its last state, with the hangup cause)',
-    ChannelSchema,
-    'administrators (like GET /admin/core/channels)',
-  ),
-  deviceStateUpdated: event(
-    'core.device_state.updated',
-    'a device state changed',
-    DeviceStateSchema,
-    'any logged-in user (like GET /device_states)',
-  ),
+  channelUpdated: event('core.channel.updated', 'a channel was created or changed (state, caller id, dialplan position)', ChannelSchema, {
+    like: '/admin/core/channels',
+  }),
+  channelHangup: event('core.channel.hangup', 'a channel hung up (its last state, with the hangup cause)', ChannelSchema, {
+    like: '/admin/core/channels',
+  }),
+  deviceStateUpdated: event('core.device_state.updated', 'a device state changed', DeviceStateSchema, { like: '/device_states' }),
 };

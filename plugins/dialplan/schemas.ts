@@ -165,7 +165,7 @@ export const AdpSessionSchema = named(
 );
 export type AdpSession = Out<typeof AdpSessionSchema>;
 
-const sessionAudience = 'administrators (like GET /admin/dialplan/adp_sessions)';
+const sessionAudience = { like: '/admin/dialplan/adp_sessions' };
 export const events = {
   sessionStarted: event(
     'dialplan.adp_session.started',

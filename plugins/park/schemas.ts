@@ -6,7 +6,7 @@ import { ReloadOutcomeSchema } from '../../core/config-files.ts';
 import { event } from '../../core/contract/events.ts';
 import { ignored, int, line, named, nullable, obj, opt, type Out, v } from '../../core/contract/schema.ts';
 
-const ADMINS = 'administrators (like GET /admin/park/*)';
+const ADMINS = { like: '/admin/park/parkedcalls' };
 
 export const ParkingLotSchema = named(
   'ParkingLot',
@@ -160,12 +160,12 @@ export const events = {
     'park.parkinglot.updated',
     "a lot's section of res_parking.conf was written (PUT) and res_parking reloaded",
     ParkingLotChangeSchema,
-    ADMINS,
+    { like: '/admin/park/parkinglots' },
   ),
   lotDeleted: event(
     'park.parkinglot.deleted',
     'a lot was removed from res_parking.conf (DELETE) and res_parking reloaded',
     ParkingLotChangeSchema,
-    ADMINS,
+    { like: '/admin/park/parkinglots' },
   ),
 };

@@ -339,7 +339,7 @@ export const RegistryQuerySchema = obj({
   account: opt(pathText('<user>@<host>:<port> (the port may be left out), or the name of the registration')),
 });
 
-const audience = (path: string) => `administrators (like GET /admin/pjsip/${path})`;
+const audience = (path: string) => ({ like: `/admin/pjsip/${path}` });
 export const events = {
   endpointUpdated: event('pjsip.endpoint.updated', "an endpoint's device_state changed", EndpointSchema, audience('endpoints')),
   contactUpdated: event(
@@ -364,12 +364,12 @@ export const events = {
     'pjsip.peer.updated',
     "a peer's fields changed (it registered or unregistered, its address or its qualify result changed)",
     PeerSchema,
-    'any logged-in user (like GET /peers/<peer>)',
+    { like: '/peers' },
   ),
   registryUpdated: event(
     'pjsip.registry.updated',
     'an outbound registration answered (Registry event): its state, and registration_time when it registered',
     RegistrySchema,
-    'any logged-in user (like GET /registries/<account>)',
+    { like: '/registries' },
   ),
 };

@@ -2,7 +2,7 @@
 import { event } from '../../core/contract/events.ts';
 import { bool, ignored, int, line, name, named, nonNegInt, nullable, num, obj, opt, type Out } from '../../core/contract/schema.ts';
 
-const ADMINS = 'administrators (like GET /admin/queue/*)';
+const ADMINS = { like: '/admin/queue/queues' };
 
 export const QueueSchema = named(
   'Queue',

@@ -167,6 +167,6 @@ export const events = {
     'users.user.deleted',
     'a user was deleted (their permissions, contacts, buddies and sessions went with them)',
     obj({ uuid: line('the deleted user') }),
-    'administrators (like GET /admin/user/users)',
+    { like: '/admin/user/users' },
   ),
 };

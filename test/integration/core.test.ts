@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TESTBED } from '../asterisk/testbed.ts';
 import { skipReason, startBed, type Bed } from '../support/bed.ts';
-import { eventually, getWithBody } from '../support/http.ts';
+import WebSocket from 'ws';
+import { client, eventually, getWithBody } from '../support/http.ts';
 
 const skip = skipReason() ?? false;
 const T = { timeout: 90_000, skip };
@@ -239,4 +240,47 @@ test('kill -9 of Asterisk: live routes answer 503; after restart the gateway rec
     'gateway matches Asterisk after restart',
   );
   await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/7002@/' });
+});
+
+test("a call's events reach an administrator's socket, in order, and never a plain user's", T, async () => {
+  const created = await bed.api.post('/v1/admin/user/users', {
+    username: 'ws-int-plain',
+    password: 'pw',
+    permissions: [{ permission: 'user' }],
+  });
+  assert.equal(created.status, 200, created.text);
+  const plainToken = await client((r) => fetch(r), bed.base).login('ws-int-plain', 'pw', 'me');
+  const open = (token: string) =>
+    new Promise<{ ws: WebSocket; messages: any[] }>((resolve, reject) => {
+      const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/v1/ws?authtoken=${token}`);
+      const messages: any[] = [];
+      ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+      ws.once('open', () => resolve({ ws, messages }));
+      ws.once('error', reject);
+    });
+  const admin = await open(bed.api.token!);
+  const plain = await open(plainToken);
+  await eventually(() => admin.messages.length >= 1 && plain.messages.length >= 1, 5000, 'hello');
+  const exten = '4711';
+  await originateWait(exten);
+  const ours = (m: any) => m.type?.startsWith('core.channel.') && m.data?.channel?.startsWith(`Local/${exten}@`);
+  await eventually(() => admin.messages.some(ours), 10000, 'the call on the admin socket');
+  // hanging up one half of the Local pair ends both
+  const half = (await gatewayChannels()).find((c) => c.channel.startsWith(`Local/${exten}@`));
+  assert.equal((await bed.api.del(`/v1/admin/core/channels/${half.unique_id}`)).status, 200);
+  await eventually(() => admin.messages.some((m) => ours(m) && m.type === 'core.channel.hangup'), 10000, 'the hangup event');
+  // in order: for one channel, updates come before its hangup, and nothing follows the hangup
+  const first = admin.messages.find(ours);
+  const ofFirst = admin.messages.filter((m) => ours(m) && m.data.unique_id === first.data.unique_id).map((m) => m.type);
+  assert.equal(ofFirst[0], 'core.channel.updated');
+  assert.equal(ofFirst.at(-1), 'core.channel.hangup');
+  assert.equal(ofFirst.filter((t) => t === 'core.channel.hangup').length, 1);
+  // the plain user (403 on /admin/core/channels) saw no channel event at all
+  assert.equal((await client((r) => fetch(r), bed.base).call('GET', `/v1/admin/core/channels?authtoken=${plainToken}`)).status, 403);
+  assert.deepEqual(
+    plain.messages.filter((m) => m.type.startsWith('core.channel.')),
+    [],
+  );
+  admin.ws.close();
+  plain.ws.close();
 });

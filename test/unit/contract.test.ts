@@ -120,6 +120,14 @@ test('the AsyncAPI document lists every event type the plugins declare', async (
   const names = new Set(Object.values<Json>(a.channels.events.messages).map((m) => m.name));
   assert.ok(gw.events.length >= 20, `${gw.events.length} events declared`);
   for (const e of gw.events) assert.ok(names.has(e.type), e.type);
+  // each event says who receives it: the role of the GET route that shows the same object, or the named members
+  for (const e of gw.events) {
+    const m = Object.values<Json>(a.channels.events.messages).find((x) => x.name === e.type)!;
+    if ('like' in e.access) {
+      assert.ok(doc.paths[`/v1${e.access.like}`]?.get, `${e.type}: GET /v1${e.access.like} is a documented route`);
+      assert.equal(m['x-required-role'], doc.paths[`/v1${e.access.like}`].get['x-required-role'], e.type);
+    } else assert.equal(m['x-required-role'], 'members', e.type);
+  }
   // the operation refers to every message
   assert.equal(a.operations.receiveEvents.messages.length, Object.keys(a.channels.events.messages).length);
 });

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/log.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 
 const Thing = obj({ id: line(), n: int() });
-const updated = event('test.thing.updated', 'a thing changed', Thing);
+const updated = event('test.thing.updated', 'a thing changed', Thing, { like: '/admin/core/channels' });
 
 function setup() {
   const bus = new EventBus();

@@ -1,4 +1,5 @@
-// The WebSocket endpoint over a real socket: a token is required, bus events are pushed, topics filter them.
+// The WebSocket endpoint over a real socket: a token is required, bus events are pushed, topics filter them, a socket
+// receives only what its user may GET, and it is closed when its token ends or its user loses a permission.
 import { event } from '../../core/contract/events.ts';
 import { line, obj } from '../../core/contract/schema.ts';
 import { test, before, after } from 'node:test';
@@ -20,9 +21,9 @@ let token: string;
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-ws-'));
   const cfg = parseConfig(
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core]\n`,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core, users]\n`,
     path.join(dir, 'gateway.yaml'),
-    ['core'],
+    ['core', 'users'],
   );
   gw = await Gateway.create(cfg, createLogger('t', 'silent'));
   const server = await gw.start();
@@ -60,8 +61,8 @@ test('bus events are pushed as JSON; topics filter by prefix', async () => {
   await until(() => all.messages.length >= 1 && queueOnly.messages.length >= 1);
   assert.equal(all.messages[0].type, 'hello');
   const payload = obj({ unique_id: line() });
-  gw.bus.publish(event('core.channel.updated', 'test', payload), { unique_id: '1.1' });
-  gw.bus.publish(event('queue.entry.joined', 'test', payload), { unique_id: '1.2' });
+  gw.bus.publish(event('core.channel.updated', 'test', payload, { like: '/admin/core/channels' }), { unique_id: '1.1' });
+  gw.bus.publish(event('queue.entry.joined', 'test', payload, { like: '/admin/core/channels' }), { unique_id: '1.2' });
   await until(() => all.messages.length >= 3 && queueOnly.messages.length >= 2);
   assert.deepEqual(
     all.messages.slice(1).map((m) => m.type),
@@ -74,4 +75,84 @@ test('bus events are pushed as JSON; topics filter by prefix', async () => {
   assert.match(all.messages[1].timestamp, /Z$/);
   all.ws.close();
   queueOnly.ws.close();
+});
+
+// ---- permissions: a socket receives only what its user may GET ----
+
+const payload = obj({ id: line() });
+const adminEvent = event('core.channel.updated', 'admin only', payload, { like: '/admin/core/channels' });
+const managerEvent = event('users.test.manager', 'managers', payload, { like: '/manager/users' });
+const anyoneEvent = event('core.device_state.updated', 'anyone', payload, { like: '/device_states' });
+const membersEvent = event('chat.message.created', 'members', payload, { members: "the room's members" });
+
+async function userWith(username: string, permission: string): Promise<{ uuid: string; token: string }> {
+  const admin = client((r) => fetch(r), `http://${base}`);
+  admin.setToken(token);
+  const created = await admin.post('/v1/admin/user/users', { username, password: 'pw', permissions: [{ permission }] });
+  assert.equal(created.status, 200, created.text);
+  const c = client((r) => fetch(r), `http://${base}`);
+  return { uuid: created.body.result.uuid, token: await c.login(username, 'pw', 'me') };
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason), ms: Date.now() - t0 })));
+}
+
+test('each socket gets only the events its user may GET: admin, manager, plain user, room members', async () => {
+  const plain = await userWith('ws-plain', 'user');
+  const manager = await userWith('ws-manager', 'manager');
+  const sockets = {
+    admin: await open(`?authtoken=${token}`),
+    manager: await open(`?authtoken=${manager.token}`),
+    plain: await open(`?authtoken=${plain.token}`),
+  };
+  await until(() => Object.values(sockets).every((s) => s.messages.length >= 1));
+  gw.bus.publish(adminEvent, { id: 'a' });
+  gw.bus.publish(managerEvent, { id: 'm' });
+  gw.bus.publish(anyoneEvent, { id: 'x' });
+  gw.bus.publish(membersEvent, { id: 'c' }, [plain.uuid]);
+  gw.bus.publish(anyoneEvent, { id: 'end' });
+  await until(() => Object.values(sockets).every((s) => s.messages.some((m) => m.data?.id === 'end')));
+  const got = (s: { messages: any[] }) => s.messages.slice(1).map((m) => m.data.id);
+  assert.deepEqual(got(sockets.admin), ['a', 'm', 'x', 'end'], 'an admin may GET everything but is no room member');
+  assert.deepEqual(got(sockets.manager), ['m', 'x', 'end']);
+  assert.deepEqual(got(sockets.plain), ['x', 'c', 'end']);
+  for (const s of Object.values(sockets)) s.ws.close();
+});
+
+test('logout closes the socket with 4001 within a second; so does deleting the user', async () => {
+  const u = await userWith('ws-logout', 'user');
+  const s = await open(`?authtoken=${u.token}`);
+  const done = closed(s.ws);
+  const logout = await fetch(`http://${base}/v1/me/login?authtoken=${u.token}`, { method: 'DELETE' });
+  assert.equal(logout.status, 200);
+  const c = await done;
+  assert.equal(c.code, 4001);
+  assert.match(c.reason, /token ended/);
+  assert.ok(c.ms < 1500, `closed after ${c.ms} ms`);
+
+  const d = await userWith('ws-deleted', 'user');
+  const s2 = await open(`?authtoken=${d.token}`);
+  const done2 = closed(s2.ws);
+  const del = await fetch(`http://${base}/v1/admin/user/users/${d.uuid}?authtoken=${token}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  assert.equal((await done2).code, 4001);
+});
+
+test('a user who loses a permission is closed with 4003 and must log in again', async () => {
+  const m = await userWith('ws-demoted', 'manager');
+  const s = await open(`?authtoken=${m.token}`);
+  const done = closed(s.ws);
+  const put = await fetch(`http://${base}/v1/admin/user/users/${m.uuid}?authtoken=${token}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ permissions: [{ permission: 'user' }] }),
+  });
+  assert.equal(put.status, 200, await put.text());
+  const c = await done;
+  assert.equal(c.code, 4003);
+  assert.match(c.reason, /permissions changed/);
+  const status = (await (await fetch(`http://${base}/v1/status`)).json()) as { result: { websocket: { connected: number } } };
+  assert.equal(typeof status.result.websocket.connected, 'number');
 });
