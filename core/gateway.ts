@@ -17,7 +17,7 @@ import { bool, int, line, list, named, nullable, obj, oneOf } from './contract/s
 import type { EventSpec } from './contract/events.ts';
 import { registerDocsRoutes } from './docs/routes.ts';
 import { runtime, serve, upgradeWebSocket, type RunningServer } from './http/serve.ts';
-import { registerWebSocket } from './ws/ws.ts';
+import { registerWebSocket, type SnapshotReader } from './ws/ws.ts';
 import { createLogger, type Logger } from './log.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
 import type { PluginContext } from './plugins/contract.ts';
@@ -37,7 +37,14 @@ export const StatusSchema = named(
       last_reload: nullable(line('ISO 8601')),
     }),
     plugins: list(obj({ name: line(), description: line(), live: bool(), error: nullable(line()) })),
-    websocket: obj({ connected: int('open WebSocket connections') }),
+    websocket: obj({
+      connected: int('open WebSocket connections'),
+      dropped_slow: int('sockets closed with 1013 for too much unsent data, since start'),
+      dropped_dead: int('sockets dropped for not answering a ping, since start'),
+      run_id: line('this run of the gateway (?resume=<run>:<seq>)'),
+      seq: int('the last event seq'),
+      replay_buffer: obj({ depth: int('events kept for resume'), capacity: int('websocket.replay_buffer_events') }),
+    }),
   }),
 );
 
@@ -56,7 +63,7 @@ function localDate(date?: string, time?: string): Date | null {
 
 export class Gateway {
   readonly log: Logger;
-  readonly bus = new EventBus();
+  readonly bus: EventBus;
   readonly ami: AmiClient;
   readonly http: HttpApp;
   readonly plugins: PluginHost;
@@ -66,6 +73,7 @@ export class Gateway {
   readonly profile = new ProfileRegistry();
   private server: RunningServer | null = null;
   private ws: ReturnType<typeof registerWebSocket> | undefined;
+  private snapshotReaders: SnapshotReader[] = [];
   /** Every event type the enabled plugins publish (for the AsyncAPI document). */
   events: EventSpec[] = [];
   private readonly startedAt = new Date();
@@ -79,6 +87,7 @@ export class Gateway {
   ) {
     this.log = log;
     this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
+    this.bus = new EventBus(config.websocket.replay_buffer_events);
     this.ami = new AmiClient({
       host: config.ami.host,
       port: config.ami.port,
@@ -117,7 +126,11 @@ export class Gateway {
   }
 
   private async wire(): Promise<void> {
-    this.ws = registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus);
+    this.ws = registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus, {
+      maxBufferedBytes: this.config.websocket.max_buffered_bytes,
+      heartbeatMs: this.config.websocket.heartbeat_s * 1000,
+      snapshots: () => this.snapshotReaders,
+    });
     const coreRouter = this.http.router('core');
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
     coreRouter.add(
@@ -180,6 +193,12 @@ export class Gateway {
       plugins: () => this.plugins.names(),
     });
     this.http.seal();
+    // Snapshot readers carry the access of the events they stand for (core.channel: like core.channel.*).
+    this.snapshotReaders = this.plugins.snapshotReaders().map((r) => {
+      const e = this.events.find((x) => x.type.startsWith(`${r.key}.`));
+      if (!e) throw new Error(`plugin ${r.plugin}: snapshot ${r.key} matches no event it publishes`);
+      return { key: r.key, access: e.access, read: r.read };
+    });
     // Each event's access names the GET route that shows the same object: it must be one of this gateway's routes.
     const gets = new Set(this.http.routes.filter((r) => r.route.method === 'GET').map((r) => r.route.path));
     for (const e of this.events) {
@@ -193,6 +212,8 @@ export class Gateway {
     ami.onConnect(async () => {
       await this.readAsteriskInfo();
       await this.plugins.resyncAll('connect');
+      // every socket starts over from the rebuilt state: no client keeps showing calls that ended while AMI was down
+      this.ws?.resyncAll('Asterisk (re)connected: the state was read again');
       await this.configFiles.flushPendingReloads();
     });
     ami.onDisconnect((reason: string) => {
@@ -233,7 +254,14 @@ export class Gateway {
         last_reload: a.reloadedAt?.toISOString() ?? null,
       },
       plugins: this.plugins.status(),
-      websocket: { connected: this.ws?.sockets() ?? 0 },
+      websocket: this.ws?.stats() ?? {
+        connected: 0,
+        dropped_slow: 0,
+        dropped_dead: 0,
+        run_id: this.bus.runId,
+        seq: this.bus.seq,
+        replay_buffer: { depth: 0, capacity: this.bus.replayCapacity },
+      },
     };
   }
 

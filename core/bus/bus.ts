@@ -1,9 +1,13 @@
 // In-process event bus: plugins publish what changed (declared events: core/contract/events.ts) and the WebSocket
 // endpoint forwards it to subscribed clients. Listeners never throw into a publisher.
+// Every message gets a `seq`, monotonic within one gateway run (`runId`), and the last `replayCapacity` messages are
+// kept so that a client that reconnects can be sent exactly what it missed (core/ws/ws.ts, ?resume=<run>:<seq>).
+import { randomUUID } from 'node:crypto';
 import type { EventAccess, EventSpec } from '../contract/events.ts';
 import { v } from '../contract/schema.ts';
 
 export interface BusMessage {
+  seq: number;
   type: string;
   data: unknown;
   timestamp: string;
@@ -16,6 +20,50 @@ type Listener = (m: BusMessage) => void;
 
 export class EventBus {
   private readonly listeners = new Set<Listener>();
+  /** This run's id: a client's resume point from another run is no use. */
+  readonly runId = randomUUID();
+  private lastSeq = 0;
+  private readonly ring: BusMessage[] = [];
+  private ringStart = 0;
+
+  /** @param replayCapacity messages kept for resume (gateway.yaml websocket.replay_buffer_events). */
+  constructor(readonly replayCapacity = 0) {}
+
+  /** The seq of the last message published (0 before the first). */
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  /** Messages kept for resume. */
+  get replayDepth(): number {
+    return this.ring.length;
+  }
+
+  /**
+   * Every message after `seq`, in order; undefined when some of them are no longer kept (or `seq` is in the future),
+   * so the caller must start over from a snapshot.
+   */
+  since(seq: number): BusMessage[] | undefined {
+    if (seq > this.lastSeq || seq < 0) return undefined;
+    if (seq === this.lastSeq) return [];
+    const oldest = this.ring.length ? this.ring[this.ringStart]!.seq : this.lastSeq + 1;
+    if (seq + 1 < oldest) return undefined;
+    const out: BusMessage[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      const m = this.ring[(this.ringStart + i) % this.ring.length]!;
+      if (m.seq > seq) out.push(m);
+    }
+    return out;
+  }
+
+  private keep(m: BusMessage): void {
+    if (this.replayCapacity === 0) return;
+    if (this.ring.length < this.replayCapacity) this.ring.push(m);
+    else {
+      this.ring[this.ringStart] = m;
+      this.ringStart = (this.ringStart + 1) % this.replayCapacity;
+    }
+  }
   /**
    * Tests set this: every published payload is then checked against its declared schema, and a mismatch is
    * reported here (production does not pay for the check).
@@ -30,14 +78,16 @@ export class EventBus {
         this.onInvalid(spec.type, `${i.path?.map((p) => String((p as { key?: unknown }).key)).join('.') ?? '(payload)'}: ${i.message}`);
       }
     }
-    if (this.listeners.size === 0) return;
+    if (this.listeners.size === 0 && this.replayCapacity === 0) return;
     const m: BusMessage = {
+      seq: ++this.lastSeq,
       type: spec.type,
       data,
       access: spec.access,
       timestamp: new Date().toISOString(),
       ...(audience ? { audience } : {}),
     };
+    this.keep(m);
     for (const l of this.listeners) {
       try {
         l(m);
@@ -49,7 +99,7 @@ export class EventBus {
 
   /** Whether anyone listens: a publisher may skip building a costly payload when not. */
   get active(): boolean {
-    return this.listeners.size > 0 || this.onInvalid !== null;
+    return this.listeners.size > 0 || this.onInvalid !== null || this.replayCapacity > 0;
   }
 
   subscribe(l: Listener): () => void {

@@ -40,6 +40,12 @@ export interface PluginInstance {
   resync?(): Promise<void>;
   /** AMI went away: forget live state (it would be stale). */
   reset?(): void;
+  /**
+   * The current state of each kind of object the plugin publishes events about, keyed by the event type's prefix
+   * (`core.channel` for `core.channel.*`): what a WebSocket client gets as its snapshot before the events after it.
+   * Read synchronously, so no event can fall between a snapshot and the events that follow it.
+   */
+  snapshots?: Record<string, () => readonly unknown[]>;
   /** Gateway shutdown. */
   close?(): void | Promise<void>;
 }

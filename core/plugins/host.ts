@@ -42,6 +42,13 @@ export class PluginHost {
     }
   }
 
+  /** Every plugin's snapshot readers, keyed by event-type prefix (`core.channel`), with the plugin's name. */
+  snapshotReaders(): { key: string; plugin: string; read: () => readonly unknown[] }[] {
+    return [...this.loaded.values()].flatMap((p) =>
+      Object.entries(p.inst.snapshots ?? {}).map(([key, read]) => ({ key, plugin: p.def.name, read })),
+    );
+  }
+
   /** Every AMI event name some loaded plugin handles. */
   handledEvents(): Set<string> {
     return new Set([...this.handlers.keys(), 'FullyBooted']);

@@ -1,37 +1,114 @@
-// GET /v1/ws?authtoken=...[&topics=core.,queue.]: a WebSocket that pushes the gateway's bus events as JSON
-// ({"type","data","timestamp"}), optionally only those whose type starts with one of `topics`.
-// A socket receives only what its user may GET: each event carries its declared access (core/contract/events.ts:
-// the permission of the REST route that shows the same object, or the users it is addressed to), checked here for
-// every frame against the user's current roles. When the token ends (logout, expiry, the user deleted) the socket is
-// closed with 4001; when the user loses a permission it had, with 4003 (log in again); both within a second.
+// GET /v1/ws?authtoken=...: the event stream. Protocol (the AsyncAPI document at /v1/asyncapi.json describes every
+// frame):
+//   - ?topics=core.,queue. and in-band {"type":"subscribe","topic":"queue.","filter":{"queue_name":"sales"},
+//     "snapshot":true} / {"type":"unsubscribe","topic":"queue."}, answered with {"type":"ack"} or {"type":"error"}.
+//     No subscription at all means every event the user may receive.
+//   - every event frame carries `seq` (monotonic within one gateway run) and `run` (the run's id);
+//   - ?snapshot=true (or "snapshot":true in a subscribe) first sends {"type":"snapshot","seq":N,"data":{...}}: the
+//     current state of what is subscribed, as of seq N; the events that follow have seq > N (no gap, no duplicate:
+//     the snapshot is read synchronously);
+//   - ?resume=<run>:<seq> replays exactly the events after seq from a bounded buffer; when they are gone or the run
+//     differs, the socket gets {"type":"gateway.resync"} and a fresh snapshot instead. After an AMI reconnect every
+//     socket gets gateway.resync with the rebuilt state;
+//   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped;
+//   - a socket with more than websocket.max_buffered_bytes unsent is closed with 1013 (too slow) and counted.
+// A socket receives only what its user may GET: each event carries its declared access (core/contract/events.ts),
+// checked for every frame against the user's current roles. When the token ends (logout, expiry, the user deleted)
+// the socket is closed with 4001; when the user loses a permission it had, with 4003; both within a second.
 // Browsers cannot set headers on a WebSocket, so the token comes in the query string.
 import type { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Role } from '../auth/accounts.ts';
 import type { BusMessage, EventBus } from '../bus/bus.ts';
+import type { EventAccess } from '../contract/events.ts';
 import { requiredRole } from '../contract/route.ts';
+import { bool, dict, line, named, obj, oneOf, opt, v } from '../contract/schema.ts';
+import { issueError } from '../contract/validate.ts';
 import type { AuthPort, GatewayEnv } from '../http/app.ts';
 import { errorResponse, hasRole } from '../http/app.ts';
-import { unauthorized } from '../http/errors.ts';
+import { badRequest, unauthorized } from '../http/errors.ts';
 
-/** Close codes the gateway uses (4000-4999 are the application's). */
+/** Close codes the gateway uses (4000-4999 are the application's; 1013 is "try again later"). */
 export const WS_CLOSE = {
   tokenEnded: { code: 4001, reason: 'token ended (logged out, expired, or the user was deleted): log in again' },
   permissionChanged: { code: 4003, reason: "the user's permissions changed: log in again" },
+  tooSlow: { code: 1013, reason: 'too slow: too much unsent data; reconnect with ?resume=' },
 } as const;
+
+/** What a client may send. */
+export const ClientMessageSchema = named(
+  'WsClientMessage',
+  v.variant('type', [
+    obj({
+      type: v.literal('subscribe'),
+      topic: line('an event type or prefix, e.g. "queue." or "core.channel.updated"'),
+      filter: opt(dict(v.union([v.string(), v.number(), v.boolean()]), 'only events (and snapshot rows) whose data has these values')),
+      snapshot: opt(bool('send the current state of the topic first')),
+    }),
+    obj({ type: v.literal('unsubscribe'), topic: line() }),
+  ]),
+);
+export const WsRequestType = oneOf(['subscribe', 'unsubscribe']);
+
+type Filter = Record<string, string | number | boolean>;
 
 interface Socket {
   ws: WSContext;
+  raw: RawSocket | undefined;
   token: string;
   user: string;
   roles: Set<Role>;
+  /** topic -> filter; empty: every event the user may receive */
+  subs: Map<string, Filter | undefined>;
+  awaitingPong: boolean;
+  closed: boolean;
 }
 
-/** Whether a user with `roles` may receive `m` (the same rule as the REST route that shows the object). */
+/** The `ws` package's socket under Hono's WSContext (Node and Bun both serve through @hono/node-server + ws). */
+interface RawSocket {
+  bufferedAmount: number;
+  ping(): void;
+  terminate(): void;
+  on(event: 'pong', fn: () => void): void;
+}
+
+export interface SnapshotReader {
+  /** event-type prefix, e.g. core.channel */
+  key: string;
+  access: EventAccess;
+  read(): readonly unknown[];
+}
+
+export interface WsOptions {
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+  /** How often tokens and permissions are re-checked. */
+  checkMs?: number;
+  snapshots(): readonly SnapshotReader[];
+}
+
+/** Whether a user with `roles` may receive an event with this access (the same rule as its REST route). */
+function allowed(access: EventAccess, audience: readonly string[] | undefined, user: string, roles: Set<Role>): boolean {
+  if ('members' in access) return audience?.includes(user) ?? false;
+  if (audience && !audience.includes(user)) return false;
+  return hasRole(roles, requiredRole(access.like));
+}
+
 export function mayReceive(m: BusMessage, user: string, roles: Set<Role>): boolean {
-  if ('members' in m.access) return m.audience?.includes(user) ?? false;
-  if (m.audience && !m.audience.includes(user)) return false;
-  return hasRole(roles, requiredRole(m.access.like));
+  return allowed(m.access, m.audience, user, roles);
+}
+
+function matches(data: unknown, filter: Filter | undefined): boolean {
+  if (!filter) return true;
+  if (!data || typeof data !== 'object') return false;
+  const d = data as Record<string, unknown>;
+  for (const [k, want] of Object.entries(filter)) if (d[k] !== want) return false;
+  return true;
+}
+
+/** Whether `topic` (a prefix or a full type) covers the objects of snapshot `key` (core.channel). */
+function covers(topic: string, key: string): boolean {
+  return key.startsWith(topic) || topic.startsWith(`${key}.`) || topic === key;
 }
 
 export function registerWebSocket(
@@ -39,30 +116,121 @@ export function registerWebSocket(
   upgrade: UpgradeWebSocket<unknown>,
   auth: AuthPort,
   bus: EventBus,
-  opts: { checkMs?: number } = {},
-): { sockets(): number; close(): void } {
+  opts: WsOptions,
+) {
   const sockets = new Set<Socket>();
+  const counters = { dropped_slow: 0, dropped_dead: 0 };
   let timer: ReturnType<typeof setInterval> | undefined;
+  let lastPing = Date.now();
+  const checkMs = opts.checkMs ?? 1000;
 
-  // One timer for every socket: is each token still good, and has its user lost a permission?
-  const check = () => {
+  const close = (s: Socket, c: { code: number; reason: string }) => {
+    if (s.closed) return;
+    s.closed = true;
+    sockets.delete(s);
+    s.ws.close(c.code, c.reason);
+  };
+
+  /** Send one frame, or drop a socket that cannot keep up. */
+  const send = (s: Socket, frame: unknown): void => {
+    if (s.closed) return;
+    const text = JSON.stringify(frame);
+    if (s.raw && s.raw.bufferedAmount + text.length > opts.maxBufferedBytes) {
+      counters.dropped_slow++;
+      close(s, WS_CLOSE.tooSlow);
+      return;
+    }
+    s.ws.send(text);
+  };
+
+  const wants = (s: Socket, m: BusMessage): boolean => {
+    if (!allowed(m.access, m.audience, s.user, s.roles)) return false;
+    if (s.subs.size === 0) return true;
+    for (const [topic, filter] of s.subs) if (m.type.startsWith(topic) && matches(m.data, filter)) return true;
+    return false;
+  };
+
+  const eventFrame = (m: BusMessage) => ({ type: m.type, seq: m.seq, run: bus.runId, data: m.data, timestamp: m.timestamp });
+
+  /** The current state of what the socket subscribed to (or of `only`), as of the bus's current seq. */
+  const snapshotFrame = (s: Socket, only?: string) => {
+    const data: Record<string, unknown[]> = {};
+    for (const r of opts.snapshots()) {
+      if (!allowed(r.access, undefined, s.user, s.roles)) continue;
+      const topics: [string, Filter | undefined][] = only !== undefined ? [[only, s.subs.get(only)]] : [...s.subs];
+      if (topics.length === 0) {
+        data[r.key] = [...r.read()];
+        continue;
+      }
+      const hit = topics.filter(([t]) => covers(t, r.key));
+      if (hit.length === 0) continue;
+      data[r.key] = r.read().filter((row) => hit.some(([, f]) => matches(row, f)));
+    }
+    return { type: 'snapshot', seq: bus.seq, run: bus.runId, data, timestamp: new Date().toISOString() };
+  };
+
+  const resync = (s: Socket, reason: string) => {
+    send(s, { type: 'gateway.resync', seq: bus.seq, run: bus.runId, data: { reason }, timestamp: new Date().toISOString() });
+    send(s, snapshotFrame(s));
+  };
+
+  // One timer for every socket: tokens and permissions every checkMs, a ping every heartbeat.
+  const tick = () => {
+    const now = Date.now();
+    const ping = now - lastPing >= opts.heartbeatMs;
+    if (ping) lastPing = now;
     for (const s of sockets) {
       const who = auth.resolve(s.token);
       if (!who || who.userUuid !== s.user) {
-        s.ws.close(WS_CLOSE.tokenEnded.code, WS_CLOSE.tokenEnded.reason);
-        sockets.delete(s);
+        close(s, WS_CLOSE.tokenEnded);
         continue;
       }
       if ([...s.roles].some((r) => !who.roles.has(r))) {
-        s.ws.close(WS_CLOSE.permissionChanged.code, WS_CLOSE.permissionChanged.reason);
-        sockets.delete(s);
+        close(s, WS_CLOSE.permissionChanged);
         continue;
       }
       s.roles = who.roles;
+      if (ping && s.raw) {
+        if (s.awaitingPong) {
+          counters.dropped_dead++;
+          s.closed = true;
+          sockets.delete(s);
+          s.raw.terminate();
+          continue;
+        }
+        s.awaitingPong = true;
+        s.raw.ping();
+      }
     }
     if (sockets.size === 0 && timer) {
       clearInterval(timer);
       timer = undefined;
+    }
+  };
+
+  const onClientMessage = (s: Socket, text: string) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      send(s, { type: 'error', code: 'malformed_json', message: `malformed JSON: ${(e as Error).message}` });
+      return;
+    }
+    const r = v.safeParse(ClientMessageSchema, parsed, { abortEarly: true });
+    if (!r.success) {
+      const err = issueError(r.issues, 'message');
+      send(s, { type: 'error', code: err.code, message: err.message });
+      return;
+    }
+    const msg = r.output;
+    if (msg.type === 'subscribe') {
+      s.subs.set(msg.topic, msg.filter);
+      send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
+      if (msg.snapshot) send(s, snapshotFrame(s, msg.topic));
+    } else {
+      const had = s.subs.delete(msg.topic);
+      if (had) send(s, { type: 'ack', request: 'unsubscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
+      else send(s, { type: 'error', code: 'not_found', message: `topic: not subscribed to ${JSON.stringify(msg.topic)}` });
     }
   };
 
@@ -73,6 +241,14 @@ export function registerWebSocket(
         const token = c.req.query('authtoken');
         const who = token ? auth.resolve(token) : undefined;
         if (!who || !token) return errorResponse(unauthorized('a valid ?authtoken= is required for the WebSocket'));
+        const resume = c.req.query('resume');
+        if (resume !== undefined && !/^[0-9a-f-]{36}:\d{1,15}$/.test(resume)) {
+          return errorResponse(badRequest('resume: must be <run>:<seq> as the last event frame gave them', { field: 'resume' }));
+        }
+        const snap = c.req.query('snapshot');
+        if (snap !== undefined && snap !== 'true' && snap !== 'false') {
+          return errorResponse(badRequest('snapshot: must be true or false', { field: 'snapshot' }));
+        }
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
         c.set('token', token);
@@ -83,26 +259,57 @@ export function registerWebSocket(
           .split(',')
           .map((t) => t.trim())
           .filter(Boolean);
+        const resume = c.req.query('resume');
+        const snapshot = c.req.query('snapshot') === 'true';
         let socket: Socket | undefined;
         let unsubscribe: (() => void) | undefined;
         const end = () => {
           unsubscribe?.();
-          if (socket) sockets.delete(socket);
+          if (socket) {
+            socket.closed = true;
+            sockets.delete(socket);
+          }
         };
         return {
           onOpen(_e, ws) {
-            const s: Socket = { ws, token: c.get('token'), user: c.get('userUuid'), roles: c.get('roles') };
+            const raw = ws.raw as RawSocket | undefined;
+            const s: Socket = {
+              ws,
+              raw: raw && typeof raw.ping === 'function' ? raw : undefined,
+              token: c.get('token'),
+              user: c.get('userUuid'),
+              roles: c.get('roles'),
+              subs: new Map(topics.map((t) => [t, undefined])),
+              awaitingPong: false,
+              closed: false,
+            };
             socket = s;
             sockets.add(s);
-            timer ??= setInterval(check, opts.checkMs ?? 1000);
-            timer.unref?.();
-            unsubscribe = bus.subscribe((m) => {
-              if (!sockets.has(s)) return;
-              if (topics.length && !topics.some((t) => m.type.startsWith(t))) return;
-              if (!mayReceive(m, s.user, s.roles)) return;
-              ws.send(JSON.stringify({ type: m.type, data: m.data, timestamp: m.timestamp }));
+            s.raw?.on('pong', () => {
+              s.awaitingPong = false;
             });
-            ws.send(JSON.stringify({ type: 'hello', data: { topics }, timestamp: new Date().toISOString() }));
+            timer ??= setInterval(tick, checkMs);
+            timer.unref?.();
+            // Everything below runs synchronously: no event can fall between the replay or snapshot and the live
+            // events that follow.
+            send(s, { type: 'hello', seq: bus.seq, run: bus.runId, data: { topics }, timestamp: new Date().toISOString() });
+            if (resume !== undefined) {
+              const [run, seqText] = resume.split(':');
+              const missed = run === bus.runId ? bus.since(Number(seqText)) : undefined;
+              if (missed) {
+                for (const m of missed) if (wants(s, m)) send(s, eventFrame(m));
+              } else {
+                resync(s, run === bus.runId ? 'the events after the resume point are no longer kept' : 'the gateway restarted since');
+              }
+            } else if (snapshot) {
+              send(s, snapshotFrame(s));
+            }
+            unsubscribe = bus.subscribe((m) => {
+              if (!s.closed && wants(s, m)) send(s, eventFrame(m));
+            });
+          },
+          onMessage(e) {
+            if (socket && !socket.closed) onClientMessage(socket, typeof e.data === 'string' ? e.data : String(e.data));
           },
           onClose: end,
           onError: end,
@@ -110,9 +317,21 @@ export function registerWebSocket(
       }),
     );
   }
+
   return {
     sockets: () => sockets.size,
-    close: () => {
+    stats: () => ({
+      connected: sockets.size,
+      ...counters,
+      run_id: bus.runId,
+      seq: bus.seq,
+      replay_buffer: { depth: bus.replayDepth, capacity: bus.replayCapacity },
+    }),
+    /** After an AMI reconnect: every socket gets gateway.resync and the rebuilt state. */
+    resyncAll(reason: string) {
+      for (const s of sockets) resync(s, reason);
+    },
+    close() {
       if (timer) clearInterval(timer);
       timer = undefined;
     },

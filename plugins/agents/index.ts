@@ -29,6 +29,7 @@ export default definePlugin({
     };
     return {
       ...live.lifecycle({ resync: () => service.resync(), reset: () => state.reset() }),
+      snapshots: { 'agents.agent': () => [...state.agents.values()] },
       events: {
         AgentLogin: live.on((m) => {
           const { agent, known } = state.login(m);

@@ -31,6 +31,13 @@ export default definePlugin({
       if (c && ctx.bus.active) ctx.bus.publish(events.channelUpdated, renderChannel(c));
     };
     return {
+      snapshots: {
+        'core.channel': () => {
+          const nowMs = Date.now();
+          return [...state.channels.values()].map((c) => renderChannel(c, nowMs));
+        },
+        'core.device_state': () => [...state.devices.values()],
+      },
       resync: () => service.resync(),
       reset: () => state.reset(),
       events: {

@@ -21,6 +21,7 @@ export default definePlugin({
     registerAdpRoutes(ctx.router, adps, runner);
     return {
       events: runner.events,
+      snapshots: { 'dialplan.adp_session': () => [...runner.sessions.values()] },
       resync: () => runner.resync(),
       reset: () => runner.reset(),
       close: () => runner.close(),

@@ -25,6 +25,9 @@ export default definePlugin({
     const left = (spec: EventSpec<typeof ParkedCallSchema>) => live.on((m: AmiMessage) => publish(spec, state.left(m)));
     return {
       ...live.lifecycle({ resync: () => service.resync(), reset: () => state.reset() }),
+      snapshots: {
+        'park.parkedcall': () => [...state.calls.values()].map((c) => renderParkedCall(c)),
+      },
       events: {
         ParkedCall: live.on((m) => {
           const { call, lotKnown } = state.parked(m);

@@ -27,6 +27,10 @@ export default definePlugin({
       });
     return {
       ...live.lifecycle({ resync: () => service.resync(), reset: () => state.reset() }),
+      snapshots: {
+        'queue.member': () => [...state.members.values()],
+        'queue.entry': () => [...state.entries.values()].map((e) => renderEntry(e)),
+      },
       events: {
         QueueCallerJoin: live.on((m) => {
           const { entry, queueKnown } = state.join(m);

@@ -34,6 +34,17 @@ async function originateWait(exten: string): Promise<void> {
   });
 }
 
+/** A WebSocket to the bed's gateway that keeps every frame it receives. */
+function openSocket(token: string, query = ''): Promise<{ ws: WebSocket; messages: any[] }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/v1/ws?authtoken=${token}${query}`);
+    const messages: any[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+    ws.once('open', () => resolve({ ws, messages }));
+    ws.once('error', reject);
+  });
+}
+
 async function asteriskChannels(): Promise<string[]> {
   const r = await bed.gateway.ami.list('CoreShowChannels');
   return r.events
@@ -213,6 +224,7 @@ test('kill -9 of Asterisk: live routes answer 503; after restart the gateway rec
     10000,
     'two channels',
   );
+  const socket = await openSocket(bed.api.token!, '&topics=core.channel.');
   await bed.asterisk.kill9();
   const down = await eventually(
     async () => {
@@ -227,8 +239,14 @@ test('kill -9 of Asterisk: live routes answer 503; after restart the gateway rec
 
   await bed.asterisk.restart();
   await eventually(async () => (await bed.api.get('/v1/admin/core/channels')).status === 200, 30000, 'reconnect');
-  // The old calls died with Asterisk; the gateway must not present them.
+  // The old calls died with Asterisk; the gateway must not present them, over REST nor over the socket: the socket
+  // got gateway.resync and then the rebuilt state, which equals Asterisk's.
   assert.deepEqual(await gatewayChannels(), []);
+  const resync = await eventually(() => socket.messages.findIndex((m) => m.type === 'gateway.resync') + 1, 10000, 'gateway.resync');
+  const snap = socket.messages[resync];
+  assert.equal(snap?.type, 'snapshot');
+  assert.deepEqual(snap.data['core.channel'].map((c: any) => c.unique_id).sort(), await asteriskChannels());
+  socket.ws.close();
   await originateWait('7002');
   await eventually(
     async () => {
@@ -250,16 +268,8 @@ test("a call's events reach an administrator's socket, in order, and never a pla
   });
   assert.equal(created.status, 200, created.text);
   const plainToken = await client((r) => fetch(r), bed.base).login('ws-int-plain', 'pw', 'me');
-  const open = (token: string) =>
-    new Promise<{ ws: WebSocket; messages: any[] }>((resolve, reject) => {
-      const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/v1/ws?authtoken=${token}`);
-      const messages: any[] = [];
-      ws.on('message', (d) => messages.push(JSON.parse(String(d))));
-      ws.once('open', () => resolve({ ws, messages }));
-      ws.once('error', reject);
-    });
-  const admin = await open(bed.api.token!);
-  const plain = await open(plainToken);
+  const admin = await openSocket(bed.api.token!);
+  const plain = await openSocket(plainToken);
   await eventually(() => admin.messages.length >= 1 && plain.messages.length >= 1, 5000, 'hello');
   const exten = '4711';
   await originateWait(exten);
@@ -275,6 +285,13 @@ test("a call's events reach an administrator's socket, in order, and never a pla
   assert.equal(ofFirst[0], 'core.channel.updated');
   assert.equal(ofFirst.at(-1), 'core.channel.hangup');
   assert.equal(ofFirst.filter((t) => t === 'core.channel.hangup').length, 1);
+  // the administrator may see every event of this bed, so its seq has no gap
+  const seqs = admin.messages.slice(1).map((m) => m.seq);
+  assert.deepEqual(
+    seqs,
+    seqs.map((_s, i) => seqs[0] + i),
+    'contiguous seq',
+  );
   // the plain user (403 on /admin/core/channels) saw no channel event at all
   assert.equal((await client((r) => fetch(r), bed.base).call('GET', `/v1/admin/core/channels?authtoken=${plainToken}`)).status, 403);
   assert.deepEqual(
@@ -283,4 +300,30 @@ test("a call's events reach an administrator's socket, in order, and never a pla
   );
   admin.ws.close();
   plain.ws.close();
+});
+
+test('a socket dropped mid-churn and resumed gets exactly the events an uninterrupted socket got', T, async () => {
+  const steady = await openSocket(bed.api.token!);
+  const first = await openSocket(bed.api.token!);
+  await eventually(() => steady.messages.length >= 1 && first.messages.length >= 1, 5000, 'hello');
+  await originateWait('8101');
+  await eventually(() => first.messages.some((m) => m.data?.channel?.startsWith('Local/8101@')), 10000, 'first call seen');
+  first.ws.close();
+  const last = first.messages.at(-1);
+  // while it is away: more calls come and go
+  await originateWait('8102');
+  await originateWait('8103');
+  await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/810[12]@/' });
+  const resumed = await openSocket(bed.api.token!, `&resume=${last.run}:${last.seq}`);
+  await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/8103@/' });
+  const hung = (s: { messages: any[] }) =>
+    s.messages.filter((m) => m.type === 'core.channel.hangup' && m.data.channel.startsWith('Local/8103@')).length === 2;
+  await eventually(() => hung(steady) && hung(resumed), 15000, 'both sockets see the last hangups');
+  await new Promise((r) => setTimeout(r, 300));
+  const after = (s: { messages: any[] }) =>
+    s.messages.filter((m) => m.seq > last.seq && m.type !== 'hello').map((m) => `${m.seq} ${m.type}`);
+  assert.ok(after(steady).length > 10, `${after(steady).length} events while away and after`);
+  assert.deepEqual(after(resumed), after(steady), 'no gap, no duplicate');
+  steady.ws.close();
+  resumed.ws.close();
 });

@@ -129,7 +129,13 @@ test('the AsyncAPI document lists every event type the plugins declare', async (
     } else assert.equal(m['x-required-role'], 'members', e.type);
   }
   // the operation refers to every message
-  assert.equal(a.operations.receiveEvents.messages.length, Object.keys(a.channels.events.messages).length);
+  // the receive operation refers to every frame the gateway sends; the send operation to the client's requests
+  assert.equal(a.operations.receiveEvents.messages.length, Object.keys(a.channels.events.messages).length - 1);
+  assert.deepEqual(a.operations.sendRequests.messages, [{ $ref: '#/channels/events/messages/client_request' }]);
+  for (const t of ['hello', 'snapshot', 'gateway.resync', 'ack', 'error']) assert.ok(names.has(t), t);
+  // every event frame carries seq and run
+  const ev = Object.values<Json>(a.channels.events.messages).find((m) => m.name === 'core.channel.updated')!;
+  assert.deepEqual(ev.payload.required, ['type', 'seq', 'run', 'data', 'timestamp']);
 });
 
 // ---- every documented request schema refuses bad input ----

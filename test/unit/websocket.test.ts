@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
@@ -155,4 +156,126 @@ test('a user who loses a permission is closed with 4003 and must log in again', 
   assert.match(c.reason, /permissions changed/);
   const status = (await (await fetch(`http://${base}/v1/status`)).json()) as { result: { websocket: { connected: number } } };
   assert.equal(typeof status.result.websocket.connected, 'number');
+});
+
+// ---- protocol: seq, subscribe, snapshot, resume, backpressure ----
+
+const thing = event('core.channel.updated', 'test', obj({ unique_id: line(), queue_name: line() }), { like: '/admin/core/channels' });
+
+test('every event frame carries seq (monotonic) and the run; subscribe/unsubscribe are acked, bad messages answered', async () => {
+  const s = await open(`?authtoken=${token}&topics=nothing.`);
+  await until(() => s.messages.length >= 1);
+  const hello = s.messages[0];
+  assert.equal(hello.type, 'hello');
+  assert.match(hello.run, /^[0-9a-f-]{36}$/);
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.channel.', filter: { queue_name: 'sales' } }));
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'x', colour: 'red' }));
+  s.ws.send('{"type":');
+  s.ws.send(JSON.stringify({ type: 'unsubscribe', topic: 'never.' }));
+  await until(() => s.messages.length >= 5);
+  assert.deepEqual(
+    s.messages.slice(1, 5).map((m) => [m.type, m.request ?? m.code]),
+    [
+      ['ack', 'subscribe'],
+      ['error', 'unknown_field'],
+      ['error', 'malformed_json'],
+      ['error', 'not_found'],
+    ],
+  );
+  for (const q of ['sales', 'support', 'sales']) gw.bus.publish(thing, { unique_id: q, queue_name: q });
+  await until(() => s.messages.filter((m) => m.type === 'core.channel.updated').length >= 2);
+  const evs = s.messages.filter((m) => m.type === 'core.channel.updated');
+  assert.deepEqual(
+    evs.map((m) => m.data.queue_name),
+    ['sales', 'sales'],
+    'the filter narrows to one object',
+  );
+  assert.equal(evs[1].seq, evs[0].seq + 2, 'seq counts every event of the run, monotonic');
+  assert.equal(evs[0].run, hello.run);
+  s.ws.send(JSON.stringify({ type: 'unsubscribe', topic: 'core.channel.' }));
+  await until(() => s.messages.some((m) => m.type === 'ack' && m.request === 'unsubscribe'));
+  s.ws.close();
+});
+
+test('resume replays exactly the missed events; a resume point no longer kept gets gateway.resync and a snapshot', async () => {
+  const steady = await open(`?authtoken=${token}&topics=core.channel.`);
+  const dropped = await open(`?authtoken=${token}&topics=core.channel.`);
+  await until(() => steady.messages.length >= 1 && dropped.messages.length >= 1);
+  gw.bus.publish(thing, { unique_id: 'r1', queue_name: 'q' });
+  await until(() => dropped.messages.some((m) => m.data?.unique_id === 'r1'));
+  const last = dropped.messages.at(-1);
+  dropped.ws.close();
+  for (let i = 2; i <= 6; i++) gw.bus.publish(thing, { unique_id: `r${i}`, queue_name: 'q' });
+  const resumed = await open(`?authtoken=${token}&topics=core.channel.&resume=${last.run}:${last.seq}`);
+  await until(() => steady.messages.some((m) => m.data?.unique_id === 'r6') && resumed.messages.some((m) => m.data?.unique_id === 'r6'));
+  gw.bus.publish(thing, { unique_id: 'r7', queue_name: 'q' });
+  await until(() => resumed.messages.some((m) => m.data?.unique_id === 'r7') && steady.messages.some((m) => m.data?.unique_id === 'r7'));
+  const ids = (msgs: any[], from: number) => msgs.filter((m) => m.type === 'core.channel.updated' && m.seq > from).map((m) => m.seq);
+  assert.deepEqual(ids(resumed.messages, last.seq), ids(steady.messages, last.seq), 'no gap, no duplicate');
+  assert.equal(ids(resumed.messages, last.seq).length, 6);
+
+  // a point older than the replay buffer (or of another run): gateway.resync, then a snapshot
+  const gone = await open(`?authtoken=${token}&resume=00000000-0000-0000-0000-000000000000:1`);
+  await until(() => gone.messages.length >= 3);
+  assert.deepEqual(
+    gone.messages.slice(0, 3).map((m) => m.type),
+    ['hello', 'gateway.resync', 'snapshot'],
+  );
+  assert.deepEqual(Object.keys(gone.messages[2].data).sort(), ['core.channel', 'core.device_state']);
+  const bad = await open(`?authtoken=${token}&resume=nonsense`).catch((e: Error) => e);
+  assert.match(String(bad), /HTTP 400/);
+  for (const s of [steady, resumed, gone]) s.ws.close();
+});
+
+test('snapshot=true sends the current state first, as of a seq; the events after it follow', async () => {
+  const s = await open(`?authtoken=${token}&topics=core.device_state.&snapshot=true`);
+  await until(() => s.messages.length >= 2);
+  assert.equal(s.messages[1].type, 'snapshot');
+  assert.deepEqual(Object.keys(s.messages[1].data), ['core.device_state']);
+  assert.ok(Array.isArray(s.messages[1].data['core.device_state']));
+  const at = s.messages[1].seq;
+  gw.bus.publish(event('core.device_state.updated', 't', obj({ device: line() }), { like: '/device_states' }), { device: 'PJSIP/1' });
+  await until(() => s.messages.length >= 3);
+  assert.equal(s.messages[2].seq, at + 1);
+  s.ws.close();
+});
+
+test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
+  // a small buffer bound for this test: 64 KB
+  const small = await Gateway.create(
+    parseConfig(
+      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/slow\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 65536}\nplugins: [core]\n`,
+      path.join(dir, 'slow.yaml'),
+      ['core'],
+    ),
+    createLogger('t', 'silent'),
+  );
+  const server = await small.start();
+  const b = `127.0.0.1:${server.port}`;
+  const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
+  const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
+  let received = 0;
+  reader.on('message', () => received++);
+  await new Promise((r) => reader.once('open', r));
+  // the stalled client: a raw TCP socket that completes the upgrade and then reads nothing more
+  const stalled = net.connect(server.port, '127.0.0.1');
+  stalled.write(
+    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((r) => stalled.once('data', r));
+  stalled.pause();
+  const big = 'x'.repeat(16 * 1024);
+  for (let i = 0; i < 400; i++) {
+    small.bus.publish(thing, { unique_id: String(i), queue_name: big });
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await until(() => received >= 401);
+  assert.equal(received, 401, 'the reading client got hello and every event');
+  const status = (await (await fetch(`http://${b}/v1/status`)).json()) as any;
+  assert.equal(status.result.websocket.dropped_slow, 1);
+  assert.equal(status.result.websocket.connected, 1);
+  reader.close();
+  stalled.destroy();
+  await small.stop();
 });
