@@ -7,7 +7,6 @@ import { ClientMessageSchema } from '../ws/ws.ts';
 type Json = Record<string, unknown>;
 
 const str = { type: 'string' };
-const int = { type: 'integer' };
 const position = {
   seq: { type: 'integer', description: 'the last event seq this frame accounts for (events after it have a higher seq)' },
   run: { type: 'string', description: "this run of the gateway; with seq, the client's resume point" },
