@@ -279,3 +279,35 @@ test('a client that never reads is closed with 1013 and counted; another client 
   stalled.destroy();
   await small.stop();
 });
+
+test('a peer that does not answer pings is dropped after a heartbeat and counted', async () => {
+  const quick = await Gateway.create(
+    parseConfig(
+      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/hb\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {heartbeat_s: 1}\nplugins: [core]\n`,
+      path.join(dir, 'hb.yaml'),
+      ['core'],
+    ),
+    createLogger('t', 'silent'),
+  );
+  const server = await quick.start();
+  const b = `127.0.0.1:${server.port}`;
+  const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
+  const alive = await new Promise<WebSocket>((resolve) => {
+    const ws = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
+    ws.once('open', () => resolve(ws));
+  });
+  // a raw TCP peer: it completes the upgrade, then never answers a ping (a dead peer behind a NAT looks like this)
+  const dead = net.connect(server.port, '127.0.0.1');
+  dead.write(
+    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((r) => dead.once('data', r));
+  const gone = new Promise((r) => dead.once('close', r));
+  await gone;
+  const status = (await (await fetch(`http://${b}/v1/status`)).json()) as any;
+  assert.equal(status.result.websocket.dropped_dead, 1);
+  assert.equal(status.result.websocket.connected, 1, 'the client that answers pings stays');
+  alive.close();
+  await quick.stop();
+});
