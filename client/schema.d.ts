@@ -1882,6 +1882,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/manager/trunks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All trunks (SIP providers)
+         * @description Every name of pjsip.conf whose sections make a trunk: plain sections (no templates) of types endpoint, aor, identify, and optionally auth and registration, one of each, the endpoint using the AOR of its name and the identify naming the endpoint. Hand-made trunks that follow this are listed too. `status` is live: it follows the reload a moment after a write.
+         *
+         *     Needs the **manager** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_manager_trunks"];
+        put?: never;
+        /**
+         * Create a trunk
+         * @description Writes the endpoint, aor, identify, auth (with a username) and registration (with register: true) sections, all named after the trunk, at the end of pjsip.conf. A name any section already has is 409. A username needs a password and register needs a username (400); a transport must be a transport section of pjsip.conf. Defaults: allow "ulaw,alaw", qualify_frequency 60. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         *
+         *     Needs the **manager** permission.
+         */
+        post: operations["post_manager_trunks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/manager/trunks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One trunk
+         * @description A name whose sections are not a trunk is 404, saying why. `status` is live: it follows the reload a moment after a write.
+         *
+         *     Needs the **manager** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_manager_trunks_by_name"];
+        /**
+         * Change a trunk
+         * @description Only the fields given change; a field left out keeps its value (the password too). "" removes an optional option (transport, caller_id, from_user, from_domain); username "" removes the auth section. register: true adds the registration section, false removes it. Options of the sections the gateway does not manage stay as they are. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         *
+         *     Needs the **manager** permission.
+         */
+        put: operations["put_manager_trunks_by_name"];
+        post?: never;
+        /**
+         * Delete a trunk
+         * @description Removes exactly the trunk's sections (listed in the answer) and nothing else. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         *
+         *     Needs the **manager** permission.
+         */
+        delete: operations["delete_manager_trunks_by_name"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/peers": {
         parameters: {
             query?: never;
@@ -2924,6 +2990,129 @@ export interface components {
             registration_time: number;
             /** @description ISO 8601 time of the last change the gateway saw */
             tm_update: string;
+        };
+        /** @description live state, from the pjsip plugin's tables (kept current by Registry and ContactStatus events) */
+        TrunkStatus: {
+            /** @description Asterisk has the trunk's endpoint now (false until the reload after a write, or when pjsip.conf does not load) */
+            loaded: boolean;
+            /** @description the outbound registration's status as Asterisk reports it (Registered, Unregistered, Rejected, Failed ...); "" when the trunk does not register or Asterisk does not show the registration */
+            registration: string;
+            /** @description the status of the AOR's contact (the provider): Reachable, Unreachable (OPTIONS unanswered), NonQualified (qualify_frequency 0, or before the first OPTIONS, which Asterisk sends within one qualify_frequency), Unknown; "" when Asterisk shows no contact */
+            qualify: string;
+        };
+        TrunkSection: {
+            /** @description the section name (the trunk's name) */
+            name: string;
+            /**
+             * @description its type= option
+             * @enum {string}
+             */
+            type: "endpoint" | "aor" | "auth" | "registration" | "identify";
+        };
+        /** @description A SIP provider: same-named sections of pjsip.conf (endpoint, aor, identify; auth when it has a username; registration when it registers). The password is never answered. */
+        Trunk: {
+            /** @description the trunk name: the name of each of its sections */
+            name: string;
+            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
+            hostname: string;
+            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
+            username: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            /** @description true when the trunk registers to the provider (it has a registration section) */
+            register: boolean;
+            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
+            transport: string;
+            /** @description the endpoint's codecs, comma-separated */
+            allow: string;
+            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
+            caller_id: string;
+            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
+            from_user: string;
+            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
+            from_domain: string;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency: number;
+            status: components["schemas"]["TrunkStatus"];
+            /** @description the sections of pjsip.conf the trunk owns, in file order */
+            sections: components["schemas"]["TrunkSection"][];
+        };
+        /** @description the trunk as written, with the backup and the reload of res_pjsip */
+        TrunkWritten: {
+            /** @description the trunk name: the name of each of its sections */
+            name: string;
+            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
+            hostname: string;
+            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
+            username: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            /** @description true when the trunk registers to the provider (it has a registration section) */
+            register: boolean;
+            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
+            transport: string;
+            /** @description the endpoint's codecs, comma-separated */
+            allow: string;
+            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
+            caller_id: string;
+            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
+            from_user: string;
+            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
+            from_domain: string;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency: number;
+            status: components["schemas"]["TrunkStatus"];
+            /** @description the sections of pjsip.conf the trunk owns, in file order */
+            sections: components["schemas"]["TrunkSection"][];
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+        };
+        TrunkDeleted: {
+            /** @description the trunk name */
+            name: string;
+            /** @description the sections removed */
+            sections: components["schemas"]["TrunkSection"][];
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+        };
+        TrunkCreate: {
+            /** @description the name of the trunk: of each of its sections, and of its endpoint in dial strings (PJSIP/<number>@<name>) */
+            name: string;
+            /** @description the provider: host[:port], e.g. sip.example.com or 192.0.2.10:5060 (the AOR's contact, the identify match, the registration's server_uri) */
+            hostname: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            username?: string | null;
+            password?: string | null;
+            register?: boolean | null;
+            transport?: string | null;
+            allow?: string | null;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            qualify_frequency?: number | null;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
+        TrunkUpdate: {
+            name?: string | null;
+            hostname?: string | null;
+            context?: string | null;
+            username?: string | null;
+            password?: string | null;
+            register?: boolean | null;
+            transport?: string | null;
+            allow?: string | null;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            qualify_frequency?: number | null;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
         };
         ChatRoom: {
             uuid: string;
@@ -12721,6 +12910,408 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_manager_trunks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["Trunk"][];
+                        };
+                    };
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_manager_trunks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrunkCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["TrunkWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+        };
+    };
+    get_manager_trunks_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the trunk name (its sections' name in pjsip.conf) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Trunk"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    put_manager_trunks_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the trunk name (its sections' name in pjsip.conf) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrunkUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["TrunkWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+        };
+    };
+    delete_manager_trunks_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the trunk name (its sections' name in pjsip.conf) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["TrunkDeleted"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
                 };
             };
         };

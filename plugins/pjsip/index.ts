@@ -11,6 +11,7 @@ import { PjsipService } from './service.ts';
 import { renderRegistration } from './rows.ts';
 import { events } from './schemas.ts';
 import { PjsipState } from './state.ts';
+import { registerTrunkRoutes } from './trunks.ts';
 
 export default definePlugin({
   name: 'pjsip',
@@ -23,6 +24,7 @@ export default definePlugin({
     const service = new PjsipService(ctx.ami, state, live);
     registerPjsipConfigRoutes(ctx);
     registerLiveRoutes(ctx, state);
+    registerTrunkRoutes(ctx, state);
     const peers = new PeerView(state, live);
     registerPeerRoutes(ctx, state, peers, (name) => service.refreshEndpointSoon(name));
     service.onEndpoints = (names) => peers.afterRead(names);
