@@ -2248,6 +2248,20 @@ export interface components {
             status: "done" | "failed" | "pending" | "none";
             message?: string | null;
         };
+        WsClientMessage: {
+            /** @constant */
+            type: "subscribe";
+            /** @description an event type or prefix, e.g. "queue." or "core.channel.updated" */
+            topic: string;
+            filter?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            snapshot?: boolean | null;
+        } | {
+            /** @constant */
+            type: "unsubscribe";
+            topic: string;
+        };
         Channel: {
             /** @description Uniqueid */
             unique_id: string;
@@ -3184,6 +3198,24 @@ export interface components {
                 live: boolean;
                 error: string | null;
             }[];
+            websocket: {
+                /** @description open WebSocket connections */
+                connected: number;
+                /** @description sockets closed with 1013 for too much unsent data, since start */
+                dropped_slow: number;
+                /** @description sockets dropped for not answering a ping, since start */
+                dropped_dead: number;
+                /** @description this run of the gateway (?resume=<run>:<seq>) */
+                run_id: string;
+                /** @description the last event seq */
+                seq: number;
+                replay_buffer: {
+                    /** @description events kept for resume */
+                    depth: number;
+                    /** @description websocket.replay_buffer_events */
+                    capacity: number;
+                };
+            };
         };
         ErrorResult: {
             /** @description what was wrong, for a person */

@@ -34,6 +34,17 @@ export default definePlugin({
     return {
       // the kit cancels its re-reads on reset and close; the service's close stops its expiry timer
       ...live.lifecycle({ resync: () => service.resync(), reset: () => service.forget(), close: () => service.close() }),
+      // what a WebSocket client gets as its snapshot: each kind as its GET list shows it
+      snapshots: {
+        'pjsip.endpoint': () => [...state.endpoints.values()],
+        'pjsip.contact': () => [...state.contacts.values()],
+        'pjsip.registration_outbound': () => {
+          const nowMs = Date.now();
+          return [...state.registrations.values()].map((r) => renderRegistration(r, nowMs));
+        },
+        'pjsip.peer': () => [...state.endpoints.values()].flatMap((e) => peers.peer(e.object_name) ?? []),
+        'pjsip.registry': () => [...state.registrations.values()].map((r) => peers.registry(r)),
+      },
       events: {
         ContactStatus: live.on((m) => {
           const { contact, removed, unknown } = state.contactStatus(m);
