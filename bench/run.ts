@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['ami-ingest.ts', 'http.ts', 'churn.ts', 'config-reload.ts'];
+const BENCHES = ['ami-ingest.ts', 'http.ts', 'churn.ts', 'ws-fanout.ts', 'config-reload.ts'];
 const only = process.argv.slice(2);
 
 let failed = 0;
