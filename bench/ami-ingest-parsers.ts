@@ -20,7 +20,7 @@ import { AmiParser } from '../core/ami/parser.ts';
 import { isMain } from './support/is-main.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const recordingPath = path.resolve(here, '..', '..', 'shared', 'data', 'ami-recording-asterisk22.txt');
+const recordingPath = path.resolve(here, '..', 'test', 'fixtures', 'ami', 'ami-recording-asterisk22.txt');
 
 export interface BenchOptions {
   /** How many times the recording is replayed per measurement (default 40). */

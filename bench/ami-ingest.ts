@@ -1,4 +1,4 @@
-// AMI ingest benchmark: the recorded Asterisk 22 stream (shared/data) replayed over loopback, read by
+// AMI ingest benchmark: the recorded Asterisk 22 stream (test/fixtures/ami) replayed over loopback, read by
 //   raw      a bare split('\r\n\r\n') reader (the ceiling),
 //   parse    our AmiParser alone,
 //   state    our AmiParser + the plugin host applying every event to the live state of all built-in plugins

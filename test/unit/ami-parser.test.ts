@@ -7,7 +7,7 @@ import { AmiParser, MAX_MESSAGE_BYTES } from '../../core/ami/parser.ts';
 import { header, values, type AmiMessage } from '../../core/ami/message.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const recording = readFileSync(path.resolve(repoRoot, '..', 'shared', 'data', 'ami-recording-asterisk22.txt'));
+const recording = readFileSync(path.resolve(repoRoot, 'test', 'fixtures', 'ami', 'ami-recording-asterisk22.txt'));
 
 interface Parsed {
   messages: AmiMessage[];
