@@ -1,0 +1,247 @@
+// WebSocket fan-out benchmark (issue 8): an AMI event in to a WebSocket frame out, 1,000 sockets on loopback.
+//   gateway  the real Gateway (core + users plugins, default gateway.yaml websocket settings) in this process,
+//            logged in to a fake AMI; 1,000 admin sockets on /v1/ws get a core.channel.updated frame per
+//            Newchannel / Newstate event
+//   bare     a bare `ws` broadcast server (bench/support/ws-bare.ts) reading the same events from its own fake AMI
+//            and sending each one the gateway's frame, built once, to its 1,000 sockets (the baseline)
+// measured alternately in the same rounds (median of rounds):
+//   latency  events written for 1 s at 1,000/s (a busy PBX) and at 100/s; per frame, the feeder's write -> the
+//            client's receipt                                                          goal p99 < 5 ms at 1,000/s
+//   frames/s a burst of 500 events written as fast as the server reads them; frames received / (last frame
+//            received - first event written)                                   goal gateway/bare >= 0.70
+//            beside it each server's CPU time per frame, and the client process's CPU (near 100 %: the clients,
+//            not the server, set the pace, and the frames/s ratio flatters the slower server)
+//   RSS      of this process (the gateway and nothing else of weight) with 1,000 sockets        goal < 150 MB
+// The feeder (bench/support/ami-feeder.ts) and the 1,000 + 1,000 clients (bench/support/ws-clients.ts) run in their
+// own processes; the stamp travels in CallerIDName -> the channel's caller_id_name, on the monotonic clock all
+// processes share. Bounded: fixed event counts and a 30 s timeout per phase.
+//   npx tsx bench/ws-fanout.ts
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../core/config.ts';
+import { Gateway } from '../core/gateway.ts';
+import { createLogger } from '../core/log.ts';
+import { MARK } from './support/ami-feeder.ts';
+import { isMain } from './support/is-main.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * A helper process on IPC. It says when it listens with a first message (`ready`: a message sent earlier would be
+ * lost); `ask` sends a command and resolves with the next message.
+ */
+function helper<Ready = unknown>(file: string, args: string[] = []) {
+  const proc: ChildProcess = fork(path.join(HERE, 'support', file), args, { execArgv: ['--import', 'tsx'] });
+  let stopping = false;
+  proc.on('exit', (code) => {
+    if (stopping) return;
+    console.error(`${file} exited with ${code}`);
+    process.exit(1);
+  });
+  const next = <T>() => new Promise<T>((resolve) => proc.once('message', (r) => resolve(r as T)));
+  const ready = next<Ready>();
+  return {
+    ready,
+    ask: async <T>(m: object) => {
+      await ready;
+      const answer = next<T>();
+      proc.send(m);
+      return answer;
+    },
+    stop: () => {
+      stopping = true;
+      proc.kill();
+    },
+  };
+}
+
+interface Got {
+  frames: number;
+  lastUs: number;
+  p50: number;
+  p99: number;
+  max: number;
+  closed: number;
+  cpuMs: number;
+  sample: string | null;
+}
+
+export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; burst?: number; rounds?: number } = {}) {
+  const sockets = opts.sockets ?? 1000;
+  const rates = opts.rates ?? [1000, 100];
+  const burst = opts.burst ?? 500;
+  const rounds = opts.rounds ?? 3;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-ws-'));
+  const feeder = helper<{ gw: number; bare: number }>('ami-feeder.ts');
+  const clients = helper('ws-clients.ts');
+  const ports = await feeder.ready;
+  let bare: ReturnType<typeof helper> | undefined;
+  const cfg = parseConfig(
+    JSON.stringify({
+      http: { host: '127.0.0.1', port: 0 },
+      ami: { host: '127.0.0.1', port: ports.gw, username: 'bench', secret: 'bench' },
+      data_dir: dir,
+      asterisk: { config_dir: dir },
+      auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'bench-pw' } },
+      plugins: ['core', 'users'],
+    }),
+    path.join(dir, 'gateway.yaml'),
+    ['core', 'users'],
+  );
+  const gw = await Gateway.create(cfg, createLogger('bench', 'silent'));
+  const server = await gw.start();
+  let rssPeak = 0;
+  let sampling = false;
+  const rssTimer = setInterval(() => sampling && (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
+
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const login = (await (
+      await fetch(`${base}/v1/admin/login`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('admin:bench-pw').toString('base64')}` },
+      })
+    ).json()) as { result: { authtoken: string } };
+    const token = login.result.authtoken;
+    // the AMI login and resync are done when the channels answer
+    for (let i = 0; i < 200 && (await fetch(`${base}/v1/admin/core/channels?authtoken=${token}`)).status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const rssBefore = process.memoryUsage.rss();
+    await clients.ask({ cmd: 'connect', group: 'gw', url: `ws://127.0.0.1:${server.port}/v1/ws?authtoken=${token}`, sockets });
+    await new Promise((r) => setTimeout(r, 200)); // the hello frames are out
+    const rssConnected = process.memoryUsage.rss();
+
+    /** The server's CPU time in ms: the gateway is this process, the bare server answers for itself. */
+    const serverCpu = async (group: 'gw' | 'bare') => {
+      const u = group === 'gw' ? process.cpuUsage() : await bare!.ask<NodeJS.CpuUsage>({ cmd: 'cpu' });
+      return (u.user + u.system) / 1000;
+    };
+    /** Feed `events` to one server's fake AMI (rate 0: a burst) and wait until every socket has them. */
+    const phase = async (group: 'gw' | 'bare', events: number, rate: number) => {
+      await clients.ask({ cmd: 'reset', group });
+      const cpu0 = await serverCpu(group);
+      sampling = group === 'gw';
+      const fed = await feeder.ask<{ startUs: number }>({ target: group, events, rate });
+      const got = await clients.ask<Got>({ cmd: 'wait', group, frames: events, timeoutMs: 30_000 });
+      sampling = false;
+      const seconds = (got.lastUs - fed.startUs) / 1e6;
+      return {
+        ...got,
+        lost: events * sockets - got.frames,
+        fps: got.frames / seconds,
+        serverUsPerFrame: (((await serverCpu(group)) - cpu0) * 1000) / got.frames,
+        clientCpu: got.cpuMs / 1000 / seconds,
+      };
+    };
+
+    // warm-up: the first events create the channels (Newchannel), the rest are Newstate
+    const warm = await phase('gw', 1000, 0);
+    const rssWarm = process.memoryUsage.rss();
+    if (!warm.sample) throw new Error('no frame reached the clients from the gateway');
+    const at = warm.sample.indexOf(MARK);
+    const end = warm.sample.slice(at + MARK.length).search(/\D/) + at + MARK.length;
+    bare = helper('ws-bare.ts', [String(ports.bare)]);
+    const bareReady = bare.ask<{ port: number }>({ before: warm.sample.slice(0, at), after: warm.sample.slice(end) });
+    await feeder.ask({ target: 'bare', events: 0, rate: 0 }); // answers once the bare server has logged in
+    const barePort = (await bareReady).port;
+    await clients.ask({ cmd: 'connect', group: 'bare', url: `ws://127.0.0.1:${barePort}`, sockets });
+    await phase('bare', 1000, 0);
+
+    type Phase = Awaited<ReturnType<typeof phase>>;
+    const runs = { gw: [] as Phase[][], bare: [] as Phase[][] }; // [round][rates..., burst]
+    for (let round = 0; round < rounds; round++) {
+      for (const g of ['gw', 'bare'] as const) {
+        const row: Phase[] = [];
+        for (const rate of rates) row.push(await phase(g, rate, rate)); // one second at `rate`
+        row.push(await phase(g, burst, 0));
+        runs[g].push(row);
+      }
+    }
+    const pick = (g: 'gw' | 'bare', i: number) => {
+      const xs = runs[g].map((row) => row[i]!);
+      const med = (f: (x: Phase) => number) => median(xs.map(f));
+      return {
+        p50: med((x) => x.p50) / 1000,
+        p99: med((x) => x.p99) / 1000,
+        max: Math.max(...xs.map((x) => x.max)) / 1000,
+        fps: med((x) => x.fps),
+        serverUsPerFrame: med((x) => x.serverUsPerFrame),
+        clientCpu: med((x) => x.clientCpu),
+        lost: xs.reduce((a, x) => a + x.lost, 0),
+        closed: Math.max(...xs.map((x) => x.closed)),
+      };
+    };
+    const at_ = (i: number) => ({ gw: pick('gw', i), bare: pick('bare', i) });
+    return {
+      sockets,
+      burst,
+      rounds,
+      frameBytes: Buffer.byteLength(warm.sample),
+      rates: rates.map((rate, i) => ({ rate, ...at_(i) })),
+      burstResult: at_(rates.length),
+      rssBeforeMb: rssBefore / 2 ** 20,
+      rssConnectedMb: rssConnected / 2 ** 20,
+      rssWarmMb: rssWarm / 2 ** 20,
+      rssPeakMb: rssPeak / 2 ** 20,
+    };
+  } finally {
+    clearInterval(rssTimer);
+    clients.stop();
+    bare?.stop();
+    feeder.stop();
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printWsFanout(r: Awaited<ReturnType<typeof benchWsFanout>>): void {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const ms = (x: number) => `${x < 10 ? x.toFixed(2) : n(x)} ms`.padStart(12);
+  const both = <T>(x: { gw: T; bare: T }): [string, T][] => [
+    ['gateway', x.gw],
+    ['bare ws', x.bare],
+  ];
+  console.log(
+    `WebSocket fan-out, AMI Newchannel/Newstate in -> frame out, ${n(r.sockets)} sockets on 127.0.0.1 ` +
+      `(${n(r.frameBytes)} bytes per frame), median of ${r.rounds} rounds:`,
+  );
+  console.log('  event written -> frame received        p50          p99          max   frames/s delivered');
+  for (const x of r.rates) {
+    console.log(`  ${n(x.rate)} events/s for 1 s (${n(x.rate * r.sockets)} frames/s offered)`);
+    for (const [name, z] of both(x)) {
+      console.log(`    ${name.padEnd(24)} ${ms(z.p50)} ${ms(z.p99)} ${ms(z.max)}   ${n(z.fps).padStart(9)}`);
+    }
+  }
+  const goal = r.rates.find((x) => x.rate === 1000) ?? r.rates[0]!;
+  console.log(`  p99 goal < 5 ms at ${n(goal.rate)} events/s: gateway ${goal.gw.p99 < 5 ? 'met' : 'MISSED'}`);
+  const b = r.burstResult;
+  console.log(`  burst of ${n(r.burst)} events            frames/s   server CPU per frame   client process CPU`);
+  for (const [name, z] of both(b)) {
+    console.log(
+      `    ${name.padEnd(24)} ${n(z.fps).padStart(9)}   ${z.serverUsPerFrame.toFixed(2).padStart(9)} µs   ${n(z.clientCpu * 100).padStart(9)} % of a core`,
+    );
+  }
+  const ratio = b.gw.fps / b.bare.fps;
+  console.log(
+    `    ratio gateway/bare   ${ratio.toFixed(2)}   (goal >= 0.70)${ratio >= 0.7 ? '' : '   MISSED'}` +
+      `;  by server CPU per frame (bare/gateway): ${(b.bare.serverUsPerFrame / b.gw.serverUsPerFrame).toFixed(2)}`,
+  );
+  console.log(
+    `  gateway process RSS: ${n(r.rssBeforeMb)} MB before the sockets; with ${n(r.sockets)}: ${n(r.rssConnectedMb)} MB connected, ` +
+      `${n(r.rssWarmMb)} MB after warm-up, ` +
+      `peak ${n(r.rssPeakMb)} MB under load (goal < 150 MB)${r.rssPeakMb < 150 ? '' : '   MISSED'}`,
+  );
+  const lost = [...r.rates, b].reduce((a, x) => a + x.gw.lost + x.bare.lost, 0);
+  const closed = Math.max(...[...r.rates, b].map((x) => x.gw.closed));
+  if (lost || closed) console.log(`  frames not delivered within 30 s: ${n(lost)}; gateway sockets closed by the server: ${closed}`);
+}
+
+if (isMain(import.meta.url)) {
+  printWsFanout(await benchWsFanout());
+  process.exit(0);
+}
