@@ -67,6 +67,7 @@ interface Socket {
 /** The `ws` package's socket under Hono's WSContext (Node and Bun both serve through @hono/node-server + ws). */
 interface RawSocket {
   bufferedAmount: number;
+  send(data: Buffer, opts: { binary: false }): void;
   ping(): void;
   terminate(): void;
   on(event: 'pong', fn: () => void): void;
@@ -131,16 +132,18 @@ export function registerWebSocket(
     s.ws.close(c.code, c.reason);
   };
 
-  /** Send one frame, or drop a socket that cannot keep up. */
+  /** Send one frame (an object, or its UTF-8 JSON bytes), or drop a socket that cannot keep up. */
   const send = (s: Socket, frame: unknown): void => {
     if (s.closed) return;
-    const text = JSON.stringify(frame);
-    if (s.raw && s.raw.bufferedAmount + text.length > opts.maxBufferedBytes) {
+    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame));
+    if (s.raw && s.raw.bufferedAmount + bytes.length > opts.maxBufferedBytes) {
       counters.dropped_slow++;
       close(s, WS_CLOSE.tooSlow);
       return;
     }
-    s.ws.send(text);
+    // a text frame from bytes already encoded (the same bytes go to every socket)
+    if (s.raw) s.raw.send(bytes, { binary: false });
+    else s.ws.send(bytes.toString('utf8'));
   };
 
   const wants = (s: Socket, m: BusMessage): boolean => {
@@ -150,7 +153,16 @@ export function registerWebSocket(
     return false;
   };
 
-  const eventFrame = (m: BusMessage) => ({ type: m.type, seq: m.seq, run: bus.runId, data: m.data, timestamp: m.timestamp });
+  // An event's frame is the same for every socket: serialised and encoded once, on first use.
+  const frames = new WeakMap<BusMessage, Buffer>();
+  const eventFrame = (m: BusMessage): Buffer => {
+    let bytes = frames.get(m);
+    if (bytes === undefined) {
+      bytes = Buffer.from(JSON.stringify({ type: m.type, seq: m.seq, run: bus.runId, data: m.data, timestamp: m.timestamp }));
+      frames.set(m, bytes);
+    }
+    return bytes;
+  };
 
   /** The current state of what the socket subscribed to (or of `only`), as of the bus's current seq. */
   const snapshotFrame = (s: Socket, only?: string) => {
