@@ -11,3 +11,49 @@ test('client/schema.d.ts matches the current OpenAPI document (run npm run clien
   assert.ok(fresh.includes('"/v1/admin/core/channels"'));
   assert.equal(committed === fresh, true, 'client/schema.d.ts is stale: run `npm run client` and commit it');
 });
+
+test('the typed client calls a gateway: typed answers, typed errors', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { parseConfig } = await import('../../core/config.ts');
+  const { Gateway } = await import('../../core/gateway.ts');
+  const { createLogger } = await import('../../core/log.ts');
+  const { gatewayClient } = await import('../../client/index.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-client-'));
+  const gw = await Gateway.create(
+    parseConfig(
+      JSON.stringify({
+        ami: { port: 1, username: 'u', secret: 's' },
+        data_dir: dir,
+        auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
+        plugins: ['core', 'users', 'queue'],
+      }),
+      path.join(dir, 'gateway.yaml'),
+      ['core', 'users', 'queue'],
+    ),
+    createLogger('t', 'silent'),
+  );
+  try {
+    const fetch = async (req: Request) => gw.http.fetch(req);
+    const anon = gatewayClient('http://gw', undefined, fetch);
+    const status = await anon.GET('/v1/status');
+    assert.equal(status.data?.result.gateway.runtime, process.versions.bun ? 'bun' : 'node');
+    const login = await anon.POST('/v1/admin/login', { headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` } });
+    const token = login.data?.result.authtoken;
+    assert.ok(token);
+    const gwc = gatewayClient('http://gw', token, fetch);
+    const users = await gwc.GET('/v1/admin/user/users');
+    assert.deepEqual(
+      users.data?.result.list.map((u) => u.username),
+      ['admin'],
+    );
+    // AMI is down here: the live route answers 503, and the error is typed with its code
+    const members = await gwc.GET('/v1/admin/queue/members', { params: { query: { queue_name: 'sales' } } });
+    assert.equal(members.response.status, 503);
+    assert.equal(members.error?.result.code, 'ami_unavailable');
+  } finally {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
