@@ -1,10 +1,19 @@
 // Putting the fetch handler on a socket. Node and Bun both run @hono/node-server on node:http with `ws` for
 // WebSocket upgrades: one code path, and the only one that keeps the JSON body of a GET, which the spec's detail
 // queries use (/device_states/, /agents/); Bun.serve drops GET bodies.
+//
+// The WebSocket upgrade is wired here rather than with @hono/node-server's `websocket` option and upgradeWebSocket,
+// for memory: that helper keeps, for the life of every socket, the upgrade request's Hono context (its request,
+// headers, URLs and a dozen per-instance closures) and the IncomingMessage. Here an upgrade still goes through the
+// app's fetch (routing, the token check, its refusals as the status line), and the open socket keeps only its events
+// and a small context.
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { UpgradeWebSocket } from 'hono/ws';
-import { serve as nodeServe, upgradeWebSocket as nodeUpgrade } from '@hono/node-server';
-import { WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { defineWebSocketHelper, type UpgradeWebSocket, type WSEvents } from 'hono/ws';
+import { serve as nodeServe } from '@hono/node-server';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 
 export interface RunningServer {
   port: number;
@@ -16,12 +25,140 @@ type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
 declare const Bun: unknown;
 export const runtime: 'bun' | 'node' = typeof Bun !== 'undefined' ? 'bun' : 'node';
 
-export const upgradeWebSocket = nodeUpgrade as unknown as UpgradeWebSocket<unknown>;
+/** Set in the env of an upgrade request; upgradeWebSocket puts there what to do with the socket once accepted. */
+const ACCEPT = Symbol('accept WebSocket');
+
+interface UpgradeEnv {
+  incoming: IncomingMessage;
+  outgoing: undefined;
+  [ACCEPT]: ((ws: WebSocket) => void) | null;
+}
+
+/** What the events get as `ws` (the shape of Hono's WSContext): the `ws` socket and nothing of the request. */
+class SocketContext {
+  readonly binaryType = 'arraybuffer';
+  constructor(
+    readonly raw: WebSocket,
+    private readonly href: string,
+  ) {}
+  get url(): URL {
+    return new URL(this.href);
+  }
+  get protocol(): string {
+    return this.raw.protocol;
+  }
+  get readyState() {
+    return this.raw.readyState as 0 | 1 | 2 | 3;
+  }
+  send(source: string | ArrayBuffer | Uint8Array, opts?: { compress?: boolean }): void {
+    this.raw.send(source, { compress: opts?.compress });
+  }
+  close(code?: number, reason?: string): void {
+    this.raw.close(code, reason);
+  }
+}
+
+type Events = WSEvents<unknown>;
+type Ctx = Parameters<NonNullable<Events['onOpen']>>[1];
+type Close = Parameters<NonNullable<Events['onClose']>>[0];
+
+function open(ws: WebSocket, href: string, events: Events, onError: (e: unknown) => void): void {
+  const ctx = new SocketContext(ws, href) as unknown as Ctx;
+  try {
+    events.onOpen?.(new Event('open'), ctx);
+  } catch (e) {
+    onError(e);
+  }
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    for (const d of Array.isArray(data) ? data : [data]) {
+      try {
+        const payload = isBinary
+          ? d instanceof ArrayBuffer
+            ? d
+            : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
+          : Buffer.from(d as Buffer).toString('utf-8');
+        events.onMessage?.(new MessageEvent('message', { data: payload as ArrayBuffer | string }), ctx);
+      } catch (e) {
+        onError(e);
+      }
+    }
+  });
+  ws.on('close', (code: number, reason: Buffer) => {
+    try {
+      events.onClose?.(Object.assign(new Event('close'), { code, reason: reason.toString(), wasClean: true }) as Close, ctx);
+    } catch (e) {
+      onError(e);
+    }
+  });
+  ws.on('error', (error: Error) => {
+    try {
+      events.onError?.(Object.assign(new Event('error'), { error, message: error.message }), ctx);
+    } catch (e) {
+      onError(e);
+    }
+  });
+}
+
+/**
+ * Hono's upgradeWebSocket for this server: a route answers an upgrade request with it; the socket is opened once the
+ * app's answer is known. Nothing of the request context is kept: only the URL text and the events.
+ */
+export const upgradeWebSocket = defineWebSocketHelper<unknown, { onError?: (e: unknown) => void }>((c, events, options) => {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
+  const env = c.env as Partial<UpgradeEnv> | undefined;
+  if (!env || !(ACCEPT in env)) return new Response(null, { status: 500 });
+  const href = c.req.url;
+  const onError = options?.onError ?? console.error;
+  env[ACCEPT] = (ws) => open(ws, href, events, onError);
+  return new Response();
+}) as UpgradeWebSocket<unknown>;
+
+/** The upgrade request as a fetch Request (the first value of a repeated header, as @hono/node-server does). */
+function upgradeRequest(req: IncomingMessage): Request {
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const target = req.url ?? '/';
+  if (target.includes('\\')) throw new TypeError('backslash in the request target');
+  const url = /^https?:\/\//.test(target) ? new URL(target) : new URL(`${scheme}://${req.headers.host ?? 'localhost'}${target}`);
+  const headers = new Headers();
+  for (const key in req.headers) {
+    const value = req.headers[key];
+    if (value) headers.append(key, Array.isArray(value) ? value[0]! : value);
+  }
+  return new Request(url.href, { headers });
+}
+
+const SKIP_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+]);
+
+function appendHeaders(lines: string[], headers: Headers | undefined): void {
+  headers?.forEach((value, key) => {
+    if (!SKIP_HEADERS.has(key.toLowerCase())) lines.push(`${key}: ${value}`);
+  });
+}
+
+function refuse(socket: Duplex, status: number, headers?: Headers): void {
+  if (socket.destroyed) return;
+  const lines = ['Connection: close', 'Content-Length: 0'];
+  appendHeaders(lines, headers);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`);
+}
 
 export function serve(fetch: Fetch, host: string, port: number): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true });
   return new Promise((resolve, reject) => {
-    const server = nodeServe({ fetch, hostname: host, port, websocket: { server: wss as never } }, (info: AddressInfo) =>
+    const server = nodeServe({ fetch, hostname: host, port }, (info: AddressInfo) =>
       resolve({
         port: info.port,
         close: () =>
@@ -33,6 +170,48 @@ export function serve(fetch: Fetch, host: string, port: number): Promise<Running
           }),
       }),
     );
+    server.on('upgrade', async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
+      const ignore = () => {};
+      socket.on('error', ignore);
+      const env: UpgradeEnv = { incoming: request, outgoing: undefined, [ACCEPT]: null };
+      let req: Request;
+      try {
+        req = upgradeRequest(request);
+      } catch {
+        refuse(socket, 400);
+        return;
+      }
+      let status = 400;
+      let headers: Headers | undefined;
+      try {
+        const response = await fetch(req, env);
+        if (response instanceof Response) {
+          status = response.status;
+          headers = response.headers;
+        }
+      } catch {
+        refuse(socket, 500);
+        return;
+      }
+      const accept = env[ACCEPT];
+      if (socket.destroyed) return;
+      if (!accept) {
+        refuse(socket, status, headers);
+        return;
+      }
+      const addHeaders = (lines: string[]) => appendHeaders(lines, headers);
+      wss.on('headers', addHeaders);
+      try {
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          socket.off('error', ignore);
+          accept(ws);
+        });
+      } finally {
+        wss.off('headers', addHeaders);
+      }
+    });
+    server.on('close', () => wss.close());
     server.once('error', reject);
   });
 }

@@ -273,6 +273,10 @@ export function registerWebSocket(
           .filter(Boolean);
         const resume = c.req.query('resume');
         const snapshot = c.req.query('snapshot') === 'true';
+        // read now: the closures below outlive the request and must not keep its context
+        const token = c.get('token');
+        const user = c.get('userUuid');
+        const roles = c.get('roles');
         let socket: Socket | undefined;
         let unsubscribe: (() => void) | undefined;
         const end = () => {
@@ -288,9 +292,9 @@ export function registerWebSocket(
             const s: Socket = {
               ws,
               raw: raw && typeof raw.ping === 'function' ? raw : undefined,
-              token: c.get('token'),
-              user: c.get('userUuid'),
-              roles: c.get('roles'),
+              token,
+              user,
+              roles,
               subs: new Map(topics.map((t) => [t, undefined])),
               awaitingPong: false,
               closed: false,
