@@ -78,6 +78,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/apikeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All API keys (without their secrets)
+         * @description Needs the **admin** permission.
+         */
+        get: operations["get_admin_apikeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description The answer holds the key (result.key), shown this once: the gateway keeps only its hash. The key is used like a login token (Authorization: Bearer or ?authtoken=) and acts as a user of its role; it is refused (401) once expired or revoked, or from outside allowed_networks.
+         *
+         *     Needs the **admin** permission.
+         */
+        post: operations["post_admin_apikeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/apikeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Needs the **admin** permission.
+         */
+        delete: operations["delete_admin_apikeys_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/status": {
         parameters: {
             query?: never;
@@ -2240,6 +2286,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ApiKeyCreate: {
+            /** @description what the key is for (the CRM, the wallboard ...) */
+            name: string;
+            /**
+             * @description the role the key acts with: admin, manager or user
+             * @enum {string}
+             */
+            role: "admin" | "manager" | "user";
+            expires_at?: string | null;
+            allowed_networks?: string[] | null;
+        };
+        ApiKey: {
+            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
+            id: string;
+            name: string;
+            /**
+             * @description the role the key acts with: admin, manager or user
+             * @enum {string}
+             */
+            role: "admin" | "manager" | "user";
+            /** @description ISO 8601 time it was created */
+            created: string;
+            expires_at: string | null;
+            /** @description the networks it may be used from; [] for any */
+            allowed_networks: string[];
+            last_used: string | null;
+        };
+        ApiKeyCreated: {
+            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
+            id: string;
+            name: string;
+            /**
+             * @description the role the key acts with: admin, manager or user
+             * @enum {string}
+             */
+            role: "admin" | "manager" | "user";
+            /** @description ISO 8601 time it was created */
+            created: string;
+            expires_at: string | null;
+            /** @description the networks it may be used from; [] for any */
+            allowed_networks: string[];
+            last_used: string | null;
+            /** @description the key: pass it as Authorization: Bearer or ?authtoken=; it is not shown again */
+            key: string;
+        };
         ReloadOutcome: {
             /**
              * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)
@@ -3585,6 +3676,188 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error401"];
+                };
+            };
+        };
+    };
+    get_admin_apikeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["ApiKey"][];
+                        };
+                    };
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+        };
+    };
+    post_admin_apikeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ApiKeyCreated"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+        };
+    };
+    delete_admin_apikeys_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
                 };
             };
         };

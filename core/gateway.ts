@@ -6,6 +6,8 @@ import { ignorableEvents } from './ami/ignorable.ts';
 import type { AmiPort } from './ami/port.ts';
 import { Accounts } from './auth/accounts.ts';
 import { registerLoginRoutes } from './auth/login-routes.ts';
+import { registerApiKeyRoutes } from './auth/apikey-routes.ts';
+import { ApiKeys } from './auth/apikeys.ts';
 import { TokenStore } from './auth/tokens.ts';
 import { EventBus } from './bus/bus.ts';
 import { ConfigFileError, type GatewayConfig } from './config.ts';
@@ -68,6 +70,7 @@ export class Gateway {
   readonly http: HttpApp;
   readonly plugins: PluginHost;
   readonly tokens: TokenStore;
+  readonly apiKeys: ApiKeys;
   readonly configFiles: ConfigFiles;
   /** What plugins add to GET /me/info. */
   readonly profile = new ProfileRegistry();
@@ -87,6 +90,7 @@ export class Gateway {
   ) {
     this.log = log;
     this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
+    this.apiKeys = new ApiKeys(store, Date.now, (e) => log.error("could not write an API key's last_used:", e));
     this.bus = new EventBus(config.websocket.replay_buffer_events);
     this.ami = new AmiClient({
       host: config.ami.host,
@@ -108,9 +112,9 @@ export class Gateway {
 
   private authPort() {
     return {
-      resolve: (token: string) => {
+      resolve: (token: string, from?: string) => {
         const userUuid = this.tokens.use(token);
-        return userUuid ? { userUuid, roles: this.accounts.rolesOf(userUuid) } : undefined;
+        return userUuid ? { userUuid, roles: this.accounts.rolesOf(userUuid) } : this.apiKeys.resolve(token, from);
       },
     };
   }
@@ -133,6 +137,7 @@ export class Gateway {
     });
     const coreRouter = this.http.router('core');
     registerLoginRoutes(coreRouter, this.accounts, this.tokens);
+    registerApiKeyRoutes(coreRouter, this.apiKeys);
     coreRouter.add(
       route({
         method: 'GET',

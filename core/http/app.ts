@@ -9,15 +9,23 @@ import { type AnyRoute, type GatewayEnv, type Method, requiredRole } from '../co
 import { readInput } from '../contract/validate.ts';
 import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized } from './errors.ts';
 import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
 export type { GatewayEnv };
 export { requiredRole };
 
 export interface AuthPort {
-  /** The user and roles behind a token, or undefined if the token is unknown or expired. */
-  resolve(token: string): { userUuid: string; roles: Set<Role> } | undefined;
+  /**
+   * The user and roles behind a token (a login token or an API key), or undefined if it is unknown, expired, revoked
+   * or (API keys) used from outside its networks. `from` is the client address from the socket, when known.
+   */
+  resolve(token: string, from?: string): { userUuid: string; roles: Set<Role> } | undefined;
+}
+
+/** The client address from the socket (@hono/node-server gives the IncomingMessage as c.env.incoming, under Node and Bun). */
+export function clientAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 export function hasRole(roles: Set<Role>, need: Role | 'any'): boolean {
@@ -122,7 +130,7 @@ export class HttpApp {
       if (!route.public) {
         const token = tokenOf(c);
         if (!token) throw unauthorized();
-        const who = auth.resolve(token);
+        const who = auth.resolve(token, clientAddress(c));
         if (!who) throw unauthorized('authtoken is invalid or expired; log in again');
         if (!hasRole(who.roles, need)) throw forbidden(`this route needs the ${need} permission`);
         c.set('userUuid', who.userUuid);
