@@ -98,7 +98,7 @@ export async function registerDocsRoutes(http: HttpApp, src: DocsSources): Promi
       params: { file: v.picklist(Object.keys(DOCS_FILES) as [DocsFile, ...DocsFile[]], 'no such file') },
       responses: { 200: { schema: null, description: 'a script or style sheet', contentType: 'application/octet-stream' } },
       handler: (_c, { params }) =>
-        new Response(files.get(params.file) ?? null, {
+        new Response(files(params.file), {
           headers: { 'content-type': DOCS_FILES[params.file], 'cache-control': 'public, max-age=86400' },
         }),
     }),
