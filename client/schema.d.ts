@@ -3315,9 +3315,11 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "asterisk_timeout" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "asterisk_timeout" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
+            /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
+            retry_after_s?: number;
             /** @description every problem found in a config file */
             problems?: {
                 line: number;
@@ -3398,6 +3400,15 @@ export interface components {
             timestamp: string;
             result: components["schemas"]["ErrorResult"];
         };
+        Error429: {
+            /** @constant */
+            api_ver: "0.1";
+            /** @constant */
+            statuscode: 429;
+            /** Format: date-time */
+            timestamp: string;
+            result: components["schemas"]["ErrorResult"];
+        };
         Error502: {
             /** @constant */
             api_ver: "0.1";
@@ -3470,6 +3481,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description Too many failed logins for this username or address (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error429"];
                 };
             };
         };
@@ -3557,6 +3577,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error403"];
                 };
             };
+            /** @description Too many failed logins for this username or address (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error429"];
+                };
+            };
         };
     };
     delete_manager_login: {
@@ -3640,6 +3669,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description Too many failed logins for this username or address (see the Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error429"];
                 };
             };
         };

@@ -105,6 +105,17 @@ export const GatewayYamlSchema = mapping(
       mapping(
         {
           token_ttl_s: int(3600, 1, 10 * 365 * 86400, 'a token expires after this long without use'),
+          throttle: v.optional(
+            mapping(
+              {
+                free_failures: int(3, 0, 1000, 'failed logins (per username, and per address) answered without delay'),
+                lock_after: int(6, 1, 1000, 'from this failure on: 429 with Retry-After, doubling up to max_lock_s'),
+                max_lock_s: int(900, 1, 86400, 'the longest lock'),
+              },
+              'login throttling',
+            ),
+            {},
+          ),
           bootstrap_admin: v.optional(
             v.pipe(
               mapping(

@@ -8,6 +8,7 @@ import { Accounts } from './auth/accounts.ts';
 import { registerLoginRoutes } from './auth/login-routes.ts';
 import { registerApiKeyRoutes } from './auth/apikey-routes.ts';
 import { ApiKeys } from './auth/apikeys.ts';
+import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle.ts';
 import { TokenStore } from './auth/tokens.ts';
 import { EventBus } from './bus/bus.ts';
 import { ConfigFileError, type GatewayConfig } from './config.ts';
@@ -136,7 +137,15 @@ export class Gateway {
       snapshots: () => this.snapshotReaders,
     });
     const coreRouter = this.http.router('core');
-    registerLoginRoutes(coreRouter, this.accounts, this.tokens);
+    const t = this.config.auth.throttle;
+    const throttle = new LoginThrottle({
+      ...DEFAULT_THROTTLE,
+      freeFailures: t.free_failures,
+      lockAfter: Math.max(t.lock_after, t.free_failures + 1),
+      maxLockMs: t.max_lock_s * 1000,
+      lockBaseMs: Math.min(DEFAULT_THROTTLE.lockBaseMs, t.max_lock_s * 1000),
+    });
+    registerLoginRoutes(coreRouter, this.accounts, this.tokens, throttle, this.log.child('auth'));
     registerApiKeyRoutes(coreRouter, this.apiKeys);
     coreRouter.add(
       route({

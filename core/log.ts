@@ -10,15 +10,18 @@ export interface Logger {
 const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 type Level = (typeof LEVELS)[number];
 
-export function createLogger(scope = 'gateway', level: Level = (process.env.LOG_LEVEL as Level) || 'info'): Logger {
+/** Where lines go: the console, or a test's collector. */
+export type Sink = Pick<Console, 'debug' | 'log' | 'warn' | 'error'>;
+
+export function createLogger(scope = 'gateway', level: Level = (process.env.LOG_LEVEL as Level) || 'info', sink: Sink = console): Logger {
   const min = Math.max(0, LEVELS.indexOf(level));
   const at = (l: Level, fn: (...a: unknown[]) => void) =>
     LEVELS.indexOf(l) >= min ? (...a: unknown[]) => fn(`${new Date().toISOString()} ${l} [${scope}]`, ...a) : () => {};
   return {
-    debug: at('debug', console.debug),
-    info: at('info', console.log),
-    warn: at('warn', console.warn),
-    error: at('error', console.error),
-    child: (s: string) => createLogger(`${scope}:${s}`, level),
+    debug: at('debug', (...a) => sink.debug(...a)),
+    info: at('info', (...a) => sink.log(...a)),
+    warn: at('warn', (...a) => sink.warn(...a)),
+    error: at('error', (...a) => sink.error(...a)),
+    child: (s: string) => createLogger(`${scope}:${s}`, level, sink),
   };
 }

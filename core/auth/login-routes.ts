@@ -7,7 +7,9 @@ import type { Accounts, Role } from './accounts.ts';
 import type { TokenStore } from './tokens.ts';
 import { tokenOf } from '../http/app.ts';
 import { ok } from '../http/envelope.ts';
-import { forbidden, unauthorized } from '../http/errors.ts';
+import { forbidden, tooManyRequests, unauthorized } from '../http/errors.ts';
+import type { Logger } from '../log.ts';
+import { type LoginThrottle, logSafe } from './throttle.ts';
 
 const SCOPES: { path: string; need: Role | 'any' }[] = [
   { path: '/admin/login', need: 'admin' },
@@ -25,7 +27,12 @@ function basicCredentials(header: string | undefined): { username: string; passw
   return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
-export function registerLoginRoutes(router: Router, accounts: Accounts, tokens: TokenStore): void {
+/** The client's address as the socket shows it (Node and Bun both serve through @hono/node-server). */
+function clientAddress(c: { env: unknown }): string {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'local';
+}
+
+export function registerLoginRoutes(router: Router, accounts: Accounts, tokens: TokenStore, throttle: LoginThrottle, log: Logger): void {
   for (const { path, need } of SCOPES) {
     const who = need === 'any' ? 'any user' : need === 'admin' ? 'administrators' : 'managers and administrators';
     router.add(
@@ -38,12 +45,25 @@ export function registerLoginRoutes(router: Router, accounts: Accounts, tokens: 
         public: true,
         basicAuth: true,
         responses: { 200: Token },
-        errors: [401, 403],
+        errors: [401, 403, 429],
         handler: async (c) => {
           const cred = basicCredentials(c.req.header('authorization'));
           if (!cred) throw unauthorized('send the username and password with HTTP Basic authentication');
+          const address = clientAddress(c);
+          const wait = throttle.retryAfterS(cred.username, address);
+          if (wait > 0) {
+            log.warn(`login failed (locked) for user ${logSafe(cred.username)} from ${address}`);
+            throw tooManyRequests(wait);
+          }
           const user = await accounts.authenticate(cred.username, cred.password);
-          if (!user) throw unauthorized('wrong username or password');
+          if (!user) {
+            // one line per failure, for fail2ban (deploy/fail2ban/asterisk-gateway.conf)
+            log.warn(`login failed for user ${logSafe(cred.username)} from ${address}`);
+            const delayMs = throttle.failed(cred.username, address);
+            if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+            throw unauthorized('wrong username or password');
+          }
+          throttle.succeeded(cred.username, address);
           const roles = accounts.rolesOf(user.uuid);
           if (need !== 'any' && !roles.has('admin') && !roles.has(need)) {
             throw forbidden(`user ${user.username} does not have the ${need} permission`);

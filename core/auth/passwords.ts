@@ -6,10 +6,25 @@ const N = 16384,
   P = 1,
   KEYLEN = 32;
 
-function scrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, KEYLEN, { N: n, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+/**
+ * scrypt runs on libuv's thread pool (never on the event loop), at most MAX_HASHING at a time: a burst of logins
+ * queues here instead of filling the pool that file I/O and DNS share with it.
+ */
+const MAX_HASHING = 2;
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function scrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  if (hashing >= MAX_HASHING) await new Promise<void>((go) => waiting.push(go));
+  hashing++;
+  try {
+    return await new Promise((resolve, reject) =>
+      scryptCb(password, salt, KEYLEN, { N: n, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    );
+  } finally {
+    hashing--;
+    waiting.shift()?.();
+  }
 }
 
 /** `scrypt$N$r$p$<salt b64>$<hash b64>` so the cost can be raised later without breaking stored hashes. */

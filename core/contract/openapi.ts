@@ -22,6 +22,7 @@ const STATUS_TEXT: Record<number, string> = {
   409: 'Conflict with the current state',
   412: 'If-Match did not match the current ETag',
   413: 'The body is too large',
+  429: 'Too many failed logins for this username or address (see the Retry-After header)',
   502: 'Asterisk refused the action',
   503: 'Asterisk is not connected, or the plugin has not finished reading its state',
   504: 'Asterisk did not answer in time',
@@ -78,6 +79,7 @@ const ERROR_RESULT: Json = {
     message: { type: 'string', description: 'what was wrong, for a person' },
     code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'what was wrong, for a program' },
     field: { type: 'string', description: 'the field that was refused (invalid_field, unknown_field)' },
+    retry_after_s: { type: 'integer', description: 'with too_many_requests: seconds to wait (also the Retry-After header)' },
     problems: {
       type: 'array',
       description: 'every problem found in a config file',

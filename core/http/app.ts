@@ -69,7 +69,12 @@ export function errorResponse(err: unknown, log?: (e: unknown) => void): Respons
     log?.(err);
     api = new ApiError(500, 'internal error', undefined, 'internal');
   }
-  const headers = api.status === 405 && api.extra?.allow ? { allow: String(api.extra.allow) } : undefined;
+  const headers: Record<string, string> | undefined =
+    api.status === 405 && api.extra?.allow
+      ? { allow: String(api.extra.allow) }
+      : api.status === 429 && api.extra?.retry_after_s !== undefined
+        ? { 'retry-after': String(api.extra.retry_after_s) }
+        : undefined;
   const { allow: _allow, ...extra } = api.extra ?? {};
   return jsonResponse(envelopeText(api.status, { message: api.message, code: api.code, ...extra }), api.status, headers);
 }

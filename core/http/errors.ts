@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   conflict: 'the object already exists, or the change clashes with its current state',
   precondition_failed: 'If-Match did not match the current ETag: someone else changed it first',
   payload_too_large: 'the body is larger than http.body_limit_bytes',
+  too_many_requests: 'too many failed logins for this username or address: wait Retry-After seconds',
   asterisk_refused: 'Asterisk answered the AMI action with an error (its message is quoted)',
   ami_unavailable: 'Asterisk is not connected (AMI down)',
   not_ready: 'the plugin is still reading its state from Asterisk, or could not; try again shortly',
@@ -30,6 +31,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  429: 'too_many_requests',
   502: 'asterisk_refused',
   503: 'ami_unavailable',
   504: 'asterisk_timeout',
@@ -66,4 +68,6 @@ export const payloadTooLarge = (limit: number) => new ApiError(413, `request bod
 export const amiUnavailable = () =>
   new ApiError(503, 'Asterisk is not connected (AMI down); live state is unavailable until it reconnects', undefined, 'ami_unavailable');
 export const notReady = (msg: string) => new ApiError(503, msg, undefined, 'not_ready');
+export const tooManyRequests = (retryAfterS: number) =>
+  new ApiError(429, `too many failed logins: try again in ${retryAfterS} s`, { retry_after_s: retryAfterS }, 'too_many_requests');
 export const badGateway = (msg: string) => new ApiError(502, msg);
