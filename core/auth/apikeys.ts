@@ -144,7 +144,7 @@ export class ApiKeys {
    * used from outside its networks. `from` is the client address from the socket; when it is unknown, a key limited
    * to networks is refused.
    */
-  resolve(token: string, from: string | undefined): { userUuid: string; roles: Set<Role> } | undefined {
+  resolve(token: string, from: string | undefined): { userUuid: string; roles: Set<Role>; apiKey: true } | undefined {
     if (!token.startsWith(KEY_PREFIX)) return undefined;
     const rec = this.byHash.get(hashKey(token));
     if (!rec) return undefined;
@@ -156,6 +156,6 @@ export class ApiKeys {
       this.flushedAt.set(rec.uuid, now);
       this.store.flush().catch(this.onError);
     }
-    return { userUuid: rec.uuid, roles: new Set([rec.role]) };
+    return { userUuid: rec.uuid, roles: new Set([rec.role]), apiKey: true };
   }
 }

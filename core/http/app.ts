@@ -20,7 +20,7 @@ export interface AuthPort {
    * The user and roles behind a token (a login token or an API key), or undefined if it is unknown, expired, revoked
    * or (API keys) used from outside its networks. `from` is the client address from the socket, when known.
    */
-  resolve(token: string, from?: string): { userUuid: string; roles: Set<Role> } | undefined;
+  resolve(token: string, from?: string): { userUuid: string; roles: Set<Role>; apiKey?: boolean } | undefined;
 }
 
 /** The client address from the socket (@hono/node-server gives the IncomingMessage as c.env.incoming, under Node and Bun). */
@@ -138,6 +138,9 @@ export class HttpApp {
         const who = auth.resolve(token, clientAddress(c));
         if (!who) throw unauthorized('authtoken is invalid or expired; log in again');
         if (!hasRole(who.roles, need)) throw forbidden(`this route needs the ${need} permission`);
+        // an API key belongs to no user: the caller's own records (/me/...) need a user's login
+        if (who.apiKey && route.path.startsWith('/me/'))
+          throw forbidden('an API key belongs to no user: /me routes need a user login token');
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
         c.set('token', token);

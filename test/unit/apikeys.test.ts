@@ -131,11 +131,15 @@ test('a key works as Bearer and as ?authtoken=, acts with its role, and records 
   assert.match(listed.last_used, /^\d{4}-\d\d-\d\dT/);
 });
 
-test('a user-role key may call user routes but gets 403 on /admin and /manager routes', async () => {
+test('a user-role key may call user routes but gets 403 on /admin and /manager routes, and on /me (it is no user)', async () => {
   const { key } = await createKey({ name: 'wallboard', role: 'user' });
   const api = client(gw.http.fetch);
   api.setToken(key);
-  assert.equal((await call(api, 'GET', '/v1/me/contacts')).status, 200);
+  assert.equal((await call(api, 'GET', '/v1/device_states')).status, 503, 'a user route: past the auth check (AMI is down here)');
+  const me = await call(api, 'GET', '/v1/me/info');
+  assert.equal(me.status, 403);
+  assert.match(me.body.result.message, /API key belongs to no user/);
+  assert.equal((await call(api, 'GET', '/v1/me/contacts')).status, 403);
   const a = await call(api, 'GET', '/v1/admin/apikeys');
   assert.equal(a.status, 403);
   assert.equal(a.body.result.code, 'forbidden');
