@@ -140,7 +140,8 @@ export function openApiDocument(routes: readonly RegisteredRoute[], info: Docume
     if (route.params || route.query || route.body) errors.add(400);
     if (!route.public) {
       errors.add(401);
-      if (role !== 'any') errors.add(403);
+      // /me routes refuse API keys (they belong to no user)
+      if (role !== 'any' || route.path.startsWith('/me/')) errors.add(403);
     }
     if (route.live) errors.add(503);
     if (route.body) errors.add(413);
