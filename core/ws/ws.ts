@@ -25,7 +25,7 @@ import { requiredRole } from '../contract/route.ts';
 import { bool, dict, line, named, obj, oneOf, opt, v } from '../contract/schema.ts';
 import { issueError } from '../contract/validate.ts';
 import type { AuthPort, GatewayEnv } from '../http/app.ts';
-import { errorResponse, hasRole } from '../http/app.ts';
+import { clientAddress, errorResponse, hasRole } from '../http/app.ts';
 import { badRequest, unauthorized } from '../http/errors.ts';
 
 /** Close codes the gateway uses (4000-4999 are the application's; 1013 is "try again later"). */
@@ -56,6 +56,8 @@ interface Socket {
   ws: WSContext;
   raw: RawSocket | undefined;
   token: string;
+  /** the client's address (API keys limited to networks are checked against it) */
+  from: string | undefined;
   user: string;
   roles: Set<Role>;
   /** topic -> filter; empty: every event the user may receive */
@@ -192,7 +194,7 @@ export function registerWebSocket(
     const ping = now - lastPing >= opts.heartbeatMs;
     if (ping) lastPing = now;
     for (const s of sockets) {
-      const who = auth.resolve(s.token);
+      const who = auth.resolve(s.token, s.from);
       if (!who || who.userUuid !== s.user) {
         close(s, WS_CLOSE.tokenEnded);
         continue;
@@ -251,7 +253,7 @@ export function registerWebSocket(
       p,
       async (c, next) => {
         const token = c.req.query('authtoken');
-        const who = token ? auth.resolve(token) : undefined;
+        const who = token ? auth.resolve(token, clientAddress(c)) : undefined;
         if (!who || !token) return errorResponse(unauthorized('a valid ?authtoken= is required for the WebSocket'));
         const resume = c.req.query('resume');
         if (resume !== undefined && !/^[0-9a-f-]{36}:\d{1,15}$/.test(resume)) {
@@ -277,6 +279,7 @@ export function registerWebSocket(
         const token = c.get('token');
         const user = c.get('userUuid');
         const roles = c.get('roles');
+        const from = clientAddress(c);
         let socket: Socket | undefined;
         let unsubscribe: (() => void) | undefined;
         const end = () => {
@@ -293,6 +296,7 @@ export function registerWebSocket(
               ws,
               raw: raw && typeof raw.ping === 'function' ? raw : undefined,
               token,
+              from,
               user,
               roles,
               subs: new Map(topics.map((t) => [t, undefined])),

@@ -198,6 +198,9 @@ test('the WebSocket takes a key like a token; a revoked key or one from outside 
   assert.equal(await openWs(k.key), 'hello');
   const far = await createKey({ name: 'far', role: 'admin', allowed_networks: ['10.0.0.0/8'] });
   assert.equal(await openWs(far.key), 'HTTP 401');
+  // the socket's own address is checked: a key limited to loopback opens a stream from loopback
+  const near = await createKey({ name: 'near', role: 'admin', allowed_networks: ['127.0.0.0/8', '::1/128'] });
+  assert.equal(await openWs(near.key), 'hello');
   assert.equal((await call(admin, 'DELETE', `/v1/admin/apikeys/${k.id}`)).status, 200);
   assert.equal(await openWs(k.key), 'HTTP 401');
 });
