@@ -124,6 +124,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log: who changed what, newest first
+         * @description Every successful change made through the API (a POST, PUT, PATCH or DELETE that needs a login): the user or API key, the route and its object, the status, and for config writes the backup made and the reload outcome. Bodies are never logged.
+         *
+         *     Needs the **admin** permission.
+         */
+        get: operations["get_admin_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/status": {
         parameters: {
             query?: never;
@@ -2286,6 +2308,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ReloadOutcome: {
+            /**
+             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)
+             * @enum {string}
+             */
+            status: "done" | "failed" | "pending" | "none";
+            message?: string | null;
+        };
+        AuditEntry: {
+            /** @description ISO 8601 */
+            time: string;
+            /** @description the user uuid, or the API key id */
+            user: string;
+            /** @description the change was made with an API key */
+            api_key: boolean;
+            /** @enum {string} */
+            method: "POST" | "PUT" | "PATCH" | "DELETE";
+            /** @description the route as declared, e.g. /admin/queue/members/{name} */
+            route: string;
+            /** @description the path as called */
+            path: string;
+            /** @description the path parameters: which object was changed */
+            object: {
+                [key: string]: string;
+            };
+            /** @description the HTTP status answered */
+            status: number;
+            backup?: (string | null) | null;
+            reload?: components["schemas"]["ReloadOutcome"] | null;
+        };
         ApiKeyCreate: {
             /** @description what the key is for (the CRM, the wallboard ...) */
             name: string;
@@ -2330,14 +2382,6 @@ export interface components {
             last_used: string | null;
             /** @description the key: pass it as Authorization: Bearer or ?authtoken=; it is not shown again */
             key: string;
-        };
-        ReloadOutcome: {
-            /**
-             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)
-             * @enum {string}
-             */
-            status: "done" | "failed" | "pending" | "none";
-            message?: string | null;
         };
         WsClientMessage: {
             /** @constant */
@@ -3896,6 +3940,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    get_admin_audit: {
+        parameters: {
+            query?: {
+                user?: string | null;
+                path?: string | null;
+                since?: string | null;
+                until?: string | null;
+                limit?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["AuditEntry"][];
+                        };
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
                 };
             };
         };

@@ -90,6 +90,16 @@ export const GatewayYamlSchema = mapping(
     ),
     data_dir: v.optional(str("the gateway's own store (gateway.json) and config backups (data/backups)"), './data'),
     backups: v.optional(mapping({ retention: int(50, 1, 100000, 'backups kept per config file') }, 'config file backups'), {}),
+    audit: v.optional(
+      mapping(
+        {
+          max_bytes: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024, 'audit.jsonl is rotated past this size'),
+          keep: int(5, 1, 1000, 'rotated audit files kept (audit.jsonl.1 ...)'),
+        },
+        'the audit log under data_dir/audit',
+      ),
+      {},
+    ),
     websocket: v.optional(
       mapping(
         {

@@ -6,6 +6,9 @@ import { ignorableEvents } from './ami/ignorable.ts';
 import type { AmiPort } from './ami/port.ts';
 import { Accounts } from './auth/accounts.ts';
 import { registerLoginRoutes } from './auth/login-routes.ts';
+import { AuditLog } from './audit/audit.ts';
+import { registerAuditRoutes } from './audit/routes.ts';
+import path from 'node:path';
 import { registerApiKeyRoutes } from './auth/apikey-routes.ts';
 import { ApiKeys } from './auth/apikeys.ts';
 import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle.ts';
@@ -72,6 +75,7 @@ export class Gateway {
   readonly plugins: PluginHost;
   readonly tokens: TokenStore;
   readonly apiKeys: ApiKeys;
+  readonly audit: AuditLog;
   readonly configFiles: ConfigFiles;
   /** What plugins add to GET /me/info. */
   readonly profile = new ProfileRegistry();
@@ -93,6 +97,9 @@ export class Gateway {
     this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
     this.apiKeys = new ApiKeys(store, Date.now, (e) => log.error("could not write an API key's last_used:", e));
     this.bus = new EventBus(config.websocket.replay_buffer_events);
+    this.audit = new AuditLog(path.join(config.data_dir, 'audit'), { maxBytes: config.audit.max_bytes, keep: config.audit.keep }, (e) =>
+      log.error('could not write the audit log:', e),
+    );
     this.ami = new AmiClient({
       host: config.ami.host,
       port: config.ami.port,
@@ -108,6 +115,7 @@ export class Gateway {
       auth: this.authPort(),
       liveness: (name) => this.plugins.liveness(name),
       logError: (e) => this.log.error('request failed:', e),
+      audit: (entry) => void this.audit.record(entry),
     });
   }
 
@@ -147,6 +155,7 @@ export class Gateway {
     });
     registerLoginRoutes(coreRouter, this.accounts, this.tokens, throttle, this.log.child('auth'));
     registerApiKeyRoutes(coreRouter, this.apiKeys);
+    registerAuditRoutes(coreRouter, this.audit);
     coreRouter.add(
       route({
         method: 'GET',
@@ -296,5 +305,6 @@ export class Gateway {
     await this.plugins.close();
     await this.ami.stop();
     await this.store.flush();
+    await this.audit.flush();
   }
 }

@@ -13,7 +13,7 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Answer = Response | BytesAnswer;
 
 /** The Hono context every handler gets: after the auth check, who is calling. */
-export type GatewayEnv = { Variables: { userUuid: string; roles: Set<Role>; token: string } };
+export type GatewayEnv = { Variables: { userUuid: string; roles: Set<Role>; token: string; apiKey: boolean } };
 export type GatewayContext = Context<GatewayEnv>;
 
 type Entries = v.ObjectEntries;

@@ -5,7 +5,8 @@ import { Hono, type Context } from 'hono';
 import type { Role } from '../auth/accounts.ts';
 import { AmiError, AmiInputError, AmiNotConnectedError, AmiTimeoutError } from '../ami/errors.ts';
 import { ConfigError } from '../../config-store/errors.ts';
-import { type AnyRoute, type GatewayEnv, type Method, requiredRole } from '../contract/route.ts';
+import { type AnyRoute, type GatewayEnv, type Method, openApiPath, requiredRole } from '../contract/route.ts';
+import type { AuditEntry } from '../audit/audit.ts';
 import { readInput } from '../contract/validate.ts';
 import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized } from './errors.ts';
 import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
@@ -85,6 +86,8 @@ export interface HttpAppOptions {
   /** Whether a plugin's live state may be served now; returns the reason when not. */
   liveness(plugin: string): { reason: string; connected: boolean } | null;
   logError(e: unknown): void;
+  /** Every successful change (a non-GET route that needs a login) is recorded here. */
+  audit?(entry: AuditEntry): void;
 }
 
 /** A declared route as registered: the declaration, its plugin and the role it needs. */
@@ -129,7 +132,7 @@ export class HttpApp {
     }
     const need = requiredRole(route.path);
     this.routes.push({ plugin, role: need, route });
-    const { auth, liveness } = this.opts;
+    const { auth, liveness, audit } = this.opts;
     const hasInput = Boolean(route.params || route.query || route.body);
     const handler = async (c: Context<GatewayEnv>) => {
       if (!route.public) {
@@ -144,6 +147,7 @@ export class HttpApp {
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
         c.set('token', token);
+        c.set('apiKey', who.apiKey === true);
       }
       // Bad input is refused the same whether or not Asterisk is up; then the live guard.
       const input = hasInput ? await readInput(route, c, this.opts.bodyLimitBytes) : EMPTY_INPUT;
@@ -152,9 +156,38 @@ export class HttpApp {
         if (down) throw down.connected ? notReady(down.reason) : new ApiError(503, down.reason, undefined, 'ami_unavailable');
       }
       const answer = await route.handler(c, input as never);
-      return answer instanceof BytesAnswer ? sendBytes(c, answer) : answer;
+      if (answer instanceof BytesAnswer) return sendBytes(c, answer);
+      if (audit && !route.public && route.method !== 'GET' && answer.status < 400) await this.record(c, route, answer);
+      return answer;
     };
     for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
+  }
+
+  /** The audit entry of a change: who, which route and object, and a config write's backup and reload outcome. */
+  private async record(c: Context<GatewayEnv>, route: AnyRoute, answer: Response): Promise<void> {
+    let result: { backup?: unknown; reload?: unknown } | undefined;
+    if (answer.headers.get('content-type')?.startsWith('application/json')) {
+      result = (
+        (await answer
+          .clone()
+          .json()
+          .catch(() => undefined)) as { result?: typeof result } | undefined
+      )?.result;
+    }
+    this.opts.audit?.({
+      time: new Date().toISOString(),
+      user: c.get('userUuid'),
+      api_key: c.get('apiKey') ?? false,
+      method: route.method as AuditEntry['method'],
+      route: openApiPath(route.path),
+      path: c.req.path.replace(/^\/v1(?=\/)/, ''),
+      object: c.req.param() as Record<string, string>,
+      status: answer.status,
+      ...(result && typeof result === 'object' && 'backup' in result ? { backup: result.backup as string | null } : {}),
+      ...(result && typeof result === 'object' && result.reload && typeof result.reload === 'object'
+        ? { reload: result.reload as AuditEntry['reload'] }
+        : {}),
+    });
   }
 
   /** After every plugin has declared its routes: a known path with another method answers 405 with Allow. */
