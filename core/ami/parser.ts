@@ -58,6 +58,13 @@ const Fields = function Fields(this: Record<string, string>) {} as unknown as ne
 interface Shape {
   keys: string[];
   build: FieldsConstructor;
+  /**
+   * The lines after the first as one sticky regular expression: every key but the first, in order, each line
+   * `Key: value` ending in LF or CRLF, then the blank line. One exec matches a whole message in native code where
+   * the line loop pays a few calls per line. It accepts only lines the loop would read the same way (a value with a
+   * CR in it, or a message cut by the end of the text, does not match), so when it fails the loop decides.
+   */
+  rest: RegExp;
 }
 
 let codeGenerationWorks = true;
@@ -76,6 +83,24 @@ function compileShape(keys: string[]): FieldsConstructor | undefined {
     codeGenerationWorks = false;
     return undefined;
   }
+}
+
+/** A key as a regular expression: letters, digits, `_` and `-` as they are, every other code unit escaped. */
+function keyPattern(key: string): string {
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    const plain =
+      (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f || code === 0x2d;
+    out += plain ? key[i] : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
+function restPattern(keys: string[]): RegExp {
+  let source = '';
+  for (let i = 1; i < keys.length; i++) source += `${keyPattern(keys[i] as string)}: ([^\\r\\n]*)\\r?\\n`;
+  return new RegExp(`${source}\\r?\\n`, 'y');
 }
 
 function isSpace(code: number): boolean {
@@ -268,6 +293,15 @@ export class AmiParser {
           const fields = this.fields;
           if (fields === undefined) {
             this.firstField(key, value);
+            if (this.mode === Mode.Shaped) {
+              // A known event: try its whole rest at once (see Shape.rest); else the loop goes on line by line.
+              const next = this.matchRest(text, lf + 1, messageStart);
+              if (next !== -1) {
+                pos = next;
+                messageStart = next;
+                continue;
+              }
+            }
           } else if (fields[key] === undefined) {
             fields[key] = value;
             this.fieldCount++;
@@ -322,6 +356,33 @@ export class AmiParser {
     fields[key] = value;
     this.fields = fields;
     this.fieldCount = 1;
+  }
+
+  /**
+   * Matches the current shape's remaining lines and blank line at `from` in one go (Shape.rest) and ends the
+   * message as the line loop would have; returns where the next message starts, or -1 when it does not match.
+   */
+  private matchRest(text: string, from: number, messageStart: number): number {
+    const shape = this.shape as Shape;
+    const rest = shape.rest;
+    rest.lastIndex = from;
+    const match = rest.exec(text);
+    if (match === null) return -1;
+    const values = this.shapeValues;
+    const count = shape.keys.length;
+    for (let i = 1; i < count; i++) {
+      let value = match[i] as string;
+      let valueEnd = value.length;
+      // Trailing white space is not part of a value (the line loop trims it the same way).
+      while (valueEnd > 0 && isSpace(value.charCodeAt(valueEnd - 1))) valueEnd--;
+      if (valueEnd !== value.length) value = value.slice(0, valueEnd);
+      values[i] = value;
+    }
+    this.shapeIndex = count;
+    const next = rest.lastIndex;
+    // next - 1 is the blank line's LF: the same size test as at the blank line in parseLines.
+    this.endMessage(this.messageSize + next - 1 - messageStart > MAX_MESSAGE_BYTES);
+    return next;
   }
 
   /** Copies what matched the shape so far into a generic fields object. */
@@ -381,7 +442,7 @@ export class AmiParser {
       if (this.shapesByKeys.size >= MAX_SHAPES) return;
       const build = compileShape(keys);
       if (build === undefined) return;
-      shape = { keys, build };
+      shape = { keys, build, rest: restPattern(keys) };
       this.shapesByKeys.set(signature, shape);
     }
     if (this.shapesByEvent.size < MAX_SHAPES || this.shapesByEvent.has(name)) this.shapesByEvent.set(name, shape);

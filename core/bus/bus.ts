@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventAccess, EventSpec } from '../contract/events.ts';
 import { v } from '../contract/schema.ts';
+import { isoNow } from '../live/clock.ts';
 
 export interface BusMessage {
   seq: number;
@@ -79,14 +80,10 @@ export class EventBus {
       }
     }
     if (this.listeners.size === 0 && this.replayCapacity === 0) return;
-    const m: BusMessage = {
-      seq: ++this.lastSeq,
-      type: spec.type,
-      data,
-      access: spec.access,
-      timestamp: new Date().toISOString(),
-      ...(audience ? { audience } : {}),
-    };
+    // isoNow: the same text as new Date().toISOString(), formatted once per millisecond (AMI bursts publish
+    // thousands of events a second); audience is added only when given, without a spread.
+    const m: BusMessage = { seq: ++this.lastSeq, type: spec.type, data, access: spec.access, timestamp: isoNow() };
+    if (audience) m.audience = audience;
     this.keep(m);
     for (const l of this.listeners) {
       try {

@@ -15,6 +15,11 @@ export type { DeviceState, Module, SystemInfo };
 
 const now = isoNow;
 
+/** `next` when the event has the field, else `held`; an equal string keeps the held one (see upsertChannel). */
+function keep(held: string, next: string | undefined): string {
+  return next === undefined || next === held ? held : next;
+}
+
 /** One literal with every field, so all channels share one object shape (spreads made slow dictionary objects). */
 function newChannel(b: ChannelBlock, application: string, applicationData: string, bridgeId: string | null, created: number): Channel {
   return {
@@ -43,9 +48,35 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
   };
 }
 
+/**
+ * The answered shape: every field but `created`, in newChannel's order, then `duration`. One literal, not a rest
+ * spread: it runs for every channel event published on the bus, and a spread copy is several times slower.
+ */
 export function renderChannel(c: Channel, nowMs = Date.now()): ChannelView {
-  const { created: _created, ...rest } = c;
-  return { ...rest, duration: Math.max(0, Math.floor((nowMs - c.created) / 1000)) };
+  return {
+    unique_id: c.unique_id,
+    linked_id: c.linked_id,
+    channel: c.channel,
+    channel_state: c.channel_state,
+    channel_state_desc: c.channel_state_desc,
+    context: c.context,
+    exten: c.exten,
+    priority: c.priority,
+    caller_id_name: c.caller_id_name,
+    caller_id_num: c.caller_id_num,
+    connected_line_name: c.connected_line_name,
+    connected_line_num: c.connected_line_num,
+    account_code: c.account_code,
+    language: c.language,
+    application: c.application,
+    application_data: c.application_data,
+    bridge_id: c.bridge_id,
+    hangup_cause: c.hangup_cause,
+    hangup_cause_desc: c.hangup_cause_desc,
+    variables: c.variables,
+    tm_update: c.tm_update,
+    duration: Math.max(0, Math.floor((nowMs - c.created) / 1000)),
+  };
 }
 
 export class CoreState {
@@ -89,26 +120,29 @@ export class CoreState {
       this.channels.set(uid, c);
     } else {
       // Hot path (thousands of events a second): assign the block's fields in place, no intermediate objects.
-      c.channel = f.Channel ?? c.channel;
+      // keep() holds on to the string already kept when the event repeats it (most fields of most events):
+      // the event's strings are views into the text it was decoded from, and every channel published on the bus
+      // is kept for resume, so holding the old string lets that text die young instead of being kept with it.
+      c.channel = keep(c.channel, f.Channel);
       const st = Number(f.ChannelState);
       if (Number.isFinite(st)) c.channel_state = st;
-      c.channel_state_desc = f.ChannelStateDesc ?? c.channel_state_desc;
-      c.caller_id_num = f.CallerIDNum ?? c.caller_id_num;
-      c.caller_id_name = f.CallerIDName ?? c.caller_id_name;
-      c.connected_line_num = f.ConnectedLineNum ?? c.connected_line_num;
-      c.connected_line_name = f.ConnectedLineName ?? c.connected_line_name;
-      c.language = f.Language ?? c.language;
-      c.account_code = f.AccountCode ?? c.account_code;
-      c.context = f.Context ?? c.context;
-      c.exten = f.Exten ?? c.exten;
-      c.priority = f.Priority ?? c.priority;
-      c.linked_id = f.Linkedid ?? c.linked_id;
+      c.channel_state_desc = keep(c.channel_state_desc, f.ChannelStateDesc);
+      c.caller_id_num = keep(c.caller_id_num, f.CallerIDNum);
+      c.caller_id_name = keep(c.caller_id_name, f.CallerIDName);
+      c.connected_line_num = keep(c.connected_line_num, f.ConnectedLineNum);
+      c.connected_line_name = keep(c.connected_line_name, f.ConnectedLineName);
+      c.language = keep(c.language, f.Language);
+      c.account_code = keep(c.account_code, f.AccountCode);
+      c.context = keep(c.context, f.Context);
+      c.exten = keep(c.exten, f.Exten);
+      c.priority = keep(c.priority, f.Priority);
+      c.linked_id = keep(c.linked_id, f.Linkedid);
       c.tm_update = now();
       this.channels.touch();
     }
     if (f.Event === 'Newexten') {
-      c.application = f.Application ?? c.application;
-      c.application_data = f.AppData ?? c.application_data;
+      c.application = keep(c.application, f.Application);
+      c.application_data = keep(c.application_data, f.AppData);
     }
     return c;
   }
@@ -116,7 +150,8 @@ export class CoreState {
   setVariable(m: AmiMessage): void {
     const c = this.channels.get(m.fields.Uniqueid ?? '');
     if (!c || !m.fields.Variable) return; // globals come with Uniqueid "none"
-    c.variables[m.fields.Variable] = m.fields.Value ?? '';
+    const value = m.fields.Value ?? '';
+    if (c.variables[m.fields.Variable] !== value) c.variables[m.fields.Variable] = value; // see keep()
     c.tm_update = now();
     this.channels.touch();
   }
@@ -153,7 +188,8 @@ export class CoreState {
   deviceChanged(m: AmiMessage): DeviceState | undefined {
     const device = m.fields.Device;
     if (!device) return undefined;
-    const d = { device, state: m.fields.State ?? '', tm_update: now() };
+    // the held row's name when there is one: the same value, and this event's text is then not kept (see keep())
+    const d = { device: this.devices.get(device)?.device ?? device, state: m.fields.State ?? '', tm_update: now() };
     this.devices.set(device, d);
     return d;
   }
