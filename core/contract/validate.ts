@@ -43,6 +43,15 @@ const invalidBody = (message: string) => new ApiError(400, `body: ${message}`, u
 const GET_BODY_LIMIT = 64 * 1024;
 
 /**
+ * A body refused with 413 is left unread (or its stream cancelled, which ends the socket): the answer says
+ * `Connection: close`, so a keep-alive client does not send its next request on a connection about to be reset.
+ */
+function tooLarge(c: Context, limit: number): ApiError {
+  (c.env as { outgoing?: { setHeader(k: string, v: string): void } } | undefined)?.outgoing?.setHeader('connection', 'close');
+  return limit === GET_BODY_LIMIT ? new ApiError(413, `request body is larger than ${GET_BODY_LIMIT} bytes`) : payloadTooLarge(limit);
+}
+
+/**
  * The spec sends some detail queries as a GET with a JSON body. The Node adapter builds its Request without a body
  * for GET, so read it from the raw IncomingMessage there; Bun keeps it on the Request.
  */
@@ -55,7 +64,7 @@ async function bodyText(c: Context, limit: number): Promise<string> {
   let size = 0;
   for await (const chunk of incoming) {
     size += chunk.length;
-    if (size > GET_BODY_LIMIT) throw new ApiError(413, `request body is larger than ${GET_BODY_LIMIT} bytes`);
+    if (size > GET_BODY_LIMIT) throw tooLarge(c, GET_BODY_LIMIT);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -67,7 +76,7 @@ async function bodyText(c: Context, limit: number): Promise<string> {
  */
 async function limitedText(c: Context, limit: number): Promise<string> {
   const declared = Number(c.req.header('content-length'));
-  if (declared > limit) throw payloadTooLarge(limit);
+  if (declared > limit) throw tooLarge(c, limit);
   const stream = c.req.raw.body;
   if (!stream) return '';
   const chunks: Uint8Array[] = [];
@@ -79,7 +88,7 @@ async function limitedText(c: Context, limit: number): Promise<string> {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw payloadTooLarge(limit);
+      throw tooLarge(c, limit);
     }
     chunks.push(value);
   }
@@ -134,9 +143,10 @@ export async function readInput(
       // An absent optional body is checked as {} (its fields are then all optional, as the key may be in the query).
       const raw = await readJson(c, route.bodyOptional ?? false, bodyLimit);
       // valibot's object schemas take an array (typeof 'object' too): "name: is required" or "0: unknown field"
-      // would then answer `[1]`; an object body must be an object
-      if (Array.isArray(raw) && OBJECT_SCHEMAS.has(route.body.type)) throw invalidBody('must be a JSON object');
-      body = check(route.body, raw ?? {}, 'body');
+      // would then answer `[1]`; an object body must be an object. A JSON `null` is a value, not an absent body:
+      // refused too.
+      if ((Array.isArray(raw) || raw === null) && OBJECT_SCHEMAS.has(route.body.type)) throw invalidBody('must be a JSON object');
+      body = check(route.body, raw === undefined ? {} : raw, 'body');
     }
   }
   return { params, query, body };
