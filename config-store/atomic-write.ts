@@ -4,7 +4,7 @@
  * then fsync the directory so the rename itself survives a power cut.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -72,6 +72,35 @@ export async function writeFileAtomic(
     throw err;
   }
   await syncDir(dir);
+}
+
+/** The temp file names writeFileAtomic makes: `.<name>.<pid>.<12 hex>.tmp`. */
+const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temp files a writer killed mid-write left in `dir` (those of processes no longer running); returns
+ * their names. Never a file of a live process: another gateway may be writing.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await rm(path.join(dir, name), { force: true }).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** fsync a directory; best effort (not every platform lets a directory be opened for sync). */

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
+import { removeStaleTemps, writeFileAtomic } from './atomic-write.ts';
 import { assertBackupName, listBackupNames, makeBackup, pruneBackups, type MadeBackup } from './backups.ts';
 import { parseConfigLazy, type ConfigDocument } from './document.ts';
 import { decodeConfigBytes, encodeConfigText, type TextEncodingName } from './encoding.ts';
@@ -169,6 +169,11 @@ export class ConfigFileStore {
         this.giveBack(cur);
       }
     });
+  }
+
+  /** Removes the temp files of writers killed mid-write (kill -9, power cut) from the config directory. */
+  removeStaleTemps(): Promise<string[]> {
+    return removeStaleTemps(this.configDir);
   }
 
   /** Backup names of a file (`extensions.conf.<timestamp>`), newest first. */

@@ -1,7 +1,7 @@
 // Asterisk's own config files as a service for plugins: the lossless config-store for reading and editing, plus
 // "reload what this file feeds" after every write. A reload asked for while AMI is down is remembered and made
 // after the next login.
-import { AmiNotConnectedError } from './ami/errors.ts';
+import { AmiNotConnectedError, AmiTimeoutError } from './ami/errors.ts';
 import path from 'node:path';
 import type { AmiClient } from './ami/client.ts';
 import type { GatewayConfig } from './config.ts';
@@ -47,7 +47,10 @@ export class ConfigFiles {
     });
   }
 
-  /** Ask Asterisk to pick up `file` after it was written. */
+  /**
+   * Ask Asterisk to pick up `file` after it was written. A reload Asterisk never answers throws AmiTimeoutError
+   * after the AMI action timeout (the request ends with 504 asterisk_timeout; the file is written, its lock free).
+   */
   async reload(file: string): Promise<ReloadOutcome> {
     const r = RELOADS[file];
     if (!r) return { status: 'none' };
@@ -67,6 +70,10 @@ export class ConfigFiles {
         this.pending.add(file);
         return { status: 'pending', message: 'Asterisk is not connected; the reload is made when AMI reconnects' };
       }
+      if (e instanceof AmiTimeoutError) {
+        e.message = `${file} was written, but Asterisk did not answer its reload: ${e.message}`;
+        throw e;
+      }
       return { status: 'failed', message: (e as Error).message };
     }
   }
@@ -74,7 +81,7 @@ export class ConfigFiles {
   async flushPendingReloads(): Promise<void> {
     for (const file of [...this.pending]) {
       this.pending.delete(file);
-      const out = await this.reload(file);
+      const out = await this.reload(file).catch((e: Error) => ({ status: 'failed', message: e.message }));
       this.log.info(`pending reload of ${file}: ${out.status}${out.message ? ` (${out.message.split('\n')[0]})` : ''}`);
     }
   }

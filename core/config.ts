@@ -73,6 +73,8 @@ export const GatewayYamlSchema = mapping(
           username: str('the [user] of manager.conf'),
           secret: str('its secret'),
           reconnect_max_ms: int(10000, 100, 600000, 'reconnect backoff cap'),
+          keepalive_s: int(10, 0, 3600, 'a Ping after this many seconds without data from Asterisk; 0: none'),
+          keepalive_timeout_s: int(5, 1, 600, 'a keepalive Ping unanswered this long drops the connection, which reconnects'),
         },
         'the Asterisk Manager Interface (manager.conf)',
       ),

@@ -106,6 +106,8 @@ export class Gateway {
       username: config.ami.username,
       secret: config.ami.secret,
       reconnectMaxMs: config.ami.reconnect_max_ms,
+      keepaliveMs: config.ami.keepalive_s * 1000,
+      keepaliveTimeoutMs: config.ami.keepalive_timeout_s * 1000,
       logger: log.child('ami'),
     });
     this.configFiles = new ConfigFiles(config, this.ami, log.child('config-files'));
@@ -290,6 +292,8 @@ export class Gateway {
 
   /** Connect to AMI (in the background, with reconnects) and serve HTTP. */
   async start(): Promise<RunningServer> {
+    const stale = await this.configFiles.store.removeStaleTemps();
+    if (stale.length > 0) this.log.warn(`removed ${stale.length} temp file(s) of an interrupted config write: ${stale.join(', ')}`);
     this.ami.start();
     this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port);
     this.log.info(

@@ -26,6 +26,13 @@ export interface AmiClientOptions {
   reconnectMaxMs?: number;
   /** Time allowed for an answer (for a list: between two of its messages), and for connect + login. Default 10000. */
   actionTimeoutMs?: number;
+  /**
+   * Keepalive: after this long with nothing received, a Ping is sent (checked every half of it); 0 turns it off.
+   * Default 10000.
+   */
+  keepaliveMs?: number;
+  /** A keepalive Ping not answered within this drops the connection (and reconnects). Default 5000. */
+  keepaliveTimeoutMs?: number;
   /** Default: console. */
   logger?: AmiLogger;
 }
@@ -87,6 +94,8 @@ export class AmiClient implements AmiPort {
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private version: string | undefined = undefined;
+  /** performance.now() of the last bytes received (for the keepalive). */
+  private lastDataAt = 0;
 
   private readonly eventListeners = new Set<Listener<[AmiMessage]>>();
   private readonly connectListeners = new Set<Listener<[]>>();
@@ -104,6 +113,8 @@ export class AmiClient implements AmiPort {
       reconnectMinMs: opts.reconnectMinMs ?? 250,
       reconnectMaxMs: opts.reconnectMaxMs ?? 10_000,
       actionTimeoutMs: opts.actionTimeoutMs ?? 10_000,
+      keepaliveMs: opts.keepaliveMs ?? 10_000,
+      keepaliveTimeoutMs: opts.keepaliveTimeoutMs ?? 5000,
     };
     this.logger = opts.logger ?? console;
     this.parser = new AmiParser(
@@ -348,6 +359,7 @@ export class AmiClient implements AmiPort {
     let sliceStart = 0;
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
+      this.lastDataAt = performance.now();
       try {
         this.parser.push(chunk);
       } catch (error) {
@@ -403,6 +415,7 @@ export class AmiClient implements AmiPort {
     this.loggedIn = true;
     this.reconnectAttempt = 0;
     this.logger.info(`AMI logged in to ${this.opts.host}:${this.opts.port} (AMI ${this.version ?? 'unknown'})`);
+    this.keepalive(socket);
     for (const listener of [...this.connectListeners]) {
       if (this.socket !== socket || !this.loggedIn) return; // dropped meanwhile; the next login runs them again
       try {
@@ -412,6 +425,36 @@ export class AmiClient implements AmiPort {
       }
     }
     if (this.socket === socket && this.loggedIn) this.settleAttempt(undefined);
+  }
+
+  /**
+   * A link that stops carrying packets without closing (a dead NAT entry, a silent firewall) is found by a Ping sent
+   * after keepaliveMs of silence: no answer within keepaliveTimeoutMs drops the socket, and the reconnect follows.
+   */
+  private keepalive(socket: net.Socket): void {
+    const { keepaliveMs, keepaliveTimeoutMs } = this.opts;
+    if (keepaliveMs <= 0) return;
+    let inFlight = false;
+    const timer = setInterval(
+      () => {
+        if (this.socket !== socket || !this.loggedIn) {
+          clearInterval(timer);
+          return;
+        }
+        if (inFlight || performance.now() - this.lastDataAt < keepaliveMs) return;
+        inFlight = true;
+        this.request('Ping', {}, false, keepaliveTimeoutMs)
+          .catch((error: unknown) => {
+            if (error instanceof AmiTimeoutError && this.socket === socket)
+              this.dropSocket(socket, `no answer to a keepalive Ping within ${keepaliveTimeoutMs} ms`);
+          })
+          .finally(() => {
+            inFlight = false;
+          });
+      },
+      Math.max(50, keepaliveMs / 2),
+    );
+    timer.unref?.();
   }
 
   /** Ends the session on this socket: reject pending at once, reset the parser, schedule a reconnect. */

@@ -122,7 +122,7 @@ export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigF
         v.transform((data): { data: string; name?: string } => ({ data })),
       ),
       responses: { 200: ConfigFileWrittenSchema },
-      errors: [404, 412],
+      errors: [404, 412, 504, 507],
       handler: async (c, { params, body }) => tagged(await svc.replace(params.name, body, ifMatch(c))),
     }),
   );
@@ -214,7 +214,7 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
         index: ignored('read-only: the index a GET answers; ignored here'),
       }),
       responses: { 200: SectionWrittenSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { query, body }) => tagged(await svc.create(body, want(query), ifMatch(c))),
     }),
   );
@@ -239,7 +239,7 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
         is_template: opt(bool('must be what it is')),
       }),
       responses: { 200: SectionWrittenSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params, query, body }) => tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c))),
     }),
   );
@@ -253,7 +253,7 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
       params,
       query: indexQuery,
       responses: { 200: SectionDeletedSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params, query }) => tagged(await svc.remove(params.name, query.index, ifMatch(c))),
     }),
   );

@@ -26,6 +26,7 @@ const STATUS_TEXT: Record<number, string> = {
   502: 'Asterisk refused the action',
   503: 'Asterisk is not connected, or the plugin has not finished reading its state',
   504: 'Asterisk did not answer in time',
+  507: 'The disk is full: nothing was changed',
 };
 
 /** Convert a valibot schema; named schemas become $refs to components/schemas. */

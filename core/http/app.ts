@@ -66,6 +66,10 @@ export function errorResponse(err: unknown, log?: (e: unknown) => void): Respons
   let api: ApiError | undefined;
   if (err instanceof ApiError) api = err;
   else if (err instanceof Error) api = FOREIGN_ERRORS.find((f) => err instanceof f.type)?.map(err);
+  // A full disk is no bug: the writes that meet it (config files, the store) leave the old file in place.
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (!api && (errno === 'ENOSPC' || errno === 'EDQUOT'))
+    api = new ApiError(507, `no space left to write: ${(err as Error).message}; nothing was changed`, undefined, 'insufficient_storage');
   if (!api) {
     log?.(err);
     api = new ApiError(500, 'internal error', undefined, 'internal');

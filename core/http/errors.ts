@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ami_unavailable: 'Asterisk is not connected (AMI down)',
   not_ready: 'the plugin is still reading its state from Asterisk, or could not; try again shortly',
   asterisk_timeout: 'Asterisk did not answer the AMI action in time',
+  insufficient_storage: 'the disk (or quota) is full: nothing was changed; free some space and retry',
   internal: 'a bug in the gateway; the log has the details',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -35,6 +36,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   502: 'asterisk_refused',
   503: 'ami_unavailable',
   504: 'asterisk_timeout',
+  507: 'insufficient_storage',
 };
 
 export function codeForStatus(status: number): ErrorCode {

@@ -53,7 +53,7 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       params: lotParam,
       body: ParkingLotOptionsSchema,
       responses: { 200: ParkingLotEditSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params, body }) => {
         const name = service.lotName(params.name);
         const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')));
@@ -71,7 +71,7 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       tags,
       params: lotParam,
       responses: { 200: ParkingLotEditSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params }) => {
         const name = service.lotName(params.name);
         const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));

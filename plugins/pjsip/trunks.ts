@@ -72,7 +72,7 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
         `Defaults: allow "ulaw,alaw", qualify_frequency 60. ${WRITE}`,
       body: TrunkCreateSchema,
       responses: { 200: TrunkWrittenSchema },
-      errors: [409, 412],
+      errors: [409, 412, 504, 507],
       handler: async (c, { body }) => tagged(await svc.create(body, ifMatch(c))),
     }),
   );
@@ -104,7 +104,7 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
       params,
       body: TrunkUpdateSchema,
       responses: { 200: TrunkWrittenSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params, body }) => tagged(await svc.update(params.name, body, ifMatch(c))),
     }),
   );
@@ -117,7 +117,7 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
       description: `Removes exactly the trunk's sections (listed in the answer) and nothing else. ${WRITE}`,
       params,
       responses: { 200: TrunkDeletedSchema },
-      errors: [404, 409, 412],
+      errors: [404, 409, 412, 504, 507],
       handler: async (c, { params }) => tagged(await svc.remove(params.name, ifMatch(c))),
     }),
   );

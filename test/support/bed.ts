@@ -34,7 +34,8 @@ export interface Bed {
   close(): Promise<void>;
 }
 
-export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> {
+/** `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s). */
+export async function startBed(opts: { plugins?: string[]; ami?: Record<string, unknown> } = {}): Promise<Bed> {
   const asterisk = new AsteriskTestbed();
   await asterisk.start();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-bed-'));
@@ -42,7 +43,14 @@ export async function startBed(opts: { plugins?: string[] } = {}): Promise<Bed> 
   const config = parseConfig(
     JSON.stringify({
       http: { host: '127.0.0.1', port: 0 },
-      ami: { host: '127.0.0.1', port: asterisk.amiPort, username: asterisk.amiUser, secret: asterisk.amiSecret, reconnect_max_ms: 1000 },
+      ami: {
+        host: '127.0.0.1',
+        port: asterisk.amiPort,
+        username: asterisk.amiUser,
+        secret: asterisk.amiSecret,
+        reconnect_max_ms: 1000,
+        ...opts.ami,
+      },
       asterisk: { config_dir: asterisk.configDir, modules_dir: path.join(asterisk.chroot, 'usr/lib/x86_64-linux-gnu/asterisk/modules') },
       data_dir: dataDir,
       auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
