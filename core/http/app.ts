@@ -159,7 +159,15 @@ export class HttpApp {
         const down = liveness(plugin);
         if (down) throw down.connected ? notReady(down.reason) : new ApiError(503, down.reason, undefined, 'ami_unavailable');
       }
-      const answer = await route.handler(c, input as never);
+      let answer: Awaited<ReturnType<typeof route.handler>>;
+      try {
+        answer = await route.handler(c, input as never);
+      } catch (e) {
+        // Asterisk may still carry out an action it did not answer in time, and a config write whose reload timed out
+        // did change the file: the attempt is recorded with its 504.
+        if (audit && !route.public && route.method !== 'GET' && e instanceof AmiTimeoutError) await this.record(c, route, errorResponse(e));
+        throw e;
+      }
       if (answer instanceof BytesAnswer) return sendBytes(c, answer);
       if (audit && !route.public && route.method !== 'GET' && answer.status < 400) await this.record(c, route, answer);
       return answer;

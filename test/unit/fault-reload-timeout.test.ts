@@ -11,6 +11,7 @@ import path from 'node:path';
 import { AmiClient } from '../../core/ami/client.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
+import type { AuditEntry } from '../../core/audit/audit.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { createLogger } from '../../core/log.ts';
 import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
@@ -27,6 +28,7 @@ let api: ReturnType<typeof client>;
 /** While true, ModuleLoad and Command get no answer at all. */
 let swallow = true;
 const seen: string[] = [];
+const audited: AuditEntry[] = [];
 
 /** A minimal AMI server: splits requests on the blank line, answers by Action. */
 function fakeAmi(socket: net.Socket): void {
@@ -71,6 +73,7 @@ before(async () => {
     auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
     liveness: () => null,
     logError: () => {},
+    audit: (e) => audited.push(e),
   });
   registerQueueConfigRoutes({ router: http.router('queue'), configFiles: files });
   registerDialplanConfigRoutes({ router: http.router('dialplan'), configFiles: files });
@@ -105,6 +108,11 @@ test('a reload that never answers: 504 asterisk_timeout within the bound, the lo
   assert.match(readFileSync(path.join(etc, 'extensions.conf'), 'utf8'), /\[c2\]/);
   assert.equal(readdirSync(path.join(dir, 'data', 'backups')).length, 2);
   assert.equal(ami.connected, true);
+  // the audit log has both changes, with their 504
+  assert.deepEqual(audited.map((e) => [e.method, e.route, e.status]).sort(), [
+    ['POST', '/admin/dialplan/sdps', 504],
+    ['PUT', '/admin/queue/cfg_queues/{name}', 504],
+  ]);
   // the lock is free: a read and a write of the same file do not wait behind anything
   swallow = false;
   const t1 = performance.now();
