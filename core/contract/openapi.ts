@@ -5,7 +5,7 @@ import { toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type { RegisteredRoute } from '../http/app.ts';
 import { API_VERSION } from '../http/envelope.ts';
 import { ERROR_CODES } from '../http/errors.ts';
-import { type ResponseSpec, openApiPath, responseParts } from './route.ts';
+import { type ResponseSpec, isOwnRecord, openApiPath, responseParts } from './route.ts';
 import { namedSchemas, type v } from './schema.ts';
 
 type Json = Record<string, unknown>;
@@ -141,8 +141,8 @@ export function openApiDocument(routes: readonly RegisteredRoute[], info: Docume
     if (route.params || route.query || route.body) errors.add(400);
     if (!route.public) {
       errors.add(401);
-      // /me routes refuse API keys (they belong to no user)
-      if (role !== 'any' || route.path.startsWith('/me/')) errors.add(403);
+      // routes on the caller's own record refuse API keys (they belong to no user)
+      if (role !== 'any' || isOwnRecord(route)) errors.add(403);
     }
     if (route.live) errors.add(503);
     if (route.body) errors.add(413);

@@ -53,6 +53,10 @@ export interface RouteSpec<
   live?: boolean;
   /** Needs no token (login, status, the documents). Otherwise the role follows the path: /admin, /manager, other. */
   public?: boolean;
+  /**
+   * Acts on the caller's own user record: an API key (which belongs to no user) gets 403. Default: the /me/ routes.
+   */
+  ownRecord?: boolean;
   /** Takes HTTP Basic credentials instead of a token (the login routes). */
   basicAuth?: boolean;
   params?: P;
@@ -84,6 +88,11 @@ export function route<
   B extends v.GenericSchema | undefined = undefined,
 >(spec: RouteSpec<P, Q, B>): RouteSpec<P, Q, B> {
   return spec;
+}
+
+/** Whether a route acts on the caller's own user record (refused to API keys). */
+export function isOwnRecord(route: { path: string; ownRecord?: boolean }): boolean {
+  return route.ownRecord ?? route.path.startsWith('/me/');
 }
 
 /** Which role a path needs: the spec groups routes by who may call them. */

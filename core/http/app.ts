@@ -5,7 +5,7 @@ import { Hono, type Context } from 'hono';
 import type { Role } from '../auth/accounts.ts';
 import { AmiError, AmiInputError, AmiNotConnectedError, AmiTimeoutError } from '../ami/errors.ts';
 import { ConfigError } from '../../config-store/errors.ts';
-import { type AnyRoute, type GatewayEnv, type Method, openApiPath, requiredRole } from '../contract/route.ts';
+import { type AnyRoute, type GatewayEnv, type Method, isOwnRecord, openApiPath, requiredRole } from '../contract/route.ts';
 import type { AuditEntry } from '../audit/audit.ts';
 import { readInput } from '../contract/validate.ts';
 import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized } from './errors.ts';
@@ -138,6 +138,7 @@ export class HttpApp {
     this.routes.push({ plugin, role: need, route });
     const { auth, liveness, audit } = this.opts;
     const hasInput = Boolean(route.params || route.query || route.body);
+    const ownRecord = isOwnRecord(route);
     const handler = async (c: Context<GatewayEnv>) => {
       if (!route.public) {
         const token = tokenOf(c);
@@ -146,8 +147,8 @@ export class HttpApp {
         if (!who) throw unauthorized('authtoken is invalid or expired; log in again');
         if (!hasRole(who.roles, need)) throw forbidden(`this route needs the ${need} permission`);
         // an API key belongs to no user: the caller's own records (/me/...) need a user's login
-        if (who.apiKey && route.path.startsWith('/me/'))
-          throw forbidden('an API key belongs to no user: /me routes need a user login token');
+        if (who.apiKey && ownRecord)
+          throw forbidden("an API key belongs to no user: routes on the caller's own record need a user login token");
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
         c.set('token', token);

@@ -111,6 +111,7 @@ export function registerRoutes(r: Router, users: UserService): void {
       path: '/admin/info',
       summary: "The calling administrator's own record",
       tags,
+      ownRecord: true,
       responses: { 200: UserSchema },
       handler: (c) => ok(users.view(users.get(c.get('userUuid')))),
     }),
@@ -122,6 +123,7 @@ export function registerRoutes(r: Router, users: UserService): void {
         path,
         summary: "Change one's own name or password (permissions are an administrator's to change)",
         tags,
+        ownRecord: true,
         body: OwnInfoBody,
         responses: { 200: UserSchema },
         handler: async (c, { body }) => {

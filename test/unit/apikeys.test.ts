@@ -139,6 +139,7 @@ test('a user-role key may call user routes but gets 403 on /admin and /manager r
   const me = await call(api, 'GET', '/v1/me/info');
   assert.equal(me.status, 403);
   assert.match(me.body.result.message, /API key belongs to no user/);
+  assert.equal((await call(api, 'GET', '/v1/admin/info')).status, 403, 'a user-role key: the admin permission is missing anyway');
   assert.equal((await call(api, 'GET', '/v1/me/contacts')).status, 403);
   const a = await call(api, 'GET', '/v1/admin/apikeys');
   assert.equal(a.status, 403);
