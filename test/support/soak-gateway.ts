@@ -1,0 +1,56 @@
+// The gateway for test/integration/soak.test.ts, in its own process so that its RSS is the gateway's alone (not the
+// test's fake AMI nor its HTTP and WebSocket clients): core, users and queue plugins, logged in to the fake AMI at
+// argv[2] on loopback. Prints one JSON line {"port": N} on stdout when it listens; stops on SIGTERM. Each line `gc`
+// on stdin is answered with a line {"rss": MB, "heap": MB}: after a full garbage collection (what is retained).
+//   node --import tsx test/support/soak-gateway.ts <ami port> <data dir>     (or: bun test/support/soak-gateway.ts ...)
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { parseConfig } from '../../core/config.ts';
+import { Gateway } from '../../core/gateway.ts';
+import { createLogger } from '../../core/log.ts';
+
+const [amiPort, dir] = process.argv.slice(2) as [string, string];
+const plugins = ['core', 'users', 'queue'];
+const cfg = parseConfig(
+  JSON.stringify({
+    http: { host: '127.0.0.1', port: 0 },
+    ami: { host: '127.0.0.1', port: Number(amiPort), username: 'soak', secret: 'soak' },
+    data_dir: dir,
+    asterisk: { config_dir: dir },
+    auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'soak-pw' } },
+    plugins,
+  }),
+  path.join(dir, 'gateway.yaml'),
+  plugins,
+);
+const gw = await Gateway.create(cfg, createLogger('soak', 'silent'));
+const server = await gw.start();
+process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+
+declare const Bun: { gc(force: boolean): void } | undefined;
+let gcFn: (() => void) | undefined;
+function collect(): void {
+  if (typeof Bun !== 'undefined') {
+    Bun.gc(true);
+    return;
+  }
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d: string) => {
+  for (const line of d.split('\n')) {
+    if (line.trim() !== 'gc') continue;
+    collect();
+    const m = process.memoryUsage();
+    process.stdout.write(`${JSON.stringify({ rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20 })}\n`);
+  }
+});
+process.on('SIGTERM', async () => {
+  await gw.stop();
+  process.exit(0);
+});
