@@ -11,6 +11,7 @@
 //
 // Sizes: FUZZ_RUNS requests (default 3,000: the quick form CI runs); `npm run test:long` runs 100,000. FUZZ_SEED
 // replays a run. The count and seed are printed; on a failure fast-check prints the shrunk request.
+import { schemaTools } from '../support/openapi-samples.ts';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -100,50 +101,9 @@ async function rssMb(): Promise<number> {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
-// ---- the schemas (the approach of test/unit/contract.test.ts) ----
+// ---- the schemas (test/support/openapi-samples.ts, shared with the contract test) ----
 
-function resolve(s: Json): Json {
-  if (s?.$ref) return resolve(doc.components.schemas[s.$ref.split('/').pop()]);
-  return s ?? {};
-}
-function nonNull(s: Json): Json {
-  s = resolve(s);
-  if (s.anyOf) return nonNull(s.anyOf.find((x: Json) => resolve(x).type !== 'null') ?? s.anyOf[0]);
-  return s;
-}
-function sample(s: Json, key = ''): unknown {
-  s = nonNull(s);
-  if (s.const !== undefined) return s.const;
-  if (s.enum) return s.enum[0];
-  switch (s.type) {
-    case 'string':
-      return key === 'interface' || key === 'location' ? 'PJSIP/1001' : 'a1';
-    case 'integer':
-      return s.minimum ?? 1;
-    case 'number':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return s.minItems ? [sample(s.items)] : [];
-    case 'object': {
-      const out: Json = {};
-      for (const k of s.required ?? []) out[k] = sample(s.properties?.[k] ?? {}, k);
-      return out;
-    }
-    default:
-      return 'a1';
-  }
-}
-function wrongValue(s: Json): unknown {
-  const flat = (x: Json): Json[] => (resolve(x).anyOf ? resolve(x).anyOf.flatMap(flat) : [resolve(x)]);
-  const members = flat(s);
-  if (members.length > 1 && members.every((x) => ['string', 'number', 'integer', 'boolean', 'null'].includes(x.type))) return { x: 1 };
-  const t = nonNull(s);
-  if (t.type === 'string' || t.enum || t.const !== undefined) return 12345;
-  if (t.type === 'array') return 'not an array';
-  return 'not the type';
-}
+const { resolve, nonNull, sample, wrongValue } = schemaTools(() => doc);
 
 interface Op {
   method: string;
