@@ -5,16 +5,12 @@
 // Load comes from a separate process (bench/support/load.ts) with keep-alive connections; the servers are measured
 // alternately in the same rounds, median of rounds.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../core/config.ts';
-import { Gateway } from '../core/gateway.ts';
-import { createLogger } from '../core/log.ts';
 import { startFakeAmi } from './support/fake-ami.ts';
+import { startBenchGateway } from './support/gateway.ts';
 import { isMain } from './support/is-main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -50,31 +46,11 @@ export async function benchHttp(opts: { channels?: number; requests?: number; ro
   const channels = opts.channels ?? 1000;
   const requests = opts.requests ?? 4000;
   const rounds = opts.rounds ?? 3;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-http-'));
   const ami = await startFakeAmi();
-  const cfg = parseConfig(
-    JSON.stringify({
-      http: { host: '127.0.0.1', port: 0 },
-      ami: { host: '127.0.0.1', port: ami.port, username: 'bench', secret: 'bench' },
-      data_dir: dir,
-      asterisk: { config_dir: dir },
-      auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'bench-pw' } },
-      plugins: ['core', 'users'],
-    }),
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-  const gw = await Gateway.create(cfg, createLogger('bench', 'silent'));
-  const server = await gw.start();
+  const bench = await startBenchGateway(ami.port, 'http');
   await ami.loggedIn;
-  const base = `http://127.0.0.1:${server.port}`;
-  const login = (await (
-    await fetch(`${base}/v1/admin/login`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('admin:bench-pw').toString('base64')}` },
-    })
-  ).json()) as { result: { authtoken: string } };
-  const token = login.result.authtoken;
+  const { base } = bench;
+  const token = await bench.login();
   const url = `${base}/v1/admin/core/channels?authtoken=${token}`;
   // wait for the resync to finish, then feed 1,000 channels as AMI events
   for (let i = 0; i < 200 && (await fetch(url)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
@@ -134,9 +110,8 @@ export async function benchHttp(opts: { channels?: number; requests?: number; ro
     };
   } finally {
     bare.close();
-    await gw.stop();
+    await bench.stop();
     await ami.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

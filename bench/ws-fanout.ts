@@ -17,14 +17,10 @@
 // processes share. Bounded: fixed event counts and a 30 s timeout per phase.
 //   npx tsx bench/ws-fanout.ts
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../core/config.ts';
-import { Gateway } from '../core/gateway.ts';
-import { createLogger } from '../core/log.ts';
 import { MARK } from './support/ami-feeder.ts';
+import { startBenchGateway } from './support/gateway.ts';
 import { isMain } from './support/is-main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,44 +71,24 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
   const rates = opts.rates ?? [1000, 100];
   const burst = opts.burst ?? 500;
   const rounds = opts.rounds ?? 3;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-ws-'));
   const feeder = helper<{ gw: number; bare: number }>('ami-feeder.ts');
   const clients = helper('ws-clients.ts');
   const ports = await feeder.ready;
   let bare: ReturnType<typeof helper> | undefined;
-  const cfg = parseConfig(
-    JSON.stringify({
-      http: { host: '127.0.0.1', port: 0 },
-      ami: { host: '127.0.0.1', port: ports.gw, username: 'bench', secret: 'bench' },
-      data_dir: dir,
-      asterisk: { config_dir: dir },
-      auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'bench-pw' } },
-      plugins: ['core', 'users'],
-    }),
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-  const gw = await Gateway.create(cfg, createLogger('bench', 'silent'));
-  const server = await gw.start();
+  const bench = await startBenchGateway(ports.gw, 'ws');
   let rssPeak = 0;
   let sampling = false;
   const rssTimer = setInterval(() => sampling && (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
 
   try {
-    const base = `http://127.0.0.1:${server.port}`;
-    const login = (await (
-      await fetch(`${base}/v1/admin/login`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from('admin:bench-pw').toString('base64')}` },
-      })
-    ).json()) as { result: { authtoken: string } };
-    const token = login.result.authtoken;
+    const { base } = bench;
+    const token = await bench.login();
     // the AMI login and resync are done when the channels answer
     for (let i = 0; i < 200 && (await fetch(`${base}/v1/admin/core/channels?authtoken=${token}`)).status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     const rssBefore = process.memoryUsage.rss();
-    await clients.ask({ cmd: 'connect', group: 'gw', url: `ws://127.0.0.1:${server.port}/v1/ws?authtoken=${token}`, sockets });
+    await clients.ask({ cmd: 'connect', group: 'gw', url: `ws://127.0.0.1:${bench.port}/v1/ws?authtoken=${token}`, sockets });
     await new Promise((r) => setTimeout(r, 200)); // the hello frames are out
     const rssConnected = process.memoryUsage.rss();
 
@@ -194,8 +170,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
     clients.stop();
     bare?.stop();
     feeder.stop();
-    await gw.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
