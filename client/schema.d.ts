@@ -166,6 +166,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready to serve: AMI connected and every plugin live (for load balancers and service checks)
+         * @description No token needed.
+         */
+        get: operations["get_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/core/channels": {
         parameters: {
             query?: never;
@@ -3352,6 +3372,11 @@ export interface components {
                 };
             };
         };
+        Ready: {
+            ready: boolean;
+            ami_connected: boolean;
+            plugins: string[];
+        };
         ErrorResult: {
             /** @description what was wrong, for a person */
             message: string;
@@ -3359,11 +3384,15 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "asterisk_timeout" | "insufficient_storage" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "insufficient_storage" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
             /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
             retry_after_s?: number;
+            /** @description GET /ready answering not_ready: whether Asterisk is connected */
+            ami_connected?: boolean;
+            /** @description GET /ready answering not_ready: the plugins not live yet */
+            waiting_for?: string[];
             /** @description every problem found in a config file */
             problems?: {
                 line: number;
@@ -4049,6 +4078,43 @@ export interface operations {
                         timestamp: string;
                         result: components["schemas"]["Status"];
                     };
+                };
+            };
+        };
+    };
+    get_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["Ready"];
+                    };
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
                 };
             };
         };

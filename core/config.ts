@@ -1,12 +1,13 @@
 // gateway.yaml: load, substitute ${VAR}, check against its schema. The schema below is the one description of the
 // file: every key at every depth, its default and its range; GatewayConfig is derived from it. A bad file stops
-// start-up with one clear line naming the key (`gateway.yaml: http.tls: unknown key`), so nothing ever starts
+// start-up with one clear line naming the key (`gateway.yaml: http.ssl: unknown key`), so nothing ever starts
 // half-configured.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { fieldOf } from './contract/validate.ts';
 import { v, type Out } from './contract/schema.ts';
+import { LEVELS } from './log.ts';
 
 export class ConfigFileError extends Error {
   constructor(
@@ -60,6 +61,17 @@ export const GatewayYamlSchema = mapping(
           host: v.optional(str('listen address (default 127.0.0.1)'), '127.0.0.1'),
           port: int(8081, 0, 65535, 'listen port'),
           body_limit_bytes: int(1024 * 1024, 1024, 256 * 1024 * 1024, 'larger request bodies are answered 413'),
+          shutdown_timeout_s: int(10, 1, 600, 'on SIGTERM, requests under way get this long to finish before sockets are cut'),
+          tls: v.optional(
+            mapping(
+              {
+                cert_file: str('PEM certificate chain (the server certificate first)'),
+                key_file: str('PEM private key of that certificate'),
+                client_ca_file: v.optional(str('PEM CA bundle: when set, clients must present a certificate it signed')),
+              },
+              'serve HTTPS and WSS instead of HTTP; the files are read again on SIGHUP; relative paths are relative to gateway.yaml',
+            ),
+          ),
         },
         'the REST API and WebSocket listener',
       ),
@@ -87,6 +99,21 @@ export const GatewayYamlSchema = mapping(
           modules_dir: v.optional(str("Asterisk's modules (default: astmoddir from asterisk.conf)")),
         },
         "Asterisk's own files; relative paths are relative to gateway.yaml",
+      ),
+      {},
+    ),
+    log: v.optional(
+      mapping(
+        {
+          level: v.optional(
+            v.pipe(
+              v.picklist(LEVELS, `must be one of ${LEVELS.join(', ')}`),
+              v.description('debug, info, warn, error or silent (default info); the LOG_LEVEL environment variable wins'),
+            ),
+            'info',
+          ),
+        },
+        'JSON lines on stdout (or appended to the file named by LOG_FILE)',
       ),
       {},
     ),
@@ -217,8 +244,17 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
     if (!knownPlugins.includes(p)) throw new ConfigFileError('plugins', `unknown plugin "${p}" (known: ${knownPlugins.join(', ')})`);
   }
   const base = path.dirname(path.resolve(file));
+  const tls = c.http.tls;
   return {
     ...c,
+    http: {
+      ...c.http,
+      tls: tls && {
+        cert_file: path.resolve(base, tls.cert_file),
+        key_file: path.resolve(base, tls.key_file),
+        client_ca_file: tls.client_ca_file === undefined ? undefined : path.resolve(base, tls.client_ca_file),
+      },
+    },
     asterisk: {
       config_dir: path.resolve(base, c.asterisk.config_dir),
       modules_dir: c.asterisk.modules_dir === undefined ? undefined : path.resolve(base, c.asterisk.modules_dir),

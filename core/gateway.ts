@@ -18,6 +18,7 @@ import { ConfigFileError, type GatewayConfig } from './config.ts';
 import { ConfigFiles } from './config-files.ts';
 import { HttpApp } from './http/app.ts';
 import { ok } from './http/envelope.ts';
+import { ApiError } from './http/errors.ts';
 import { route } from './contract/route.ts';
 import { bool, int, line, list, named, nullable, obj, oneOf } from './contract/schema.ts';
 import type { EventSpec } from './contract/events.ts';
@@ -53,6 +54,8 @@ export const StatusSchema = named(
     }),
   }),
 );
+
+export const ReadySchema = named('Ready', obj({ ready: bool(), ami_connected: bool(), plugins: list(line('an enabled plugin, live')) }));
 
 interface AsteriskInfo {
   version: string | null;
@@ -94,6 +97,9 @@ export class Gateway {
     log: Logger,
   ) {
     this.log = log;
+    // the secrets gateway.yaml holds are masked wherever they might appear in a message
+    log.addSecret(config.ami.secret);
+    if (config.auth.bootstrap_admin) log.addSecret(config.auth.bootstrap_admin.password);
     this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
     this.apiKeys = new ApiKeys(store, Date.now, (e) => log.error("could not write an API key's last_used:", e));
     this.bus = new EventBus(config.websocket.replay_buffer_events);
@@ -118,6 +124,7 @@ export class Gateway {
       liveness: (name) => this.plugins.liveness(name),
       logError: (e) => this.log.error('request failed:', e),
       audit: (entry) => void this.audit.record(entry),
+      requestLog: log.level === 'debug' || log.level === 'info' ? log.child('http') : undefined,
     });
   }
 
@@ -167,6 +174,35 @@ export class Gateway {
         public: true,
         responses: { 200: StatusSchema },
         handler: () => ok(this.status()),
+      }),
+    );
+    coreRouter.add(
+      route({
+        method: 'GET',
+        path: '/ready',
+        summary: 'Ready to serve: AMI connected and every plugin live (for load balancers and service checks)',
+        tags: ['status'],
+        public: true,
+        responses: { 200: ReadySchema },
+        errors: [503],
+        handler: () => {
+          const waiting = this.plugins
+            .status()
+            .filter((p) => !p.live)
+            .map((p) => p.name);
+          const connected = this.ami.connected;
+          if (!connected || waiting.length > 0) {
+            throw new ApiError(
+              503,
+              connected
+                ? `not ready: plugin(s) still reading their state: ${waiting.join(', ')}`
+                : 'not ready: Asterisk is not connected (AMI)',
+              { ami_connected: connected, waiting_for: waiting },
+              'not_ready',
+            );
+          }
+          return ok({ ready: true, ami_connected: true, plugins: this.plugins.names() });
+        },
       }),
     );
 
@@ -295,16 +331,39 @@ export class Gateway {
     const stale = await this.configFiles.store.removeStaleTemps();
     if (stale.length > 0) this.log.warn(`removed ${stale.length} temp file(s) of an interrupted config write: ${stale.join(', ')}`);
     this.ami.start();
-    this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port);
+    this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port, this.config.http.tls);
     this.log.info(
-      `listening on http://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`,
+      `listening on ${this.server.scheme}://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`,
     );
     return this.server;
   }
 
+  /** SIGHUP: read the TLS certificate files again; open connections keep theirs. Throws (and keeps the old) if bad. */
+  reloadTls(): void {
+    this.server?.reloadTls();
+  }
+
+  /**
+   * A graceful stop: no new connections or requests (503 `stopping`), WebSockets closed with 1001, requests under
+   * way (a config write and its reload, a store write) get http.shutdown_timeout_s to finish; then the rest is cut,
+   * plugins let go of their calls, and the store and audit log are flushed.
+   */
   async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    server?.stopAccepting();
     this.ws?.close();
-    await this.server?.close();
+    const boundMs = this.config.http.shutdown_timeout_s * 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      this.http.drain().then(() => true),
+      new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), boundMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.log.warn(`stopping: ${this.http.requestsInFlight} request(s) still under way after ${boundMs / 1000} s are cut`);
+    await server?.close();
     // Plugins close while AMI is still up, so they can let go of calls they drive (async AGI) cleanly.
     await this.plugins.close();
     await this.ami.stop();

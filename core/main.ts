@@ -1,7 +1,8 @@
 // Entry point: `npm start -- --config FILE` (default ./gateway.yaml). A bad config stops start-up with one line.
 import { loadConfigFile, ConfigFileError } from './config.ts';
+import { TlsConfigError } from './http/serve.ts';
 import { Gateway } from './gateway.ts';
-import { createLogger } from './log.ts';
+import { createLogger, levelFromEnv } from './log.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
 
 function argValue(flag: string): string | undefined {
@@ -22,19 +23,20 @@ for (const [flag, key] of [
   }
 }
 
-const log = createLogger();
 const file = argValue('--config') ?? 'gateway.yaml';
 
 let gateway: Gateway;
+let log = createLogger();
 try {
   const config = loadConfigFile(
     file,
     BUILTIN_PLUGINS.map((p) => p.name),
   );
+  log = createLogger('gateway', levelFromEnv(config.log.level));
   gateway = await Gateway.create(config, log);
   await gateway.start();
 } catch (e) {
-  if (e instanceof ConfigFileError) {
+  if (e instanceof ConfigFileError || e instanceof TlsConfigError) {
     console.error(`asterisk-gateway: ${e.message}`);
     process.exit(2);
   }
@@ -42,13 +44,41 @@ try {
   process.exit(1);
 }
 
+// SIGTERM/SIGINT: a graceful stop (Gateway.stop), exit 0; a hard deadline a little past http.shutdown_timeout_s.
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, async () => {
     if (stopping) return;
     stopping = true;
     log.info(`${sig}: stopping`);
-    await gateway.stop().catch(() => {});
-    process.exit(0);
+    setTimeout(
+      () => {
+        log.error('stopping took too long: exiting');
+        process.exit(1);
+      },
+      (gateway.config.http.shutdown_timeout_s + 5) * 1000,
+    ).unref();
+    try {
+      await gateway.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (e) {
+      log.error('stopping failed:', e);
+      process.exit(1);
+    }
   });
 }
+
+// SIGHUP: read the TLS certificate and key again (new connections use them; open ones keep theirs).
+process.on('SIGHUP', () => {
+  if (!gateway.config.http.tls) {
+    log.info('SIGHUP: no http.tls configured: nothing to reload');
+    return;
+  }
+  try {
+    gateway.reloadTls();
+    log.info('SIGHUP: TLS certificate reloaded');
+  } catch (e) {
+    log.error(`SIGHUP: TLS certificate not reloaded, the previous one stays in use: ${(e as Error).message}`);
+  }
+});

@@ -6,7 +6,12 @@
 # With CI=true the real-Asterisk tests are mandatory: the test bed is provisioned, and a failure to start fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LOG_LEVEL="${LOG_LEVEL:-silent}"
+# The whole run logs at debug level into one file; afterwards no secret the tests used may appear in it
+# (test/support/secrets-check.ts). LOG_FILE / TEST_SECRETS_FILE may be given to keep them.
+export LOG_LEVEL="${LOG_LEVEL:-debug}"
+logs=$(mktemp -d)
+export LOG_FILE="${LOG_FILE:-$logs/gateway.log}" TEST_SECRETS_FILE="${TEST_SECRETS_FILE:-$logs/secrets.txt}"
+: >"$LOG_FILE"; : >"$TEST_SECRETS_FILE"
 
 unit=$(find test/unit -name '*.test.ts' | sort)
 integration=$(find test/integration -name '*.test.ts' | sort)
@@ -19,10 +24,14 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 
+status=0
 if [ "${1:-}" = "--bun" ]; then
   # shellcheck disable=SC2086
-  exec npx bun test --timeout 120000 $unit $integration
+  npx bun test --timeout 120000 $unit $integration || status=$?
+else
+  # One file at a time: integration files share the one test Asterisk.
+  # shellcheck disable=SC2086
+  node --import tsx --test --test-concurrency=1 $unit $integration || status=$?
 fi
-# One file at a time: integration files share the one test Asterisk.
-# shellcheck disable=SC2086
-exec node --import tsx --test --test-concurrency=1 $unit $integration
+npx tsx test/support/secrets-check.ts "$LOG_FILE" "$TEST_SECRETS_FILE" || status=1
+exit "$status"

@@ -81,6 +81,8 @@ const ERROR_RESULT: Json = {
     code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'what was wrong, for a program' },
     field: { type: 'string', description: 'the field that was refused (invalid_field, unknown_field)' },
     retry_after_s: { type: 'integer', description: 'with too_many_requests: seconds to wait (also the Retry-After header)' },
+    ami_connected: { type: 'boolean', description: 'GET /ready answering not_ready: whether Asterisk is connected' },
+    waiting_for: { type: 'array', items: { type: 'string' }, description: 'GET /ready answering not_ready: the plugins not live yet' },
     problems: {
       type: 'array',
       description: 'every problem found in a config file',

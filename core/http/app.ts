@@ -12,6 +12,7 @@ import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized }
 import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Logger } from '../log.ts';
 
 export type { GatewayEnv };
 export { requiredRole };
@@ -92,6 +93,27 @@ export interface HttpAppOptions {
   logError(e: unknown): void;
   /** Every successful change (a non-GET route that needs a login) is recorded here. */
   audit?(entry: AuditEntry): void;
+  /** One line per request (req_id, method, route template, path, status, ms, user, ip); none when absent. */
+  requestLog?: Logger;
+}
+
+/** What a request line says beyond method and status: set by the route's handler as it learns it. */
+interface RequestNote {
+  route?: string;
+  user?: string;
+  apiKey?: boolean;
+}
+
+/** A client's X-Request-Id is kept when it is short and plain; otherwise the gateway makes one. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+let requestCounter = 0;
+const requestPrefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(16)
+  .padStart(8, '0');
+function requestId(given: string | null): string {
+  if (given && CLIENT_REQUEST_ID.test(given)) return given;
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${requestPrefix}-${requestCounter.toString(36)}`;
 }
 
 /** A declared route as registered: the declaration, its plugin and the role it needs. */
@@ -115,6 +137,8 @@ export class HttpApp {
    * route goes through exactly one handler (no middleware chain on the hot GETs).
    */
   private readonly allowed = new Hono();
+  /** Per request, what its log line says beyond method and status (only while a request log is kept). */
+  private readonly notes = new WeakMap<Request, RequestNote>();
 
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
@@ -139,7 +163,11 @@ export class HttpApp {
     const { auth, liveness, audit } = this.opts;
     const hasInput = Boolean(route.params || route.query || route.body);
     const ownRecord = isOwnRecord(route);
+    const template = openApiPath(route.path);
+    const logging = Boolean(this.opts.requestLog);
     const handler = async (c: Context<GatewayEnv>) => {
+      const note: RequestNote | undefined = logging ? { route: template } : undefined;
+      if (note) this.notes.set(c.req.raw, note);
       if (!route.public) {
         const token = tokenOf(c);
         if (!token) throw unauthorized();
@@ -153,6 +181,10 @@ export class HttpApp {
         c.set('roles', who.roles);
         c.set('token', token);
         c.set('apiKey', who.apiKey === true);
+        if (note) {
+          note.user = who.userUuid;
+          note.apiKey = who.apiKey === true;
+        }
       }
       // Bad input is refused the same whether or not Asterisk is up; then the live guard.
       const input = hasInput ? await readInput(route, c, this.opts.bodyLimitBytes) : EMPTY_INPUT;
@@ -225,7 +257,86 @@ export class HttpApp {
     }
   }
 
-  fetch = (req: Request, env?: unknown): Response | Promise<Response> => this.hono.fetch(req, env);
+  /** Requests being answered now (a graceful stop waits for them). */
+  private inFlight = 0;
+  private stopping = false;
+  private idleWaiters: (() => void)[] = [];
+
+  /** Refuse new requests (503 `stopping`) and resolve once the requests under way are answered. */
+  drain(): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  private settled = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+  };
+
+  fetch = (req: Request, env?: unknown): Response | Promise<Response> => {
+    if (this.stopping) {
+      const res = errorResponse(new ApiError(503, 'the gateway is stopping; retry once it is back', undefined, 'stopping'));
+      res.headers.set('connection', 'close');
+      return res;
+    }
+    this.inFlight++;
+    let r: Response | Promise<Response>;
+    try {
+      r = this.answer(req, env);
+    } catch (e) {
+      this.settled();
+      throw e;
+    }
+    if (r instanceof Promise) return r.finally(this.settled);
+    this.settled();
+    return r;
+  };
+
+  private answer(req: Request, env?: unknown): Response | Promise<Response> {
+    const log = this.opts.requestLog;
+    if (!log) return this.hono.fetch(req, env);
+    const t0 = performance.now();
+    const id = requestId(req.headers.get('x-request-id'));
+    const node = env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    // On node:http the header goes on before any answer is written (answers written straight to the socket too).
+    node?.outgoing?.setHeader('x-request-id', id);
+    const done = (res: Response): Response => {
+      if (!node?.outgoing) {
+        try {
+          res.headers.set('x-request-id', id);
+        } catch {} // an immutable Response (none of ours): the line still carries the id
+      }
+      const note = this.notes.get(req);
+      const line = {
+        req_id: id,
+        method: req.method,
+        route: note?.route ?? 'unmatched',
+        path: pathOf(req.url),
+        status: res.status,
+        ms: Math.round((performance.now() - t0) * 10) / 10,
+        ...(note?.user ? { user: note.user, api_key: note.apiKey === true } : {}),
+        ip: node?.incoming?.socket?.remoteAddress,
+      };
+      if (res.status >= 500) log.error(line, 'request');
+      else log.info(line, 'request');
+      return res;
+    };
+    const r = this.hono.fetch(req, env);
+    return r instanceof Promise ? r.then(done) : done(r);
+  }
+}
+
+/** The path of a URL without its query (a query may carry ?authtoken=). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const q = url.indexOf('?', start);
+  return url.slice(start, q < 0 ? undefined : q);
 }
 
 const EMPTY_INPUT = Object.freeze({ params: {}, query: {}, body: undefined });

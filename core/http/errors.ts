@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   asterisk_refused: 'Asterisk answered the AMI action with an error (its message is quoted)',
   ami_unavailable: 'Asterisk is not connected (AMI down)',
   not_ready: 'the plugin is still reading its state from Asterisk, or could not; try again shortly',
+  stopping: 'the gateway is stopping (SIGTERM): requests under way finish, new ones are refused; retry after it restarts',
   asterisk_timeout: 'Asterisk did not answer the AMI action in time',
   insufficient_storage: 'the disk (or quota) is full: nothing was changed; free some space and retry',
   internal: 'a bug in the gateway; the log has the details',

@@ -7,7 +7,10 @@
 // headers, URLs and a dozen per-instance closures) and the IncomingMessage. Here an upgrade still goes through the
 // app's fetch (routing, the token check, its refusals as the status line), and the open socket keeps only its events
 // and a small context.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
@@ -17,7 +20,52 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 
 export interface RunningServer {
   port: number;
+  scheme: 'http' | 'https';
+  /** Stop accepting connections and close idle keep-alive ones; requests under way go on. */
+  stopAccepting(): void;
+  /** Cut everything: open WebSockets and connections. */
   close(): Promise<void>;
+  /** HTTPS: read the certificate files again and use them for new connections (SIGHUP); throws if they are bad. */
+  reloadTls(): void;
+}
+
+/** http.tls of gateway.yaml, paths resolved. */
+export interface TlsFiles {
+  cert_file: string;
+  key_file: string;
+  client_ca_file?: string;
+}
+
+/** Thrown when a TLS file cannot be read or does not make a usable certificate: start-up stops with its message. */
+export class TlsConfigError extends Error {}
+
+/**
+ * Read and check the certificate, key and client CA. A file that cannot be read, a PEM that does not parse, or a key
+ * that does not belong to the certificate is a TlsConfigError naming the key of gateway.yaml.
+ */
+export function readTls(files: TlsFiles): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  const read = (key: keyof TlsFiles): Buffer => {
+    const file = files[key]!;
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new TlsConfigError(`http.tls.${key}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  const cert = read('cert_file');
+  const key = read('key_file');
+  const ca = files.client_ca_file ? read('client_ca_file') : undefined;
+  const options = { cert, key, ...(ca ? { ca } : {}) };
+  if (!/-----BEGIN CERTIFICATE-----/.test(cert.toString('latin1')))
+    throw new TlsConfigError(`http.tls.cert_file: ${files.cert_file} holds no PEM certificate`);
+  try {
+    createSecureContext(options);
+  } catch (e) {
+    throw new TlsConfigError(
+      `http.tls: ${files.cert_file} and ${files.key_file} do not make a usable certificate and key: ${(e as Error).message}`,
+    );
+  }
+  return { ...options, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca) };
 }
 
 type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
@@ -155,21 +203,49 @@ function refuse(socket: Duplex, status: number, headers?: Headers): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`);
 }
 
-export function serve(fetch: Fetch, host: string, port: number): Promise<RunningServer> {
+export function serve(fetch: Fetch, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true });
+  const secure = tls ? readTls(tls) : undefined;
   return new Promise((resolve, reject) => {
-    const server = nodeServe({ fetch, hostname: host, port }, (info: AddressInfo) =>
+    const options = { fetch, hostname: host, port, ...(secure ? { createServer: createHttpsServer, serverOptions: secure } : {}) };
+    const server = nodeServe(options, (info: AddressInfo) => {
+      let closed: Promise<void> | undefined;
+      const closing = () =>
+        (closed ??= new Promise<void>((res) => {
+          server.close(() => res());
+        }));
       resolve({
         port: info.port,
-        close: () =>
-          new Promise<void>((res) => {
-            for (const client of wss.clients) client.terminate();
-            wss.close();
-            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-            server.close(() => res());
-          }),
-      }),
-    );
+        scheme: secure ? 'https' : 'http',
+        stopAccepting: () => {
+          void closing();
+          (server as Server).closeIdleConnections?.();
+        },
+        close: async () => {
+          // sockets already sent a close frame (1001) get a moment to finish the handshake before the rest is cut
+          for (let i = 0; i < 20 && [...wss.clients].some((c) => c.readyState === c.CLOSING); i++)
+            await new Promise((r) => setTimeout(r, 50));
+          for (const client of wss.clients) client.terminate();
+          wss.close();
+          const done = closing();
+          // answers already handed to the server are still being written: idle connections close as they finish
+          const http = server as Server;
+          for (let i = 0; i < 50; i++) {
+            http.closeIdleConnections?.();
+            const open = await new Promise<number>((r) => http.getConnections((e, n) => r(e ? 0 : n)));
+            if (open === 0) break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          http.closeAllConnections?.();
+          await done;
+        },
+        reloadTls: () => {
+          if (!tls) return;
+          const fresh = readTls(tls);
+          (server as unknown as HttpsServer).setSecureContext(fresh);
+        },
+      });
+    });
     server.on('upgrade', async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
       const ignore = () => {};

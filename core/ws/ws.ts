@@ -30,6 +30,7 @@ import { badRequest, unauthorized } from '../http/errors.ts';
 
 /** Close codes the gateway uses (4000-4999 are the application's; 1013 is "try again later"). */
 export const WS_CLOSE = {
+  goingAway: { code: 1001, reason: 'the gateway is stopping: reconnect with ?resume= once it is back' },
   tokenEnded: { code: 4001, reason: 'token ended (logged out, expired, or the user was deleted): log in again' },
   permissionChanged: { code: 4003, reason: "the user's permissions changed: log in again" },
   tooSlow: { code: 1013, reason: 'too slow: too much unsent data; reconnect with ?resume=' },
@@ -351,9 +352,11 @@ export function registerWebSocket(
     resyncAll(reason: string) {
       for (const s of sockets) resync(s, reason);
     },
+    /** The gateway is stopping: every socket is closed with 1001 (going away); clients reconnect and resume. */
     close() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      for (const s of [...sockets]) close(s, WS_CLOSE.goingAway);
     },
   };
 }

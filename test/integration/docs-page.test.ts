@@ -17,7 +17,7 @@ type PageWindow = {
 };
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,7 +51,7 @@ before(
       path.join(dir, 'gateway.yaml'),
       all,
     );
-    gw = await Gateway.create(config, createLogger('docs', 'silent'));
+    gw = await Gateway.create(config, testLogger('docs'));
     const server = await gw.start();
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { AsteriskTestbed } from '../asterisk/testbed.ts';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from './log.ts';
+import { noteSecret } from './secrets.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { client, eventually } from './http.ts';
 
@@ -38,6 +39,7 @@ export interface Bed {
 export async function startBed(opts: { plugins?: string[]; ami?: Record<string, unknown> } = {}): Promise<Bed> {
   const asterisk = new AsteriskTestbed();
   await asterisk.start();
+  noteSecret(asterisk.amiSecret);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-bed-'));
   const plugins = opts.plugins ?? BUILTIN_PLUGINS.map((p) => p.name);
   const config = parseConfig(
@@ -59,7 +61,7 @@ export async function startBed(opts: { plugins?: string[]; ami?: Record<string, 
     path.join(dataDir, 'gateway.yaml'),
     BUILTIN_PLUGINS.map((p) => p.name),
   );
-  const gateway = await Gateway.create(config, createLogger('gw', (process.env.LOG_LEVEL as 'silent') || 'silent'));
+  const gateway = await Gateway.create(config, testLogger('gw'));
   // Every event a plugin publishes is checked against its declared schema (the AsyncAPI document's); a mismatch
   // fails the test file when the bed closes.
   const badEvents: string[] = [];

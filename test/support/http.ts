@@ -2,6 +2,7 @@
 // checked against the gateway's own OpenAPI document (test/support/contract.ts): a test that gets an answer the
 // document does not describe fails.
 import { checkerFor, type ContractChecker } from './contract.ts';
+import { noteFields, noteRequestSecrets } from './secrets.ts';
 export interface Answer {
   status: number;
   body: { api_ver: string; statuscode: number; timestamp: string; result?: any };
@@ -29,6 +30,7 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
       payload = typeof body === 'string' ? body : JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
+    noteRequestSecrets(h, body);
     const res = await fetch(new Request(base + path, { method, headers: h, body: payload }));
     const text = await res.text();
     (await contract())?.check(method, base + path, res.status, res.headers.get('content-type'), text);
@@ -38,6 +40,7 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
     } catch {
       throw new Error(`${method} ${path}: answer is not JSON (${res.status}): ${text.slice(0, 200)}`);
     }
+    noteFields(parsed.result);
     return { status: res.status, body: parsed, text, headers: res.headers };
   }
   return {

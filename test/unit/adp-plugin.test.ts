@@ -16,7 +16,7 @@ import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import { Store } from '../../core/store/store.ts';
 import dialplan from '../../plugins/dialplan/index.ts';
@@ -168,7 +168,7 @@ let live: { reason: string; connected: boolean } | null = null;
 const published: BusMessage[] = [];
 /** Events whose payload did not match their declared schema. */
 const invalid: string[] = [];
-const log = createLogger('test', 'silent');
+const log = testLogger('test');
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-adp-'));

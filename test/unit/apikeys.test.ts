@@ -10,7 +10,7 @@ import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { hashKey, inNetworks, parseNetwork } from '../../core/auth/apikeys.ts';
 import { serve, type RunningServer } from '../../core/http/serve.ts';
-import type { Logger } from '../../core/log.ts';
+import { createLogger, type Logger } from '../../core/log.ts';
 import WebSocket from 'ws';
 import { client } from '../support/http.ts';
 
@@ -24,13 +24,7 @@ const logged: string[] = [];
 const issued: string[] = [];
 
 function capture(scope: string): Logger {
-  const at =
-    (level: string) =>
-    (...a: unknown[]) =>
-      logged.push(
-        `${level} [${scope}] ${a.map((x) => (x instanceof Error ? `${x.message} ${x.stack}` : typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`,
-      );
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (s) => capture(`${scope}:${s}`) };
+  return createLogger(scope, 'debug', { write: (line) => logged.push(line) });
 }
 
 /** Calls as if from `address` (what @hono/node-server gives a handler as c.env.incoming). */

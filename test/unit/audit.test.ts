@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -33,7 +33,7 @@ before(async () => {
       path.join(dir, 'gateway.yaml'),
       ['core', 'users', 'dialplan'],
     ),
-    createLogger('t', 'silent'),
+    testLogger('t'),
   );
   api = client((r) => gw.http.fetch(r));
   await api.login('admin', 'pw');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { client } from '../support/http.ts';
 import { parseTimestamp } from '../../plugins/chat/schemas.ts';
 
@@ -33,7 +33,7 @@ function config(d: string) {
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-'));
-  gw = await Gateway.create(config(dir), createLogger('test', 'silent'));
+  gw = await Gateway.create(config(dir), testLogger('test'));
   gw.bus.onInvalid = (type, problem) => invalidEvents.push(`${type}: ${problem}`);
   const server = await gw.start();
   base = `127.0.0.1:${server.port}`;
@@ -213,7 +213,7 @@ test('messages are kept in their own files, not in gateway.json, and survive a r
   assert.match(readFileSync(path.join(roomDir, files[0]!), 'utf8'), /kept-apart-7d1f/);
 
   // a second gateway on the same data_dir reads them back (and keeps tm_create increasing)
-  const g2 = await Gateway.create(config(dir), createLogger('test', 'silent'));
+  const g2 = await Gateway.create(config(dir), testLogger('test'));
   const c2 = client(g2.http.fetch);
   await c2.login('alice', 'pw-alice', 'me');
   const again = await c2.get(`/v1/me/chats/${chat.uuid}/messages`);
@@ -367,7 +367,7 @@ test('chat needs the users plugin: a gateway.yaml enabling chat alone is refused
       'users',
       'chat',
     ]);
-    await assert.rejects(Gateway.create(cfg, createLogger('test', 'silent')), /plugin chat needs plugin users/);
+    await assert.rejects(Gateway.create(cfg, testLogger('test')), /plugin chat needs plugin users/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

@@ -18,7 +18,7 @@ test('the typed client calls a gateway: typed answers, typed errors', async () =
   const path = await import('node:path');
   const { parseConfig } = await import('../../core/config.ts');
   const { Gateway } = await import('../../core/gateway.ts');
-  const { createLogger } = await import('../../core/log.ts');
+  const { testLogger } = await import('../support/log.ts');
   const { gatewayClient } = await import('../../client/index.ts');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-client-'));
   const gw = await Gateway.create(
@@ -32,7 +32,7 @@ test('the typed client calls a gateway: typed answers, typed errors', async () =
       path.join(dir, 'gateway.yaml'),
       ['core', 'users', 'queue'],
     ),
-    createLogger('t', 'silent'),
+    testLogger('t'),
   );
   try {
     const fetch = async (req: Request) => gw.http.fetch(req);

@@ -10,7 +10,7 @@ import type { GatewayConfig } from '../../core/config.ts';
 import { registerConfigFileRoutes, registerConfigSectionRoutes } from '../../core/config-routes/routes.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp } from '../../core/http/app.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
@@ -57,7 +57,7 @@ before(async () => {
   writeFileSync(path.join(etc, 'res_parking.conf'), '; keep me\n[default]\nparkpos => 701-720\n');
   writeFileSync(path.join(etc, 'other.conf'), '; keep me\n[a]\nb = c\n');
   const config = { asterisk: { config_dir: etc }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  files = new ConfigFiles(config, ami as never, createLogger('test', 'silent'));
+  files = new ConfigFiles(config, ami as never, testLogger('test'));
   http = new HttpApp({
     bodyLimitBytes: 1 << 20,
     auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },

@@ -14,7 +14,7 @@ import { parseConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp } from '../../core/http/app.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
 import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
 import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
@@ -149,7 +149,7 @@ before(async () => {
   for (const [name, body] of Object.entries(FILES)) writeFileSync(path.join(etc, name), body);
   writeFileSync(path.join(dir, 'secret.conf'), SECRET);
   const cfg = config();
-  const files = new ConfigFiles(cfg, ami, createLogger('test', 'silent'));
+  const files = new ConfigFiles(cfg, ami, testLogger('test'));
   const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = {
     'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
     'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -24,7 +24,7 @@ before(async () => {
     path.join(dir, 'gateway.yaml'),
     ['core', 'users', 'chat'],
   );
-  gw = await Gateway.create(cfg, createLogger('test', 'silent'));
+  gw = await Gateway.create(cfg, testLogger('test'));
   admin = client(gw.http.fetch);
   await admin.login('admin', 'pw');
   uuid.admin = gw.accounts.byUsername('admin')!.uuid;

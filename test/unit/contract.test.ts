@@ -12,7 +12,7 @@ import { parseConfig } from '../../core/config.ts';
 import { openApiPath } from '../../core/contract/route.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { ERROR_CODES } from '../../core/http/errors.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { ContractChecker } from '../support/contract.ts';
 import { client } from '../support/http.ts';
@@ -41,7 +41,7 @@ before(async () => {
     ALL,
   );
   // Not started: no AMI; input is validated before the live guard, so every refusal below is the schema's.
-  gw = await Gateway.create(config, createLogger('contract', 'silent'));
+  gw = await Gateway.create(config, testLogger('contract'));
   api = client((req) => gw.http.fetch(req));
   doc = (await api.get('/v1/openapi.json')).body as unknown as Json;
   await api.login('admin', 'pw');

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { HttpApp } from '../../core/http/app.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
 import { parseConfig } from '../../config-store/index.ts';
@@ -88,7 +88,7 @@ before(async () => {
   backups = path.join(mnt, 'data', 'backups');
   writeFileSync(path.join(etc, 'extensions.conf'), `; keep me\n[ctx]\nexten => 1,1,NoOp()\n${'; padding\n'.repeat(300)}`);
   const config = { asterisk: { config_dir: etc }, data_dir: path.join(mnt, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const files = new ConfigFiles(config, ami as never, createLogger('test', 'silent'));
+  const files = new ConfigFiles(config, ami as never, testLogger('test'));
   const http = new HttpApp({
     bodyLimitBytes: 1 << 20,
     auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },

@@ -13,7 +13,7 @@ import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import type { AuditEntry } from '../../core/audit/audit.ts';
 import { HttpApp } from '../../core/http/app.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
 import { client } from '../support/http.ts';
@@ -67,7 +67,7 @@ before(async () => {
   ami = new AmiClient({ host: '127.0.0.1', port, username: 'u', secret: 's', actionTimeoutMs: ACTION_TIMEOUT_MS, logger: quiet });
   await ami.connectOnce();
   const config = { asterisk: { config_dir: etc }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const files = new ConfigFiles(config, ami, createLogger('test', 'silent'));
+  const files = new ConfigFiles(config, ami, testLogger('test'));
   const http = new HttpApp({
     bodyLimitBytes: 1 << 20,
     auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },

@@ -58,17 +58,18 @@ test('an unknown key at any depth stops start-up, named in full', () => {
       (e: unknown) => e instanceof ConfigFileError && e.message === line,
       line,
     );
-  once(`${ok}http: {tls: true}\n`, 'gateway.yaml: http.tls: unknown key');
+  once(`${ok}http: {ssl: true}\n`, 'gateway.yaml: http.ssl: unknown key');
+  once(`${ok}http: {tls: {cert_file: a, key_file: b, ca_file: c}}\n`, 'gateway.yaml: http.tls.ca_file: unknown key');
   once('ami: {hots: 127.0.0.1, username: gw, secret: s}\n', 'gateway.yaml: ami.hots: unknown key');
   once(`${ok}auth: {bootstrap_admin: {username: a, password: b, email: c}}\n`, 'gateway.yaml: auth.bootstrap_admin.email: unknown key');
   once(`${ok}asterisk: {config_dir: /etc/asterisk, module_dir: /usr/lib}\n`, 'gateway.yaml: asterisk.module_dir: unknown key');
   once(`${ok}backups: {retension: 5}\n`, 'gateway.yaml: backups.retension: unknown key');
   // a key with no value is still a key
-  once(`${ok}http:\n  tls:\n`, 'gateway.yaml: http.tls: unknown key');
+  once(`${ok}http:\n  ssl:\n`, 'gateway.yaml: http.ssl: unknown key');
   // the typo is named rather than what it leaves missing
   once('ami: {username: gw, secrett: s}\n', 'gateway.yaml: ami.secrett: unknown key');
   // a key whose ${VAR} is unset is reported as such, even where it is unknown
-  failsWith(`${ok}http: {tls: "\${TLS}"}\n`, /http\.tls: environment variable TLS is not set/);
+  failsWith(`${ok}http: {ssl: "\${TLS}"}\n`, /http\.ssl: environment variable TLS is not set/);
 });
 
 test('values: digits from ${VAR}, numbers as strings, ranges, line breaks', () => {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -30,7 +30,7 @@ ${extra}`,
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-http-'));
-  gw = await Gateway.create(config(), createLogger('test', 'silent'));
+  gw = await Gateway.create(config(), testLogger('test'));
   api = client(gw.http.fetch);
 });
 after(async () => {
@@ -326,7 +326,7 @@ test("a disabled plugin's routes answer 404", async () => {
     path.join(d2, 'gateway.yaml'),
     ['core', 'users'],
   );
-  const g2 = await Gateway.create(cfg, createLogger('test', 'silent'));
+  const g2 = await Gateway.create(cfg, testLogger('test'));
   const c2 = client(g2.http.fetch);
   await c2.login('a', 'b');
   assert.equal((await c2.get('/v1/admin/core/channels')).status, 404);

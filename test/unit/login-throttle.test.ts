@@ -16,7 +16,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 let dir: string;
 let gw: Gateway;
 const lines: string[] = [];
-const sink = { debug: () => {}, log: () => {}, warn: (...a: unknown[]) => lines.push(a.join(' ')), error: () => {} };
+const sink = { write: (line: string) => lines.push(line.trimEnd()) };
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-throttle-'));
@@ -90,7 +90,12 @@ test('every failure is one log line the fail2ban filter matches; control charact
   // a username with a line break stays on one line, quoted
   const api = client((r) => gw.http.fetch(r));
   const before = lines.length;
-  await api.call('POST', '/v1/me/login', undefined, basic('evil\nwarn [gateway:auth] login failed for user "x" from 10.0.0.1', 'x'));
+  await api.call(
+    'POST',
+    '/v1/me/login',
+    undefined,
+    basic('evil\n{"level":"warn","scope":"gateway:auth","msg":"login failed for user \\"x\\" from 10.0.0.1"}', 'x'),
+  );
   const added = lines.slice(before);
   assert.equal(added.length, 1);
   assert.ok(!added[0]!.includes('\n'));

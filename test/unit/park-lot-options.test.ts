@@ -9,7 +9,7 @@ import { ApiError } from '../../core/http/errors.ts';
 import { isYesNo, yesNo } from '../../core/ami/channel-block.ts';
 import { LiveKit } from '../../core/live/kit.ts';
 import { EventBus } from '../../core/bus/bus.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { ParkingLotOptionsSchema } from '../../plugins/park/schemas.ts';
 import { ParkService } from '../../plugins/park/service.ts';
 import { ParkState } from '../../plugins/park/state.ts';
@@ -30,7 +30,7 @@ function refused(body: unknown): { message: string; field?: unknown; code: strin
 }
 
 function service(): ParkService {
-  const log = createLogger('test', 'silent');
+  const log = testLogger('test');
   const ami = { connected: false } as AmiPort;
   return new ParkService(ami, new ParkState(), {} as ConfigFiles, log, new LiveKit({ ami, bus: new EventBus(), log }));
 }

@@ -13,7 +13,7 @@ import { parseConfig } from '../../core/config.ts';
 import { isOwnRecord, openApiPath } from '../../core/contract/route.ts';
 import { Gateway } from '../../core/gateway.ts';
 import { hasRole } from '../../core/http/app.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { client } from '../support/http.ts';
 
@@ -40,7 +40,7 @@ before(async () => {
       path.join(dir, 'gateway.yaml'),
       ALL,
     ),
-    createLogger('t', 'silent'),
+    testLogger('t'),
   );
   api = client((r) => gw.http.fetch(r));
   // an expired token: issued, then left unused past token_ttl_s (1 s here)

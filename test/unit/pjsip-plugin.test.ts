@@ -16,7 +16,7 @@ import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
 import { DEBOUNCE_MS, DETAIL_CONCURRENCY, mapLimit } from '../../plugins/pjsip/service.ts';
@@ -174,7 +174,7 @@ before(async () => {
   const bus = new EventBus();
   bus.subscribe((m) => published.push(m));
   bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const log = createLogger('test', 'silent');
+  const log = testLogger('test');
   const ctx = {
     name: 'pjsip',
     router: http.router('pjsip'),

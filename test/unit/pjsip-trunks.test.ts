@@ -16,7 +16,7 @@ import type { GatewayConfig } from '../../core/config.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { LiveTable } from '../../core/live/table.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import type { Registration } from '../../plugins/pjsip/rows.ts';
 import type { Contact, Endpoint } from '../../plugins/pjsip/schemas.ts';
 import { changedEntries, hostOfUri, rehost, trunkOf } from '../../plugins/pjsip/trunk-service.ts';
@@ -164,7 +164,7 @@ before(async () => {
     },
     command: async (): Promise<string[]> => [],
   };
-  const files = new ConfigFiles(config, ami, createLogger('test', 'silent'));
+  const files = new ConfigFiles(config, ami, testLogger('test'));
   const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = {
     'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
     'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PluginHost } from '../../core/plugins/host.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { PluginContext } from '../../core/plugins/contract.ts';
 
@@ -11,7 +11,7 @@ const ev = (name: string, id: string, state: string): AmiMessage => ({ fields: {
 
 test('events held during resync: those inside the snapshot are dropped, later ones applied in order', async () => {
   let connected = true;
-  const host = new PluginHost(createLogger('t', 'silent'), () => connected);
+  const host = new PluginHost(testLogger('t'), () => connected);
   const state = new Map<string, string>();
   let release!: () => void;
   const snapshotTaken = new Promise<void>((r) => (release = r));

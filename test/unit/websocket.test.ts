@@ -11,7 +11,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { parseConfig } from '../../core/config.ts';
 import { Gateway } from '../../core/gateway.ts';
-import { createLogger } from '../../core/log.ts';
+import { testLogger } from '../support/log.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -26,7 +26,7 @@ before(async () => {
     path.join(dir, 'gateway.yaml'),
     ['core', 'users'],
   );
-  gw = await Gateway.create(cfg, createLogger('t', 'silent'));
+  gw = await Gateway.create(cfg, testLogger('t'));
   const server = await gw.start();
   base = `127.0.0.1:${server.port}`;
   token = await client((r) => fetch(r), `http://${base}`).login('a', 'b');
@@ -248,7 +248,7 @@ test('a client that never reads is closed with 1013 and counted; another client 
       path.join(dir, 'slow.yaml'),
       ['core'],
     ),
-    createLogger('t', 'silent'),
+    testLogger('t'),
   );
   const server = await small.start();
   const b = `127.0.0.1:${server.port}`;
@@ -287,7 +287,7 @@ test('a peer that does not answer pings is dropped after a heartbeat and counted
       path.join(dir, 'hb.yaml'),
       ['core'],
     ),
-    createLogger('t', 'silent'),
+    testLogger('t'),
   );
   const server = await quick.start();
   const b = `127.0.0.1:${server.port}`;
