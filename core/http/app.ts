@@ -12,6 +12,7 @@ import { ApiError, amiUnavailable, forbidden, notFound, notReady, unauthorized }
 import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { UNMATCHED, type Metrics } from '../metrics/metrics.ts';
 
 export type { GatewayEnv };
 export { requiredRole };
@@ -92,6 +93,8 @@ export interface HttpAppOptions {
   logError(e: unknown): void;
   /** Every successful change (a non-GET route that needs a login) is recorded here. */
   audit?(entry: AuditEntry): void;
+  /** Counts every answer by route template (core/metrics); absent, requests are not timed at all. */
+  metrics?: Pick<Metrics, 'httpRequest'>;
 }
 
 /** A declared route as registered: the declaration, its plugin and the role it needs. */
@@ -119,7 +122,17 @@ export class HttpApp {
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
     // The body limit (413) is applied where a body is read: by the routes that declare one (core/contract/validate.ts).
-    hono.notFound((c) => this.allowed.fetch(c.req.raw));
+    const metrics = opts.metrics;
+    hono.notFound(
+      metrics
+        ? async (c) => {
+            const t0 = performance.now();
+            const res = await this.allowed.fetch(c.req.raw);
+            metrics.httpRequest(UNMATCHED, c.req.method, res.status, (performance.now() - t0) / 1000);
+            return res;
+          }
+        : (c) => this.allowed.fetch(c.req.raw),
+    );
     hono.onError((err) => errorResponse(err, opts.logError));
     this.allowed.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
   }
@@ -173,7 +186,24 @@ export class HttpApp {
       if (audit && !route.public && route.method !== 'GET' && answer.status < 400) await this.record(c, route, answer);
       return answer;
     };
-    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
+    const metrics = this.opts.metrics;
+    const template = openApiPath(route.path);
+    // Timed here, in the route's own handler, so the label is the declared template; an error is answered here too
+    // (as onError would) to count its status.
+    const timed = metrics
+      ? async (c: Context<GatewayEnv>) => {
+          const t0 = performance.now();
+          let res: Response;
+          try {
+            res = await handler(c);
+          } catch (e) {
+            res = errorResponse(e, this.opts.logError);
+          }
+          metrics.httpRequest(template, c.req.method, res === RESPONSE_ALREADY_SENT ? 200 : res.status, (performance.now() - t0) / 1000);
+          return res;
+        }
+      : handler;
+    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, timed);
   }
 
   /** The audit entry of a change: who, which route and object, and a config write's backup and reload outcome. */
