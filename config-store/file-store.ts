@@ -20,7 +20,7 @@ import { removeStaleTemps, writeFileAtomic } from './atomic-write.ts';
 import { assertBackupName, listBackupNames, makeBackup, pruneBackups, type MadeBackup } from './backups.ts';
 import { parseConfigLazy, type ConfigDocument } from './document.ts';
 import { decodeConfigBytes, encodeConfigText, type TextEncodingName } from './encoding.ts';
-import { badConfig, configNotFound, configPrecondition } from './errors.ts';
+import { ConfigError, badConfig, configNotFound, configPrecondition } from './errors.ts';
 import { assertPlainFileName, isInside } from './path-guard.ts';
 import { validateText } from './validate-text.ts';
 
@@ -29,7 +29,14 @@ export interface ConfigFileStoreOptions {
   backupDir: string;
   /** Most backups kept per file (default 50); older ones are deleted after each write. */
   retention?: number;
+  /**
+   * Told of every update/replace once it is over: written, unchanged (the text was the same: nothing written),
+   * refused (a ConfigError: bad input, no such file, If-Match) or failed (anything else, e.g. a full disk).
+   */
+  onWrite?(name: string, outcome: WriteOutcome): void;
 }
+
+export type WriteOutcome = 'written' | 'unchanged' | 'refused' | 'failed';
 
 export interface ReadResult {
   text: string;
@@ -101,6 +108,9 @@ export class ConfigFileStore {
    * keeps a view of it: the text is decoded into a copy, and writes finish before that).
    */
   private spare: Buffer | null = null;
+  private readonly onWrite: ConfigFileStoreOptions['onWrite'];
+  /** The results commit() made: a result not in here wrote nothing. */
+  private readonly written = new WeakSet<WriteResult>();
 
   constructor(opts: ConfigFileStoreOptions) {
     if (!opts?.configDir || !opts.backupDir) throw new Error('ConfigFileStore: configDir and backupDir are required');
@@ -108,6 +118,7 @@ export class ConfigFileStore {
     this.backupDir = path.resolve(opts.backupDir);
     if (this.backupDir === this.configDir) throw new Error('ConfigFileStore: backupDir must not be the config directory');
     this.retention = opts.retention ?? 50;
+    this.onWrite = opts.onWrite;
     if (!Number.isInteger(this.retention) || this.retention < 1) throw new Error('ConfigFileStore: retention must be an integer >= 1');
   }
 
@@ -130,7 +141,7 @@ export class ConfigFileStore {
   /** Parses the file, runs `edit`, and writes the result if it changed. */
   async update(name: string, edit: ConfigEdit, opts: WriteOptions = {}): Promise<WriteResult> {
     const p = this.resolve(name);
-    return this.locked(p, async () => {
+    const write = this.locked(p, async () => {
       const cur = await this.load(p, name);
       if (!cur) throw configNotFound(`config file ${name} not found`);
       try {
@@ -148,13 +159,19 @@ export class ConfigFileStore {
         this.giveBack(cur);
       }
     });
+    return this.reported(name, write);
   }
 
   /** Whole-file put: validated first (ConfigError 400 naming the line), then written like update. */
   async replace(name: string, text: string, opts: WriteOptions = {}): Promise<WriteResult> {
     const p = this.resolve(name);
-    validateText(text, name);
-    return this.locked(p, async () => {
+    try {
+      validateText(text, name);
+    } catch (err) {
+      this.onWrite?.(name, 'refused');
+      throw err;
+    }
+    const write = this.locked(p, async () => {
       const cur = await this.load(p, name);
       try {
         if (opts.ifMatch !== undefined) {
@@ -169,6 +186,7 @@ export class ConfigFileStore {
         this.giveBack(cur);
       }
     });
+    return this.reported(name, write);
   }
 
   /** Removes the temp files of writers killed mid-write (kill -9, power cut) from the config directory. */
@@ -209,6 +227,21 @@ export class ConfigFileStore {
 
   // ---- internals ----
 
+  /** Awaits a write and tells onWrite how it went. */
+  private async reported(name: string, write: Promise<WriteResult>): Promise<WriteResult> {
+    const onWrite = this.onWrite;
+    if (!onWrite) return write;
+    let res: WriteResult;
+    try {
+      res = await write;
+    } catch (err) {
+      onWrite(name, err instanceof ConfigError ? 'refused' : 'failed');
+      throw err;
+    }
+    onWrite(name, this.written.has(res) ? 'written' : 'unchanged');
+    return res;
+  }
+
   /**
    * Backup, then atomic write. The temp file is written and synced while the backup is made (a
    * hard link to the old inode, or a copy: backups.ts); the rename waits for both, so the old
@@ -234,7 +267,9 @@ export class ConfigFileStore {
     }
     // The new backup is the newest: prune from the listing made before it, without reading the directory again.
     if (made.backup) this.prune(name, [made.backup.name, ...made.names]);
-    return { text, etag: etag || etagOfPieces(bytes), backup: made.backup?.name ?? null };
+    const res = { text, etag: etag || etagOfPieces(bytes), backup: made.backup?.name ?? null };
+    this.written.add(res);
+    return res;
   }
 
   /** Deletes the backups beyond retention in the background (see `pruning`); a failure only leaves one more backup. */

@@ -41,6 +41,7 @@ export {
   type ReadResult,
   type WriteResult,
   type WriteOptions,
+  type WriteOutcome,
 } from './file-store.ts';
 export { parseBackupName } from './backups.ts';
 export { assertPlainFileName } from './path-guard.ts';

@@ -8,6 +8,7 @@ import type { GatewayConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { ConfigFileStore } from '../config-store/index.ts';
 import { named, obj, oneOf, opt, text, type Out } from './contract/schema.ts';
+import type { Metrics } from './metrics/metrics.ts';
 
 /** What became of the reload after a write: answered by the config routes and the park plugin's lot edits. */
 export const ReloadOutcomeSchema = named(
@@ -39,11 +40,14 @@ export class ConfigFiles {
     config: GatewayConfig,
     private readonly ami: Pick<AmiClient, 'connected' | 'action' | 'command'>,
     private readonly log: Logger,
+    /** Counts every write and every reload's outcome, by file. */
+    private readonly metrics?: Pick<Metrics, 'configWrite' | 'configReload'>,
   ) {
     this.store = new ConfigFileStore({
       configDir: config.asterisk.config_dir,
       backupDir: path.join(config.data_dir, 'backups'),
       retention: config.backups.retention,
+      onWrite: metrics && ((file, outcome) => metrics.configWrite(file, outcome)),
     });
   }
 
@@ -52,6 +56,18 @@ export class ConfigFiles {
    * after the AMI action timeout (the request ends with 504 asterisk_timeout; the file is written, its lock free).
    */
   async reload(file: string): Promise<ReloadOutcome> {
+    if (!this.metrics) return this.reloadOnce(file);
+    try {
+      const out = await this.reloadOnce(file);
+      this.metrics.configReload(file, out.status);
+      return out;
+    } catch (e) {
+      this.metrics.configReload(file, e instanceof AmiTimeoutError ? 'timeout' : 'failed');
+      throw e;
+    }
+  }
+
+  private async reloadOnce(file: string): Promise<ReloadOutcome> {
     const r = RELOADS[file];
     if (!r) return { status: 'none' };
     if (!this.ami.connected) {

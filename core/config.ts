@@ -53,6 +53,27 @@ const int = (def: number, min: number, max: number, description: string) => {
   );
 };
 
+/** true or false, with a default; the strings 'true' and 'false' count (enabled: ${METRICS_ENABLED}). */
+const flag = (def: boolean, description: string) => {
+  const msg = 'must be true or false';
+  return v.optional(
+    v.pipe(
+      v.union(
+        [
+          v.boolean(msg),
+          v.pipe(
+            v.picklist(['true', 'false'], msg),
+            v.transform((s) => s === 'true'),
+          ),
+        ],
+        msg,
+      ),
+      v.description(`${description} (default ${def})`),
+    ),
+    def,
+  );
+};
+
 export const GatewayYamlSchema = mapping(
   {
     http: v.optional(
@@ -173,6 +194,23 @@ export const GatewayYamlSchema = mapping(
       ),
       {},
     ),
+    metrics: v.optional(
+      mapping(
+        {
+          enabled: flag(false, 'serve the metrics'),
+          host: v.optional(
+            str('listen address of the /metrics listener (default 127.0.0.1); not loopback: token is required'),
+            '127.0.0.1',
+          ),
+          port: int(9464, 0, 65535, 'its own port, never the API port'),
+          token: v.optional(
+            v.pipe(str('when set, a scrape needs Authorization: Bearer <token>'), v.minLength(16, 'must be at least 16 characters')),
+          ),
+        },
+        'Prometheus metrics at GET /metrics on their own listener (off by default)',
+      ),
+      {},
+    ),
     plugins: v.optional(
       v.pipe(
         v.array(v.string('must be a plugin name'), 'must be a list of plugin names'),
@@ -229,6 +267,12 @@ function firstProblem(issues: readonly v.BaseIssue<unknown>[]): ConfigFileError 
   return new ConfigFileError(key, issue.message);
 }
 
+/** 127.0.0.0/8, ::1 (also as an IPv4-mapped address) and localhost: reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 export function parseConfig(text: string, file: string, knownPlugins: readonly string[], env = process.env): GatewayConfig {
   let doc: unknown;
   try {
@@ -243,6 +287,11 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
   for (const p of c.plugins) {
     if (!knownPlugins.includes(p)) throw new ConfigFileError('plugins', `unknown plugin "${p}" (known: ${knownPlugins.join(', ')})`);
   }
+  const m = c.metrics;
+  if (m.enabled && m.token === undefined && !isLoopback(m.host))
+    throw new ConfigFileError('metrics.token', `is required when metrics.host (${m.host}) is not a loopback address`);
+  if (m.enabled && m.port !== 0 && m.port === c.http.port)
+    throw new ConfigFileError('metrics.port', `must not be the API port (${c.http.port}): the metrics have their own listener`);
   const base = path.dirname(path.resolve(file));
   const tls = c.http.tls;
   return {

@@ -26,6 +26,8 @@ import { registerDocsRoutes } from './docs/routes.ts';
 import { runtime, serve, upgradeWebSocket, type RunningServer } from './http/serve.ts';
 import { registerWebSocket, type SnapshotReader } from './ws/ws.ts';
 import { createLogger, type Logger } from './log.ts';
+import { serveMetrics, type MetricsListener } from './metrics/listener.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
 import type { PluginContext } from './plugins/contract.ts';
 import { PluginHost } from './plugins/host.ts';
@@ -80,6 +82,9 @@ export class Gateway {
   readonly apiKeys: ApiKeys;
   readonly audit: AuditLog;
   readonly configFiles: ConfigFiles;
+  /** Prometheus metrics, when gateway.yaml enables them (metrics.enabled); else nothing is counted. */
+  readonly metrics: Metrics | undefined;
+  private metricsListener: MetricsListener | null = null;
   /** What plugins add to GET /me/info. */
   readonly profile = new ProfileRegistry();
   private server: RunningServer | null = null;
@@ -100,6 +105,9 @@ export class Gateway {
     // the secrets gateway.yaml holds are masked wherever they might appear in a message
     log.addSecret(config.ami.secret);
     if (config.auth.bootstrap_admin) log.addSecret(config.auth.bootstrap_admin.password);
+    const metrics = config.metrics.enabled ? new Metrics() : undefined;
+    this.metrics = metrics;
+    if (metrics) store.onWrite = (ok, seconds) => metrics.storeWrite(ok, seconds);
     this.tokens = new TokenStore(config.auth.token_ttl_s * 1000);
     this.apiKeys = new ApiKeys(store, Date.now, (e) => log.error("could not write an API key's last_used:", e));
     this.bus = new EventBus(config.websocket.replay_buffer_events);
@@ -115,8 +123,9 @@ export class Gateway {
       keepaliveMs: config.ami.keepalive_s * 1000,
       keepaliveTimeoutMs: config.ami.keepalive_timeout_s * 1000,
       logger: log.child('ami'),
+      onActionDone: metrics && ((name, outcome, seconds) => metrics.amiAction(name, outcome, seconds)),
     });
-    this.configFiles = new ConfigFiles(config, this.ami, log.child('config-files'));
+    this.configFiles = new ConfigFiles(config, this.ami, log.child('config-files'), metrics);
     this.plugins = new PluginHost(log.child('plugins'), () => this.ami.connected);
     this.http = new HttpApp({
       bodyLimitBytes: config.http.body_limit_bytes,
@@ -125,6 +134,7 @@ export class Gateway {
       logError: (e) => this.log.error('request failed:', e),
       audit: (entry) => void this.audit.record(entry),
       requestLog: log.level === 'debug' || log.level === 'info' ? log.child('http') : undefined,
+      metrics,
     });
   }
 
@@ -269,6 +279,18 @@ export class Gateway {
     }
     ami.ignoreEvents(ignorableEvents(this.plugins.handledEvents()));
 
+    const metrics = this.metrics;
+    if (metrics) {
+      metrics.readFrom({
+        amiConnected: () => ami.connected,
+        websocket: () => this.ws?.stats() ?? { connected: 0, dropped_slow: 0, dropped_dead: 0 },
+      });
+      ami.onEvent((m: AmiMessage) => metrics.amiEvent(m.fields.Event));
+      let logins = 0;
+      ami.onConnect(() => {
+        if (logins++ > 0) metrics.amiReconnect();
+      });
+    }
     ami.onEvent((m: AmiMessage) => this.plugins.dispatch(m, ami.eventSeq));
     ami.onConnect(async () => {
       await this.readAsteriskInfo();
@@ -332,6 +354,7 @@ export class Gateway {
     if (stale.length > 0) this.log.warn(`removed ${stale.length} temp file(s) of an interrupted config write: ${stale.join(', ')}`);
     this.ami.start();
     this.server = await serve(this.http.fetch, this.config.http.host, this.config.http.port, this.config.http.tls);
+    await this.startMetrics();
     this.log.info(
       `listening on ${this.server.scheme}://${this.config.http.host}:${this.server.port} (${runtime}); plugins: ${this.plugins.names().join(', ') || '(none)'}`,
     );
@@ -341,6 +364,29 @@ export class Gateway {
   /** SIGHUP: read the TLS certificate files again; open connections keep theirs. Throws (and keeps the old) if bad. */
   reloadTls(): void {
     this.server?.reloadTls();
+  }
+
+  /** The /metrics listener, on its own port (gateway.yaml metrics:). */
+  private async startMetrics(): Promise<void> {
+    const m = this.config.metrics;
+    if (!this.metrics) return;
+    try {
+      this.metricsListener = await serveMetrics(this.metrics, {
+        host: m.host,
+        port: m.port,
+        token: m.token,
+        onError: (e) => this.log.error('could not collect the metrics:', e),
+      });
+    } catch (e) {
+      await this.server?.close(); // no gateway half started: the API port is let go too
+      throw new Error(`metrics listener on ${m.host}:${m.port}: ${(e as Error).message}`);
+    }
+    this.log.info(`metrics at http://${m.host}:${this.metricsListener.port}/metrics${m.token ? ' (bearer token required)' : ''}`);
+  }
+
+  /** The port the /metrics listener got (metrics.port 0 picks a free one), or null when it is off. */
+  get metricsPort(): number | null {
+    return this.metricsListener?.port ?? null;
   }
 
   /**
@@ -364,6 +410,7 @@ export class Gateway {
     clearTimeout(timer);
     if (!drained) this.log.warn(`stopping: ${this.http.requestsInFlight} request(s) still under way after ${boundMs / 1000} s are cut`);
     await server?.close();
+    await this.metricsListener?.close();
     // Plugins close while AMI is still up, so they can let go of calls they drive (async AGI) cleanly.
     await this.plugins.close();
     await this.ami.stop();

@@ -35,6 +35,8 @@ export interface AmiClientOptions {
   keepaliveTimeoutMs?: number;
   /** Default: console. */
   logger?: AmiLogger;
+  /** Told of every action once it is settled: its name, how, and how long after it was sent (for metrics). */
+  onActionDone?(name: string, outcome: 'success' | 'error' | 'timeout' | 'disconnected', seconds: number): void;
 }
 
 /** One action waiting for its answer, keyed by its ActionID. */
@@ -80,8 +82,9 @@ type Listener<T extends unknown[]> = (...args: T) => unknown;
  * and hands every other event to onEvent listeners.
  */
 export class AmiClient implements AmiPort {
-  private readonly opts: Required<Omit<AmiClientOptions, 'logger'>>;
+  private readonly opts: Required<Omit<AmiClientOptions, 'logger' | 'onActionDone'>>;
   private readonly logger: AmiLogger;
+  private readonly onActionDone: AmiClientOptions['onActionDone'];
   private readonly parser: AmiParser;
   private readonly actionIdPrefix = `gw${Math.random().toString(36).slice(2, 8)}-`;
   private actionCounter = 0;
@@ -117,6 +120,7 @@ export class AmiClient implements AmiPort {
       keepaliveTimeoutMs: opts.keepaliveTimeoutMs ?? 5000,
     };
     this.logger = opts.logger ?? console;
+    this.onActionDone = opts.onActionDone;
     this.parser = new AmiParser(
       (message) => this.handleMessage(message),
       (version) => {
@@ -253,11 +257,28 @@ export class AmiClient implements AmiPort {
     isList: boolean,
     timeoutMs: number,
   ): Promise<AmiListResult> {
+    const observe = this.onActionDone;
+    const sentAt = observe ? performance.now() : 0;
+    const done = observe
+      ? (error: Error | undefined) => {
+          const outcome =
+            error === undefined
+              ? 'success'
+              : error instanceof AmiTimeoutError
+                ? 'timeout'
+                : error instanceof AmiNotConnectedError
+                  ? 'disconnected'
+                  : 'error';
+          observe(name, outcome, (performance.now() - sentAt) / 1000);
+        }
+      : undefined;
     return new Promise<AmiListResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.get(actionId) === entry) {
           this.pending.delete(actionId);
-          reject(new AmiTimeoutError(name, actionId, timeoutMs));
+          const error = new AmiTimeoutError(name, actionId, timeoutMs);
+          done?.(error);
+          reject(error);
         }
       }, timeoutMs);
       const entry: PendingAction = {
@@ -267,10 +288,12 @@ export class AmiClient implements AmiPort {
         events: [],
         resolve: (response, complete) => {
           clearTimeout(timer);
+          done?.(undefined);
           resolve({ response, events: entry.events, complete, seq: entry.completedAtSeq ?? this.deliveredEvents });
         },
         reject: (error) => {
           clearTimeout(timer);
+          done?.(error);
           reject(error);
         },
       };

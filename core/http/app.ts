@@ -13,6 +13,7 @@ import { BytesAnswer, envelopeText, jsonResponse } from './envelope.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from '../log.ts';
+import { UNMATCHED, type Metrics } from '../metrics/metrics.ts';
 
 export type { GatewayEnv };
 export { requiredRole };
@@ -95,6 +96,8 @@ export interface HttpAppOptions {
   audit?(entry: AuditEntry): void;
   /** One line per request (req_id, method, route template, path, status, ms, user, ip); none when absent. */
   requestLog?: Logger;
+  /** Counts every answer by route template (core/metrics); absent, requests are not timed at all. */
+  metrics?: Pick<Metrics, 'httpRequest'>;
 }
 
 /** What a request line says beyond method and status: set by the route's handler as it learns it. */
@@ -143,7 +146,17 @@ export class HttpApp {
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
     // The body limit (413) is applied where a body is read: by the routes that declare one (core/contract/validate.ts).
-    hono.notFound((c) => this.allowed.fetch(c.req.raw));
+    const metrics = opts.metrics;
+    hono.notFound(
+      metrics
+        ? async (c) => {
+            const t0 = performance.now();
+            const res = await this.allowed.fetch(c.req.raw);
+            metrics.httpRequest(UNMATCHED, c.req.method, res.status, (performance.now() - t0) / 1000);
+            return res;
+          }
+        : (c) => this.allowed.fetch(c.req.raw),
+    );
     hono.onError((err) => errorResponse(err, opts.logError));
     this.allowed.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
   }
@@ -205,7 +218,23 @@ export class HttpApp {
       if (audit && !route.public && route.method !== 'GET' && answer.status < 400) await this.record(c, route, answer);
       return answer;
     };
-    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
+    const metrics = this.opts.metrics;
+    // Timed here, in the route's own handler, so the label is the declared template; an error is answered here too
+    // (as onError would) to count its status.
+    const timed = metrics
+      ? async (c: Context<GatewayEnv>) => {
+          const t0 = performance.now();
+          let res: Response;
+          try {
+            res = await handler(c);
+          } catch (e) {
+            res = errorResponse(e, this.opts.logError);
+          }
+          metrics.httpRequest(template, c.req.method, res === RESPONSE_ALREADY_SENT ? 200 : res.status, (performance.now() - t0) / 1000);
+          return res;
+        }
+      : handler;
+    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, timed);
   }
 
   /** The audit entry of a change: who, which route and object, and a config write's backup and reload outcome. */

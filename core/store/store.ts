@@ -73,6 +73,8 @@ export class Collection<T extends StoredRecord> {
 
 export class Store {
   private readonly db: Low<Data>;
+  /** Told of every write, its outcome and how long it took (for metrics). */
+  onWrite: ((ok: boolean, seconds: number) => void) | undefined;
 
   private constructor(file: string) {
     // Constructed directly: JSONFilePreset silently switches to memory when NODE_ENV=test.
@@ -97,6 +99,15 @@ export class Store {
   }
 
   flush(): Promise<void> {
-    return this.db.write();
+    const observe = this.onWrite;
+    if (!observe) return this.db.write();
+    const t0 = performance.now();
+    return this.db.write().then(
+      () => observe(true, (performance.now() - t0) / 1000),
+      (e: unknown) => {
+        observe(false, (performance.now() - t0) / 1000);
+        throw e;
+      },
+    );
   }
 }

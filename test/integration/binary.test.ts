@@ -15,6 +15,7 @@ let dir: string;
 let bin: string;
 let child: ReturnType<typeof spawn> | undefined;
 let base: string;
+let metricsPort: number;
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -34,6 +35,7 @@ before(
     });
     assert.equal(build.status, 0, build.stderr);
     const port = await freePort();
+    metricsPort = await freePort();
     writeFileSync(
       path.join(dir, 'gateway.yaml'),
       [
@@ -42,6 +44,7 @@ before(
         `asterisk: { config_dir: ${dir} }`,
         `data_dir: ${dir}/data`,
         'plugins: [core, users, queue, park, agents, dialplan, pjsip, chat]',
+        `metrics: { enabled: true, port: ${metricsPort}, token: binary-metrics-token-0042 }`,
         '',
       ].join('\n'),
     );
@@ -78,4 +81,16 @@ test('the compiled binary serves /v1/openapi.json, /v1/asyncapi.json and the doc
   const css = await fetch(`${base}/v1/docs/swagger-ui.css`);
   assert.equal(css.status, 200);
   assert.match(await css.text(), /swagger-ui/);
+});
+
+test('the compiled binary serves /metrics (prom-client bundled) on its own port, with its token', { timeout: 60000 }, async () => {
+  assert.equal((await fetch(`${base}/v1/status`)).status, 200);
+  const url = `http://127.0.0.1:${metricsPort}/metrics`;
+  assert.equal((await fetch(url)).status, 401);
+  const r = await fetch(url, { headers: { authorization: 'Bearer binary-metrics-token-0042' } });
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  assert.match(text, /^asterisk_gateway_http_requests_total\{route="\/status",method="GET",status="200"\} [1-9]/m);
+  assert.match(text, /^asterisk_gateway_ami_connected 0$/m);
+  assert.match(text, /^process_resident_memory_bytes \d+/m);
 });

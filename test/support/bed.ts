@@ -35,8 +35,10 @@ export interface Bed {
   close(): Promise<void>;
 }
 
-/** `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s). */
-export async function startBed(opts: { plugins?: string[]; ami?: Record<string, unknown> } = {}): Promise<Bed> {
+/** `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s); `metrics`: its metrics block. */
+export async function startBed(
+  opts: { plugins?: string[]; ami?: Record<string, unknown>; metrics?: Record<string, unknown> } = {},
+): Promise<Bed> {
   const asterisk = new AsteriskTestbed();
   await asterisk.start();
   noteSecret(asterisk.amiSecret);
@@ -57,6 +59,7 @@ export async function startBed(opts: { plugins?: string[]; ami?: Record<string, 
       data_dir: dataDir,
       auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
       plugins,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     }),
     path.join(dataDir, 'gateway.yaml'),
     BUILTIN_PLUGINS.map((p) => p.name),

@@ -579,3 +579,46 @@ test('an unanswered action rejects with AmiTimeoutError; its late answer is igno
     { handler, client: { actionTimeoutMs: 100 } },
   );
 });
+
+test('onActionDone tells each settled action its outcome: success, error, timeout, disconnected', async () => {
+  const done: Array<[string, string, number]> = [];
+  let cut: (() => void) | undefined;
+  const handler: Handler = (request, connection, server) => {
+    const action = request.get('Action');
+    if (action === 'Refused') connection.send(reply(request.get('ActionID'), ['Response: Error', 'Message: No such thing']));
+    else if (action === 'Slow') return;
+    else if (action === 'Hang') cut = () => connection.socket.destroy();
+    else defaultHandler(request, connection, server);
+  };
+  await withAmi(
+    async (fake, client) => {
+      await client.connectOnce();
+      assert.deepEqual(
+        done.map(([n, o]) => [n, o]),
+        [['Login', 'success']],
+      );
+      await client.action('Ping');
+      await assert.rejects(client.action('Refused'), AmiError);
+      await assert.rejects(client.action('Slow'), AmiTimeoutError);
+      const hung = client.action('Hang');
+      await fake.until(() => cut !== undefined, 'Hang sent');
+      cut!();
+      await assert.rejects(hung, AmiNotConnectedError);
+      // (a reconnect's Login may follow: only what came before it is compared)
+      assert.deepEqual(
+        done.slice(0, 5).map(([n, o]) => [n, o]),
+        [
+          ['Login', 'success'],
+          ['Ping', 'success'],
+          ['Refused', 'error'],
+          ['Slow', 'timeout'],
+          ['Hang', 'disconnected'],
+        ],
+      );
+      const slow = done.find(([n]) => n === 'Slow')!;
+      assert.ok(slow[2] >= 0.09 && slow[2] < 5, `a timeout's time is about the timeout: ${slow[2]} s`);
+      for (const [, , s] of done) assert.ok(s >= 0, 'durations are seconds, not negative');
+    },
+    { handler, client: { actionTimeoutMs: 100, onActionDone: (n, o, s) => done.push([n, o, s]) } },
+  );
+});
