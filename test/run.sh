@@ -19,6 +19,7 @@ integration=$(find test/integration -name '*.test.ts' | sort)
 if [ "$(id -u)" = 0 ]; then
   bash test/asterisk/provision.sh
   bash test/browser/provision.sh
+  bash test/systemd/provision.sh
 elif [ "${CI:-}" = "true" ]; then
   echo "test/run.sh: CI=true but not root: the real-Asterisk tests need root (debootstrap, chroot)" >&2
   exit 1

@@ -30,6 +30,13 @@ export interface TestbedOptions {
   startTimeoutMs?: number;
   /** How long start() waits for another test bed on the same chroot to stop. Default 15 min. */
   lockTimeoutMs?: number;
+  /**
+   * Another sample PBX instead of the test configs (TESTBED): file name -> contents, written by start() after
+   * manager.conf and modules.conf (which are always the bed's). The demo (deploy/demo/) passes its own.
+   */
+  configs?: Record<string, string>;
+  /** Appended to the bed's manager.conf after its own AMI user, e.g. another [user] section. */
+  managerUsers?: string;
 }
 
 export const DEFAULT_CHROOT = '/var/cache/asterisk-gateway/sid';
@@ -117,6 +124,8 @@ export class AsteriskTestbed {
 
   private readonly startTimeoutMs: number;
   private readonly lockTimeoutMs: number;
+  private readonly configs: Record<string, string> | undefined;
+  private readonly managerUsers: string;
   private child: ChildProcess | undefined;
   private childExit: Promise<void> | undefined;
   private holdsLock = false;
@@ -130,6 +139,12 @@ export class AsteriskTestbed {
     this.amiSecret = randomBytes(12).toString('hex');
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 15 * 60_000;
+    this.configs = opts.configs;
+    this.managerUsers = opts.managerUsers ?? '';
+    for (const name of Object.keys(this.configs ?? {})) {
+      if (name === 'manager.conf' || name === 'modules.conf' || !/^[\w.-]+\.conf$/.test(name))
+        throw new Error(`AsteriskTestbed: configs may not name ${JSON.stringify(name)} (manager.conf and modules.conf are the bed's)`);
+    }
     this.logFile = path.join(os.tmpdir(), `asterisk-testbed-${this.amiPort}.log`);
   }
 
@@ -159,7 +174,7 @@ export class AsteriskTestbed {
     return this.child?.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
-  /** Restore configs from asterisk.dist, write the test configs, start Asterisk, wait for FullyBooted. */
+  /** Restore configs from asterisk.dist, write the test (or the given) configs, start Asterisk, wait for FullyBooted. */
   async start(): Promise<void> {
     if (this.pid !== undefined) throw new Error('AsteriskTestbed.start(): already running; use restart()');
     const avail = AsteriskTestbed.available({ chroot: this.chroot });
@@ -519,12 +534,15 @@ export class AsteriskTestbed {
   }
 
   /** Write a config file, keeping the owner and mode of the packaged file it replaces. */
-  private writeConfig(name: string, body: string): void {
-    const file = path.join(this.configDir, name);
-    const header =
+  private writeConfig(name: string, body: string, header = this.testHeader(name)): void {
+    fs.writeFileSync(path.join(this.configDir, name), header + body.replace(/^\n+/, ''));
+  }
+
+  private testHeader(name: string): string {
+    return (
       `; hand-written by the admin: keep me\n` +
-      `; (asterisk-gateway test bed: ${name}; tests check that this comment survives gateway edits)\n\n`;
-    fs.writeFileSync(file, header + body.replace(/^\n+/, ''));
+      `; (asterisk-gateway test bed: ${name}; tests check that this comment survives gateway edits)\n\n`
+    );
   }
 
   private moduleDir(): string {
@@ -598,7 +616,7 @@ displayconnects = no
 secret = ${this.amiSecret}
 read = all
 write = all
-`,
+${this.managerUsers ? `\n${this.managerUsers}` : ''}`,
     );
 
     this.writeConfig(
@@ -614,6 +632,11 @@ ${this.noloadModules()
 [global]
 `,
     );
+
+    if (this.configs) {
+      for (const [name, body] of Object.entries(this.configs)) this.writeConfig(name, body, '');
+      return;
+    }
 
     const ctx = T.contexts;
     this.writeConfig(
