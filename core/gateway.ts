@@ -362,8 +362,8 @@ export class Gateway {
   }
 
   /** SIGHUP: read the TLS certificate files again; open connections keep theirs. Throws (and keeps the old) if bad. */
-  reloadTls(): void {
-    this.server?.reloadTls();
+  async reloadTls(): Promise<void> {
+    await this.server?.reloadTls();
   }
 
   /** The /metrics listener, on its own port (gateway.yaml metrics:). */

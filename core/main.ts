@@ -70,13 +70,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 // SIGHUP: read the TLS certificate and key again (new connections use them; open ones keep theirs).
-process.on('SIGHUP', () => {
+process.on('SIGHUP', async () => {
   if (!gateway.config.http.tls) {
     log.info('SIGHUP: no http.tls configured: nothing to reload');
     return;
   }
   try {
-    gateway.reloadTls();
+    await gateway.reloadTls();
     log.info('SIGHUP: TLS certificate reloaded');
   } catch (e) {
     log.error(`SIGHUP: TLS certificate not reloaded, the previous one stays in use: ${(e as Error).message}`);

@@ -26,7 +26,7 @@ export interface RunningServer {
   /** Cut everything: open WebSockets and connections. */
   close(): Promise<void>;
   /** HTTPS: read the certificate files again and use them for new connections (SIGHUP); throws if they are bad. */
-  reloadTls(): void;
+  reloadTls(): Promise<void>;
 }
 
 /** http.tls of gateway.yaml, paths resolved. */
@@ -203,91 +203,122 @@ function refuse(socket: Duplex, status: number, headers?: Headers): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`);
 }
 
-export function serve(fetch: Fetch, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
+export async function serve(fetch: Fetch, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true });
-  const secure = tls ? readTls(tls) : undefined;
-  return new Promise((resolve, reject) => {
-    const options = { fetch, hostname: host, port, ...(secure ? { createServer: createHttpsServer, serverOptions: secure } : {}) };
-    const server = nodeServe(options, (info: AddressInfo) => {
-      let closed: Promise<void> | undefined;
-      const closing = () =>
-        (closed ??= new Promise<void>((res) => {
-          server.close(() => res());
-        }));
-      resolve({
-        port: info.port,
-        scheme: secure ? 'https' : 'http',
-        stopAccepting: () => {
-          void closing();
-          (server as Server).closeIdleConnections?.();
-        },
-        close: async () => {
-          // sockets already sent a close frame (1001) get a moment to finish the handshake before the rest is cut
-          for (let i = 0; i < 20 && [...wss.clients].some((c) => c.readyState === c.CLOSING); i++)
-            await new Promise((r) => setTimeout(r, 50));
-          for (const client of wss.clients) client.terminate();
-          wss.close();
-          const done = closing();
-          // answers already handed to the server are still being written: idle connections close as they finish
-          const http = server as Server;
-          for (let i = 0; i < 50; i++) {
-            http.closeIdleConnections?.();
-            const open = await new Promise<number>((r) => http.getConnections((e, n) => r(e ? 0 : n)));
-            if (open === 0) break;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          http.closeAllConnections?.();
-          await done;
-        },
-        reloadTls: () => {
-          if (!tls) return;
-          const fresh = readTls(tls);
-          (server as unknown as HttpsServer).setSecureContext(fresh);
-        },
+  let secure = tls ? readTls(tls) : undefined;
+  const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
+    const ignore = () => {};
+    socket.on('error', ignore);
+    const env: UpgradeEnv = { incoming: request, outgoing: undefined, [ACCEPT]: null };
+    let req: Request;
+    try {
+      req = upgradeRequest(request);
+    } catch {
+      refuse(socket, 400);
+      return;
+    }
+    let status = 400;
+    let headers: Headers | undefined;
+    try {
+      const response = await fetch(req, env);
+      if (response instanceof Response) {
+        status = response.status;
+        headers = response.headers;
+      }
+    } catch {
+      refuse(socket, 500);
+      return;
+    }
+    const accept = env[ACCEPT];
+    if (socket.destroyed) return;
+    if (!accept) {
+      refuse(socket, status, headers);
+      return;
+    }
+    const addHeaders = (lines: string[]) => appendHeaders(lines, headers);
+    wss.on('headers', addHeaders);
+    try {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        socket.off('error', ignore);
+        accept(ws);
       });
+    } finally {
+      wss.off('headers', addHeaders);
+    }
+  };
+
+  /** A listener with the current certificate; one at a time listens, older ones (after a Bun reload) only drain. */
+  const listen = (p: number) =>
+    new Promise<{ server: Server; port: number }>((resolve, reject) => {
+      const options = { fetch, hostname: host, port: p, ...(secure ? { createServer: createHttpsServer, serverOptions: secure } : {}) };
+      const server = nodeServe(options, (info: AddressInfo) => resolve({ server: server as Server, port: info.port })) as Server;
+      server.on('upgrade', onUpgrade);
+      server.once('error', reject);
     });
-    server.on('upgrade', async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
-      const ignore = () => {};
-      socket.on('error', ignore);
-      const env: UpgradeEnv = { incoming: request, outgoing: undefined, [ACCEPT]: null };
-      let req: Request;
-      try {
-        req = upgradeRequest(request);
-      } catch {
-        refuse(socket, 400);
-        return;
+  const first = await listen(port);
+  const servers: Server[] = [first.server];
+  const closed = new WeakMap<Server, Promise<void>>();
+  const closing = (server: Server) => {
+    let done = closed.get(server);
+    if (!done) {
+      done = new Promise<void>((res) => server.close(() => res()));
+      closed.set(server, done);
+    }
+    return done;
+  };
+  return {
+    port: first.port,
+    scheme: secure ? 'https' : 'http',
+    stopAccepting: () => {
+      for (const server of servers) {
+        void closing(server);
+        server.closeIdleConnections?.();
       }
-      let status = 400;
-      let headers: Headers | undefined;
-      try {
-        const response = await fetch(req, env);
-        if (response instanceof Response) {
-          status = response.status;
-          headers = response.headers;
+    },
+    close: async () => {
+      // sockets already sent a close frame (1001) get a moment to finish the handshake before the rest is cut
+      for (let i = 0; i < 20 && [...wss.clients].some((c) => c.readyState === c.CLOSING); i++) await new Promise((r) => setTimeout(r, 50));
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      const done = Promise.all(servers.map(closing));
+      // answers already handed to the server are still being written: idle connections close as they finish
+      for (let i = 0; i < 50; i++) {
+        let open = 0;
+        for (const server of servers) {
+          server.closeIdleConnections?.();
+          open += await new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
         }
-      } catch {
-        refuse(socket, 500);
+        if (open === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const server of servers) server.closeAllConnections?.();
+      await done;
+    },
+    reloadTls: async () => {
+      if (!tls) return;
+      const fresh = readTls(tls);
+      const current = servers.at(-1) as unknown as HttpsServer;
+      secure = fresh;
+      // Node: the listening server takes the new context for new connections
+      if (typeof current.setSecureContext === 'function') {
+        current.setSecureContext(fresh);
         return;
       }
-      const accept = env[ACCEPT];
-      if (socket.destroyed) return;
-      if (!accept) {
-        refuse(socket, status, headers);
-        return;
+      // Bun has no setSecureContext on https servers: a new listener with the new certificate takes the port; the
+      // old one stops listening and keeps its open connections (and WebSockets) until they end
+      void closing(current as unknown as Server);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          servers.push((await listen(first.port)).server);
+          return;
+        } catch (e) {
+          // the port is let go a moment after close(); after ~2 s something else holds it
+          if (attempt >= 40)
+            throw new Error(`could not listen again on port ${first.port} with the new certificate: ${(e as Error).message}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
-      const addHeaders = (lines: string[]) => appendHeaders(lines, headers);
-      wss.on('headers', addHeaders);
-      try {
-        wss.handleUpgrade(request, socket, head, (ws) => {
-          socket.off('error', ignore);
-          accept(ws);
-        });
-      } finally {
-        wss.off('headers', addHeaders);
-      }
-    });
-    server.on('close', () => wss.close());
-    server.once('error', reject);
-  });
+    },
+  };
 }
