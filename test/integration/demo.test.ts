@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import { chromium } from 'playwright-core';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,8 @@ const START_MS = 120_000;
 const CHANNEL_MS = 20_000;
 /** How long SIGINT may take to end the demo, its Asterisk and its gateway. */
 const STOP_MS = 30_000;
+
+const CHROMIUM = '/usr/bin/chromium';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Like sleep, but the timer does not keep the process alive once the test is over. */
@@ -44,6 +48,61 @@ function alive(pid: number): boolean {
     return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
   } catch {
     return false;
+  }
+}
+
+/**
+ * The live PBX as a person sees it through the docs page: headless Chromium opens /v1/docs, the token is entered
+ * as Swagger UI's authorization, and "try it out" on GET /v1/admin/core/channels answers 200 with a demo call in it.
+ */
+async function liveThroughDocsPage(base: string, token: string): Promise<void> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') throw new Error('CI=true: the demo test needs Chromium (test/browser/provision.sh)');
+    return;
+  }
+  const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { operationId: string; tags: string[] }>>;
+  };
+  const op = doc.paths['/v1/admin/core/channels']?.get;
+  assert.ok(op, 'GET /v1/admin/core/channels is in the document');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/v1/docs`);
+    await page.waitForSelector('.opblock', { timeout: 30000 });
+    await page.evaluate(
+      (t) => (globalThis as unknown as { ui: { preauthorizeApiKey(n: string, v: string): void } }).ui.preauthorizeApiKey('authtoken', t),
+      token,
+    );
+    const block = page.locator(`#operations-${op.tags[0]}-${op.operationId}`);
+    for (let i = 0; i < 400 && (await block.count()) === 0; i++) {
+      await page.mouse.wheel(0, 600);
+      await page.waitForTimeout(30);
+    }
+    await block.locator('.opblock-summary').click();
+    await block.locator('button.try-out__btn').click();
+    await block.locator('button.execute').click();
+    const status = block.locator('.live-responses-table tr.response .response-col_status').first();
+    await status.waitFor({ timeout: 15000 });
+    assert.equal((await status.textContent())?.trim(), '200');
+    const body =
+      (await block.locator('.live-responses-table tr.response .microlight, .live-responses-table tr.response pre').first().textContent()) ??
+      '';
+    assert.match(body, /"channel": ?"Local\/[^"@]+@demo-calls-/, 'a live demo call, shown through the docs page');
+    await page.screenshot({ path: path.join(os.tmpdir(), 'gw-demo-docs-page.png') });
+  } finally {
+    await browser.close();
   }
 }
 
@@ -129,6 +188,7 @@ test('npm run demo: URL, login, a live call, the docs page; SIGINT stops everyth
   const docs = await fetch(`${base}/v1/docs`);
   assert.equal(docs.status, 200);
   assert.match(await docs.text(), /swagger-ui/);
+  await liveThroughDocsPage(base, token);
 
   const t0 = Date.now();
   child.kill('SIGINT');
