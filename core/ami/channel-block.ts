@@ -1,6 +1,6 @@
 // The channel-state block that nearly every AMI channel event carries (Channel, ChannelState, ..., Linkedid),
 // optionally with a prefix such as "Dest" or "Parkee". Shared by every plugin that follows channels.
-import type { AmiMessage } from './message.ts';
+import { type AmiMessage, own } from './message.ts';
 
 export interface ChannelBlock {
   channel: string;
@@ -19,9 +19,10 @@ export interface ChannelBlock {
   linked_id: string;
 }
 
+/** The block's fields, each an own() copy: a block is made to be kept (a live channel, an agent's call). */
 export function channelBlock(m: AmiMessage, prefix = ''): ChannelBlock {
   const f = m.fields;
-  const g = (k: string) => f[prefix + k] ?? '';
+  const g = (k: string) => own(f[prefix + k] ?? '');
   const state = Number(g('ChannelState'));
   return {
     channel: g('Channel'),

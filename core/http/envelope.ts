@@ -63,7 +63,8 @@ export class BytesAnswer {
   }
 }
 
-export function okBytes(result: Buffer): BytesAnswer {
+/** `result`: the JSON bytes, or their parts in order (LiveTable.listBytes). */
+export function okBytes(result: Buffer | readonly Buffer[]): BytesAnswer {
   const head = Buffer.from(`{"api_ver":"${API_VERSION}","statuscode":200,"timestamp":"${isoNow()}","result":`);
-  return new BytesAnswer([head, result, BYTES_TAIL]);
+  return new BytesAnswer(Buffer.isBuffer(result) ? [head, result, BYTES_TAIL] : [head, ...result, BYTES_TAIL]);
 }

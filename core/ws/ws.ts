@@ -156,15 +156,18 @@ export function registerWebSocket(
     return false;
   };
 
-  // An event's frame is the same for every socket: serialised and encoded once, on first use.
-  const frames = new WeakMap<BusMessage, Buffer>();
+  // An event's frame is the same for every socket: serialised and encoded once while it is handed to each of them
+  // (the bus calls every socket's listener with one message in turn). Only the last one is kept: frames kept for
+  // every message the bus holds for resume (10,000 by default) were ~10 MB of Buffers nobody sent again; a resume
+  // replay encodes its frames anew.
+  let lastMessage: BusMessage | undefined;
+  let lastFrame: Buffer | undefined;
   const eventFrame = (m: BusMessage): Buffer => {
-    let bytes = frames.get(m);
-    if (bytes === undefined) {
-      bytes = Buffer.from(JSON.stringify({ type: m.type, seq: m.seq, run: bus.runId, data: m.data, timestamp: m.timestamp }));
-      frames.set(m, bytes);
+    if (m !== lastMessage || lastFrame === undefined) {
+      lastFrame = Buffer.from(JSON.stringify({ type: m.type, seq: m.seq, run: bus.runId, data: m.data, timestamp: m.timestamp }));
+      lastMessage = m;
     }
-    return bytes;
+    return lastFrame;
   };
 
   /** The current state of what the socket subscribed to (or of `only`), as of the bus's current seq. */

@@ -1,6 +1,6 @@
 // Live state of the core plugin: channels, device states, modules and the system record, rebuilt by resync and
 // kept current from AMI events.
-import type { AmiMessage } from '../../core/ami/message.ts';
+import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { channelBlock, hmsToSeconds, num, type ChannelBlock } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import type { ChannelView, DeviceState, Module, SystemInfo } from './schemas.ts';
@@ -15,9 +15,12 @@ export type { DeviceState, Module, SystemInfo };
 
 const now = isoNow;
 
-/** `next` when the event has the field, else `held`; an equal string keeps the held one (see upsertChannel). */
+/**
+ * `next` (an own() copy) when the event has the field, else `held`; an equal string keeps the held one (see
+ * upsertChannel).
+ */
 function keep(held: string, next: string | undefined): string {
-  return next === undefined || next === held ? held : next;
+  return next === undefined || next === held ? held : own(next);
 }
 
 /** One literal with every field, so all channels share one object shape (spreads made slow dictionary objects). */
@@ -99,9 +102,9 @@ export class CoreState {
       events.map((m) => {
         const c = newChannel(
           channelBlock(m),
-          m.fields.Application ?? '',
-          m.fields.ApplicationData ?? '',
-          m.fields.BridgeId || null,
+          own(m.fields.Application ?? ''),
+          own(m.fields.ApplicationData ?? ''),
+          m.fields.BridgeId ? own(m.fields.BridgeId) : null,
           nowMs - hmsToSeconds(m.fields.Duration) * 1000,
         );
         return [c.unique_id, c];
@@ -117,12 +120,12 @@ export class CoreState {
     let c = this.channels.get(uid);
     if (!c) {
       c = newChannel(channelBlock(m), '', '', null, Date.now());
-      this.channels.set(uid, c);
+      this.channels.set(c.unique_id, c); // the key is the channel's own copy too (a Map holds the string it is given)
     } else {
       // Hot path (thousands of events a second): assign the block's fields in place, no intermediate objects.
       // keep() holds on to the string already kept when the event repeats it (most fields of most events):
-      // the event's strings are views into the text it was decoded from, and every channel published on the bus
-      // is kept for resume, so holding the old string lets that text die young instead of being kept with it.
+      // the event's strings are views into the text it was decoded from (see own()), and copying costs more than
+      // comparing.
       c.channel = keep(c.channel, f.Channel);
       const st = Number(f.ChannelState);
       if (Number.isFinite(st)) c.channel_state = st;
@@ -151,7 +154,8 @@ export class CoreState {
     const c = this.channels.get(m.fields.Uniqueid ?? '');
     if (!c || !m.fields.Variable) return; // globals come with Uniqueid "none"
     const value = m.fields.Value ?? '';
-    if (c.variables[m.fields.Variable] !== value) c.variables[m.fields.Variable] = value; // see keep()
+    // see keep(); the name needs no copy: a property name is kept as the engine's own (interned) string
+    if (c.variables[m.fields.Variable] !== value) c.variables[m.fields.Variable] = own(value);
     c.tm_update = now();
     this.channels.touch();
   }
@@ -159,7 +163,7 @@ export class CoreState {
   bridge(m: AmiMessage, entering: boolean): void {
     const c = this.channels.get(m.fields.Uniqueid ?? '');
     if (!c) return;
-    c.bridge_id = entering ? (m.fields.BridgeUniqueid ?? null) : null;
+    c.bridge_id = entering && m.fields.BridgeUniqueid !== undefined ? own(m.fields.BridgeUniqueid) : null;
     c.tm_update = now();
     this.channels.touch();
   }
@@ -169,7 +173,8 @@ export class CoreState {
     const c = this.channels.get(uid);
     if (!c) return undefined;
     c.hangup_cause = num(m.fields.Cause, 0);
-    c.hangup_cause_desc = m.fields['Cause-txt'] ?? null;
+    const desc = m.fields['Cause-txt'];
+    c.hangup_cause_desc = desc === undefined ? null : own(desc);
     this.channels.delete(uid);
     return c;
   }
@@ -180,7 +185,9 @@ export class CoreState {
     this.devices.replaceAll(
       events.flatMap((m) => {
         const device = m.fields.Device;
-        return device ? [[device, { device, state: m.fields.State ?? '', tm_update: t }] as const] : [];
+        if (!device) return [];
+        const d = { device: own(device), state: own(m.fields.State ?? ''), tm_update: t };
+        return [[d.device, d] as const];
       }),
     );
   }
@@ -189,8 +196,10 @@ export class CoreState {
     const device = m.fields.Device;
     if (!device) return undefined;
     // the held row's name when there is one: the same value, and this event's text is then not kept (see keep())
-    const d = { device: this.devices.get(device)?.device ?? device, state: m.fields.State ?? '', tm_update: now() };
-    this.devices.set(device, d);
+    const held = this.devices.get(device);
+    const state = m.fields.State ?? '';
+    const d = { device: held?.device ?? own(device), state: held?.state === state ? held.state : own(state), tm_update: now() };
+    this.devices.set(d.device, d);
     return d;
   }
 
@@ -202,7 +211,7 @@ export class CoreState {
 
   /** Load / Unload events: Asterisk reports the module with its .so name. */
   moduleEvent(m: AmiMessage, loaded: boolean): void {
-    const name = (m.fields.Module ?? '').replace(/\.so$/, '');
+    const name = own((m.fields.Module ?? '').replace(/\.so$/, ''));
     if (!name || m.fields.Status !== 'Success') return;
     const mod = this.modules.get(name);
     if (mod) {

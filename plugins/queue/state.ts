@@ -5,7 +5,7 @@
 // without drifting: a member event carries the member's whole record; a caller is inserted into its queue's line at
 // the event's Position (once: a second Join of the same caller changes nothing) and a Leave takes it out, so the
 // callers behind move up; `calls` is the length of that line, which is the Count Asterisk sends.
-import type { AmiMessage } from '../../core/ami/message.ts';
+import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num, yesNo } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
@@ -23,7 +23,7 @@ const now = isoNow;
 export const memberKey = (queue: string, iface: string) => `${queue}\u0000${iface}`;
 
 /** QueueStatus prints an unknown caller id as `unknown`; events print `<unknown>`. Show one spelling. */
-const cid = (v: string | undefined) => (v === undefined || v === '' || v === 'unknown' ? '<unknown>' : v);
+const cid = (v: string | undefined) => (v === undefined || v === '' || v === 'unknown' ? '<unknown>' : own(v));
 
 export function renderEntry(e: Entry, nowMs = Date.now()): QueueEntry {
   return {
@@ -42,7 +42,7 @@ export function renderEntry(e: Entry, nowMs = Date.now()): QueueEntry {
 
 function emptyQueue(name: string): Queue {
   return {
-    name,
+    name: own(name),
     strategy: '',
     max: 0,
     weight: 0,
@@ -60,8 +60,8 @@ function emptyQueue(name: string): Queue {
 export function queueFromParams(m: AmiMessage, t = now()): Queue {
   const f = m.fields;
   return {
-    name: f.Queue ?? '',
-    strategy: f.Strategy ?? '',
+    name: own(f.Queue ?? ''),
+    strategy: own(f.Strategy ?? ''),
     max: num(f.Max),
     weight: num(f.Weight),
     calls: num(f.Calls),
@@ -78,19 +78,21 @@ export function queueFromParams(m: AmiMessage, t = now()): Queue {
 /** A member from a QueueStatus `QueueMember` item (Name/Location) or a QueueMember* event (MemberName/Interface). */
 export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now()): QueueMember {
   const f = m.fields;
-  const queue = f.Queue ?? '';
-  const location = f.Interface ?? f.Location ?? '';
-  const name = f.MemberName ?? f.Name ?? location;
+  const queue = own(f.Queue ?? '');
+  const location = own(f.Interface ?? f.Location ?? '');
+  const name = f.MemberName ?? f.Name;
+  const stateInterface = f.StateInterface;
+  const membership = f.Membership;
   return {
-    id: `${name}@${queue}`,
-    name,
+    id: own(`${name ?? location}@${queue}`),
+    name: name === undefined ? location : own(name),
     queue_name: queue,
     status: num(f.Status),
-    membership: f.Membership ?? prev?.membership ?? '',
-    state_interface: f.StateInterface ?? location,
+    membership: membership === undefined ? (prev?.membership ?? '') : own(membership),
+    state_interface: stateInterface === undefined ? location : own(stateInterface),
     location,
     paused: yesNo(f.Paused),
-    paused_reason: f.PausedReason ?? '',
+    paused_reason: own(f.PausedReason ?? ''),
     penalty: num(f.Penalty),
     calls_taken: num(f.CallsTaken),
     in_call: yesNo(f.InCall),
@@ -104,9 +106,9 @@ export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now
 function entryFrom(m: AmiMessage, joined: number, t = now()): Entry {
   const f = m.fields;
   return {
-    unique_id: f.Uniqueid ?? '',
-    queue_name: f.Queue ?? '',
-    channel: f.Channel ?? '',
+    unique_id: own(f.Uniqueid ?? ''),
+    queue_name: own(f.Queue ?? ''),
+    channel: own(f.Channel ?? ''),
     caller_id_name: cid(f.CallerIDName),
     caller_id_num: cid(f.CallerIDNum),
     connected_line_name: cid(f.ConnectedLineName),
@@ -145,7 +147,10 @@ export class QueueState {
     for (const m of events) {
       switch (m.fields.Event) {
         case 'QueueParams':
-          if (m.fields.Queue) queues.push([m.fields.Queue, queueFromParams(m, t)]);
+          if (m.fields.Queue) {
+            const q = queueFromParams(m, t);
+            queues.push([q.name, q]);
+          }
           break;
         case 'QueueMember': {
           const mem = memberFrom(m, undefined, t);
@@ -216,7 +221,7 @@ export class QueueState {
     const q = this.queues.get(name);
     if (q) return { q, known: true };
     const fresh = emptyQueue(name);
-    this.queues.set(name, fresh);
+    this.queues.set(fresh.name, fresh);
     return { q: fresh, known: false };
   }
 
@@ -253,7 +258,7 @@ export class QueueState {
     if (prev && prev.queue_name !== queue) this.removeEntry(prev, t);
     const again = prev !== undefined && prev.queue_name === queue;
     const e = entryFrom(m, again ? prev.joined : Date.now(), t);
-    const line = this.lineOf(queue);
+    const line = this.lineOf(e.queue_name);
     if (again) {
       e.position = prev.position; // seen already (a replay): it keeps its place
       this.entries.set(e.unique_id, e);
@@ -289,9 +294,8 @@ export class QueueState {
     if (!f.Queue || !f.Interface) return { member: undefined, queueKnown: true };
     const queueKnown = this.queues.has(f.Queue);
     if (!queueKnown) this.queueFor(f.Queue);
-    const key = memberKey(f.Queue, f.Interface);
-    const mem = memberFrom(m, this.members.get(key));
-    this.members.set(key, mem);
+    const mem = memberFrom(m, this.members.get(memberKey(f.Queue, f.Interface)));
+    this.members.set(memberKey(mem.queue_name, mem.location), mem); // a key of the member's own strings
     return { member: mem, queueKnown };
   }
 
