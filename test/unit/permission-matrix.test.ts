@@ -34,7 +34,7 @@ before(async () => {
         ami: { port: 1, username: 'u', secret: 's' },
         asterisk: { config_dir: conf, modules_dir: conf },
         data_dir: path.join(dir, 'data'),
-        auth: { token_ttl_s: 1, bootstrap_admin: { username: 'admin', password: 'pw' } },
+        auth: { token_ttl_s: 5, bootstrap_admin: { username: 'admin', password: 'pw' } },
         plugins: ALL,
       }),
       path.join(dir, 'gateway.yaml'),
@@ -43,9 +43,10 @@ before(async () => {
     testLogger('t'),
   );
   api = client((r) => gw.http.fetch(r));
-  // an expired token: issued, then left unused past token_ttl_s (1 s here)
+  // an expired token: issued, then left unused past token_ttl_s (5 s here: at 1 s the other tokens expired between
+  // two uses when the machine was loaded)
   tokens.expired = await api.login('admin', 'pw');
-  await new Promise((r) => setTimeout(r, 1200));
+  await new Promise((r) => setTimeout(r, 5300));
   tokens.admin = await api.login('admin', 'pw');
   for (const role of ['manager', 'user'] as const) {
     assert.equal(
