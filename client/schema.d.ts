@@ -780,6 +780,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/queue/queues/{name}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Beyond the spec: statistics of one queue kept by the gateway from queue events (waiting now, and answered, abandoned, service level, average wait and talk per window: last 15 min, last 60 min, since the daily reset)
+         * @description Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_admin_queue_queues_by_name_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/queue/members": {
         parameters: {
             query?: never;
@@ -2610,6 +2632,56 @@ export interface components {
             last_pause: number;
             ring_inuse: number | null;
             tm_update: string;
+            /** @description beyond the spec: epoch seconds when the member was added to the queue (Asterisk LoginTime; 0: unknown) */
+            login_time: number;
+            /** @description beyond the spec: epoch seconds when the current pause began (0: not paused) */
+            paused_since: number;
+            /** @description beyond the spec: seconds paused so far (0: not paused) */
+            paused_for_s: number;
+            /** @description beyond the spec: calls this member answered from this queue in the last 15 minutes */
+            calls_taken_15m: number;
+            /** @description beyond the spec: the same for the last 60 minutes */
+            calls_taken_60m: number;
+            /** @description beyond the spec: the same since the daily reset (queue_stats.reset_at) */
+            calls_taken_since_reset: number;
+        };
+        /** @description calls are counted by the moment they were answered or abandoned */
+        QueueWindowStats: {
+            /** @description ISO 8601 start of the window */
+            from: string;
+            /** @description answered + abandoned */
+            offered: number;
+            /** @description calls a member answered (AgentConnect) */
+            answered: number;
+            /** @description callers who hung up while waiting (QueueCallerAbandon) */
+            abandoned: number;
+            /** @description answered calls that have ended (AgentComplete): what Asterisk counts as Completed */
+            completed: number;
+            /** @description answered after waiting no longer than the service level threshold (service_level_s) */
+            answered_in_sl: number;
+            service_level_pct: number | null;
+            abandoned_pct: number | null;
+            avg_wait_s: number | null;
+            avg_abandon_wait_s: number | null;
+            /** @description longest wait of a call answered or abandoned in the window */
+            max_wait_s: number;
+            avg_talk_s: number | null;
+        };
+        QueueStats: {
+            queue_name: string;
+            /** @description callers waiting now */
+            waiting: number;
+            /** @description seconds the longest-waiting caller has waited so far (0: nobody waits) */
+            longest_wait_s: number;
+            /** @description the queue's service level threshold in seconds (queues.conf servicelevel) */
+            service_level_s: number;
+            /** @description local time of the daily reset (gateway.yaml queue_stats.reset_at) */
+            reset_at: string;
+            last_15m: components["schemas"]["QueueWindowStats"];
+            last_60m: components["schemas"]["QueueWindowStats"];
+            since_reset: components["schemas"]["QueueWindowStats"];
+            /** @description ISO 8601 time the figures were computed */
+            tm_update: string;
         };
         QueueEntry: {
             /** @description the waiting channel's unique id */
@@ -2779,6 +2851,16 @@ export interface components {
             linked_id: string;
             /** @description ISO 8601 time of the last change */
             tm_update: string;
+            /** @description beyond the spec: seconds logged in so far (0 while logged off) */
+            logged_in_s: number;
+            /** @description beyond the spec: queue calls the agent answered in the last 15 minutes */
+            calls_taken_15m: number;
+            /** @description beyond the spec: the same for the last 60 minutes */
+            calls_taken_60m: number;
+            /** @description beyond the spec: the same since the daily reset (gateway.yaml queue_stats.reset_at) */
+            calls_taken_since_reset: number;
+            /** @description beyond the spec: epoch seconds when the agent last answered a queue call (0: none in the kept records) */
+            last_call: number;
         };
         AgentId: {
             /** @description agent id */
@@ -7403,6 +7485,82 @@ export interface operations {
                         /** Format: date-time */
                         timestamp: string;
                         result: components["schemas"]["Queue"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_admin_queue_queues_by_name_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description queue name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["QueueStats"];
                     };
                 };
             };

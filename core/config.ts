@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { fieldOf } from './contract/validate.ts';
 import { v, type Out } from './contract/schema.ts';
 import { LEVELS } from './log.ts';
+import { RESET_AT } from './live/windows.ts';
 
 export class ConfigFileError extends Error {
   constructor(
@@ -208,6 +209,22 @@ export const GatewayYamlSchema = mapping(
           ),
         },
         'Prometheus metrics at GET /metrics on their own listener (off by default)',
+      ),
+      {},
+    ),
+    queue_stats: v.optional(
+      mapping(
+        {
+          reset_at: v.optional(
+            v.pipe(
+              str('local time "HH:MM" when the since_reset figures start again each day (default 00:00)'),
+              v.regex(RESET_AT, 'must be a time of day as HH:MM (00:00 to 23:59)'),
+            ),
+            '00:00',
+          ),
+          save_interval_s: int(60, 5, 3600, 'how often the per-call records behind the statistics are saved to the store'),
+        },
+        'queue statistics and calls taken by members and agents (rolling 15/60 min windows and since the daily reset)',
       ),
       {},
     ),

@@ -8,11 +8,12 @@ import type { PluginContext } from '../../core/plugins/contract.ts';
 import { AgentDetailQuerySchema, AgentIdSchema, AgentSchema, events, LogoffSchema } from './schemas.ts';
 import type { AgentService } from './service.ts';
 import type { AgentState } from './state.ts';
+import type { AgentStatsBook } from './stats.ts';
 
 const tags = ['agents'];
 const idParam = { id: pathName('agent id') };
 
-export function registerRoutes(ctx: PluginContext, state: AgentState, service: AgentService): void {
+export function registerRoutes(ctx: PluginContext, state: AgentState, service: AgentService, book: AgentStatsBook): void {
   const r = ctx.router;
 
   r.add(
@@ -43,7 +44,7 @@ export function registerRoutes(ctx: PluginContext, state: AgentState, service: A
       handler: (_c, { body, query }) => {
         const id = body.id ?? query.id;
         if (!id) throw badRequest('id: is required (in the JSON body, as ?id=, or use /agents/<id>)', { field: 'id' });
-        return ok(service.agentOr404(id));
+        return ok(book.render(service.agentOr404(id)));
       },
     }),
   );
@@ -57,7 +58,7 @@ export function registerRoutes(ctx: PluginContext, state: AgentState, service: A
       params: idParam,
       responses: { 200: AgentSchema },
       errors: [404],
-      handler: (_c, { params }) => ok(service.agentOr404(params.id)),
+      handler: (_c, { params }) => ok(book.render(service.agentOr404(params.id))),
     }),
   );
   r.add(

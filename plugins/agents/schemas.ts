@@ -28,9 +28,16 @@ export const AgentSchema = named(
     unique_id: line(),
     linked_id: line(),
     tm_update: line('ISO 8601 time of the last change'),
+    logged_in_s: int('beyond the spec: seconds logged in so far (0 while logged off)'),
+    calls_taken_15m: int('beyond the spec: queue calls the agent answered in the last 15 minutes'),
+    calls_taken_60m: int('beyond the spec: the same for the last 60 minutes'),
+    calls_taken_since_reset: int('beyond the spec: the same since the daily reset (gateway.yaml queue_stats.reset_at)'),
+    last_call: int('beyond the spec: epoch seconds when the agent last answered a queue call (0: none in the kept records)'),
   }),
 );
 export type Agent = Out<typeof AgentSchema>;
+/** An agent as kept in the state: the answer without the figures computed when it is shown. */
+export type StoredAgent = Omit<Agent, 'logged_in_s' | 'calls_taken_15m' | 'calls_taken_60m' | 'calls_taken_since_reset' | 'last_call'>;
 export type AgentStatus = Agent['status'];
 
 /** The spec's list of agents holds only their ids; the detail routes give the rest. */

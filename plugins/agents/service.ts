@@ -5,7 +5,7 @@ import type { AmiPort } from '../../core/ami/port.ts';
 import { conflict, notFound } from '../../core/http/errors.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
 import type { Debounced } from '../../core/live/reads.ts';
-import type { Agent } from './schemas.ts';
+import type { StoredAgent as Agent } from './schemas.ts';
 import type { AgentState } from './state.ts';
 
 /** Delay of the Agents re-read after a call event; bursts coalesce into one read. */

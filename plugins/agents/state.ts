@@ -5,7 +5,7 @@ import type { AmiMessage } from '../../core/ami/message.ts';
 import { channelBlock, num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
-import { AGENT_STATUS, type Agent, type AgentStatus } from './schemas.ts';
+import { AGENT_STATUS, type StoredAgent as Agent, type AgentStatus } from './schemas.ts';
 
 const now = isoNow;
 

@@ -5,9 +5,20 @@ import { listOf, opt, pathText } from '../../core/contract/schema.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
 import { badRequest, notFound } from '../../core/http/errors.ts';
 import type { PluginContext } from '../../core/plugins/contract.ts';
-import { events, MemberAddSchema, MemberChangeSchema, QueueEntrySchema, QueueMemberSchema, QueueSchema } from './schemas.ts';
+import {
+  events,
+  MemberAddSchema,
+  MemberChangeSchema,
+  QueueEntrySchema,
+  QueueMemberSchema,
+  QueueSchema,
+  QueueStatsSchema,
+  type QueueMember,
+  type StoredMember,
+} from './schemas.ts';
 import type { QueueService } from './service.ts';
-import { renderEntry, type QueueState } from './state.ts';
+import type { QueueStatsBook } from './stats.ts';
+import { memberKey, renderEntry, renderMember, type QueueState } from './state.ts';
 
 const tags = ['queue'];
 /** Member names hold "/" and "@" (PJSIP/2001, Local/2001@agents/n): any text on one line, URL-encoded. */
@@ -15,8 +26,22 @@ const memberParam = { name: pathText('member name or interface (URL-encode the /
 const queueQuery = { queue_name: opt(pathText('only this queue (a member in several queues needs it)')) };
 const MEMBER_PATH = '/admin/queue/members/:name{[\\s\\S]+}';
 
-export function registerRoutes(ctx: PluginContext, state: QueueState, service: QueueService): void {
+export function registerRoutes(
+  ctx: PluginContext,
+  state: QueueState,
+  service: QueueService,
+  book: QueueStatsBook,
+  render: (m: StoredMember) => QueueMember,
+): void {
   const r = ctx.router;
+  /** Members as answered, with their calls per window: computed once per second and statistics change. */
+  const memberList = (filter?: (m: StoredMember) => boolean) => {
+    const nowMs = Date.now();
+    const calls = book.memberCalls(memberKey);
+    const one = (m: StoredMember) => renderMember(m, calls.get(memberKey(m.queue_name, m.location)), nowMs);
+    if (filter) return ok({ list: [...state.members.values()].filter(filter).map(one) });
+    return okBytes(state.members.listBytes(one, Math.floor(nowMs / 1000) * 1e6 + (book.version % 1e6)));
+  };
 
   // ---- queues ----
   r.add(
@@ -43,6 +68,23 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
       handler: (_c, { params }) => ok(service.queueOr404(params.name)),
     }),
   );
+  r.add(
+    route({
+      method: 'GET',
+      path: '/admin/queue/queues/:name/stats',
+      summary:
+        'Beyond the spec: statistics of one queue kept by the gateway from queue events (waiting now, and answered, abandoned, service level, average wait and talk per window: last 15 min, last 60 min, since the daily reset)',
+      tags,
+      live: true,
+      params: { name: pathText('queue name') },
+      responses: { 200: QueueStatsSchema },
+      errors: [404],
+      handler: (_c, { params }) => {
+        service.queueOr404(params.name);
+        return ok(book.stats(params.name));
+      },
+    }),
+  );
 
   // ---- members ----
   r.add(
@@ -57,9 +99,9 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
       errors: [404],
       handler: (_c, { query }) => {
         const queue = query.queue_name;
-        if (queue === undefined) return okBytes(state.members.listBytes());
+        if (queue === undefined) return memberList();
         service.queueOr404(queue);
-        return ok({ list: [...state.members.values()].filter((m) => m.queue_name === queue) });
+        return memberList((m) => m.queue_name === queue);
       },
     }),
   );
@@ -74,7 +116,7 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
       query: queueQuery,
       responses: { 200: QueueMemberSchema },
       errors: [404],
-      handler: (_c, { params, query }) => ok(service.memberOr404(params.name, query.queue_name)),
+      handler: (_c, { params, query }) => ok(render(service.memberOr404(params.name, query.queue_name))),
     }),
   );
   r.add(
@@ -98,16 +140,18 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
           throw badRequest(`interface: "${iface}" is not a channel interface (Tech/resource)`, { field: 'interface' });
         // queue.member.added is published by the QueueMemberAdded event, as for a member added any other way
         return ok(
-          await service.addMember({
-            queue_name: b.queue_name,
-            interface: iface,
-            name: b.name,
-            state_interface: b.state_interface,
-            penalty: b.penalty,
-            paused: b.paused,
-            paused_reason: b.paused_reason,
-            wrapuptime: b.wrapuptime,
-          }),
+          render(
+            await service.addMember({
+              queue_name: b.queue_name,
+              interface: iface,
+              name: b.name,
+              state_interface: b.state_interface,
+              penalty: b.penalty,
+              paused: b.paused,
+              paused_reason: b.paused_reason,
+              wrapuptime: b.wrapuptime,
+            }),
+          ),
         );
       },
     }),
@@ -130,7 +174,7 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
         }
         const mem = service.memberOr404(params.name, query.queue_name ?? b.queue_name);
         // queue.member.updated is published by the QueueMemberPause / QueueMemberPenalty events
-        return ok(await service.changeMember(mem, { paused: b.paused, paused_reason: b.paused_reason, penalty: b.penalty }));
+        return ok(render(await service.changeMember(mem, { paused: b.paused, paused_reason: b.paused_reason, penalty: b.penalty })));
       },
     }),
   );
@@ -148,7 +192,7 @@ export function registerRoutes(ctx: PluginContext, state: QueueState, service: Q
       handler: async (_c, { params, query }) => {
         const mem = service.memberOr404(params.name, query.queue_name);
         // published here unless the QueueMemberRemoved event was applied (and published) first
-        if (await service.removeMember(mem)) ctx.bus.publish(events.memberRemoved, mem);
+        if (await service.removeMember(mem)) ctx.bus.publish(events.memberRemoved, render(mem));
         return ok();
       },
     }),

@@ -44,9 +44,59 @@ export const QueueMemberSchema = named(
       int('1 the member is rung while in use, 0 not; null until a QueueMember* event carries it (QueueStatus does not)'),
     ),
     tm_update: line(),
+    login_time: int('beyond the spec: epoch seconds when the member was added to the queue (Asterisk LoginTime; 0: unknown)'),
+    paused_since: int('beyond the spec: epoch seconds when the current pause began (0: not paused)'),
+    paused_for_s: int('beyond the spec: seconds paused so far (0: not paused)'),
+    calls_taken_15m: int('beyond the spec: calls this member answered from this queue in the last 15 minutes'),
+    calls_taken_60m: int('beyond the spec: the same for the last 60 minutes'),
+    calls_taken_since_reset: int('beyond the spec: the same since the daily reset (queue_stats.reset_at)'),
   }),
 );
 export type QueueMember = Out<typeof QueueMemberSchema>;
+/** A member as kept in the state: the answer without the figures computed when it is shown. */
+export type StoredMember = Omit<
+  QueueMember,
+  'paused_since' | 'paused_for_s' | 'calls_taken_15m' | 'calls_taken_60m' | 'calls_taken_since_reset'
+>;
+
+const WINDOW_DOC = 'calls are counted by the moment they were answered or abandoned';
+export const QueueWindowStatsSchema = named(
+  'QueueWindowStats',
+  obj(
+    {
+      from: line('ISO 8601 start of the window'),
+      offered: int('answered + abandoned'),
+      answered: int('calls a member answered (AgentConnect)'),
+      abandoned: int('callers who hung up while waiting (QueueCallerAbandon)'),
+      completed: int('answered calls that have ended (AgentComplete): what Asterisk counts as Completed'),
+      answered_in_sl: int('answered after waiting no longer than the service level threshold (service_level_s)'),
+      service_level_pct: nullable(num('answered_in_sl / answered in percent, one decimal (null: nothing answered)')),
+      abandoned_pct: nullable(num('abandoned / offered in percent, one decimal (null: no calls)')),
+      avg_wait_s: nullable(num('average wait of the answered calls in seconds, one decimal (null: none)')),
+      avg_abandon_wait_s: nullable(num('average wait of the abandoned calls before hanging up (null: none)')),
+      max_wait_s: int('longest wait of a call answered or abandoned in the window'),
+      avg_talk_s: nullable(num('average talk time of the completed calls in seconds, one decimal (null: none)')),
+    },
+    WINDOW_DOC,
+  ),
+);
+export type QueueWindowStats = Out<typeof QueueWindowStatsSchema>;
+
+export const QueueStatsSchema = named(
+  'QueueStats',
+  obj({
+    queue_name: line(),
+    waiting: int('callers waiting now'),
+    longest_wait_s: int('seconds the longest-waiting caller has waited so far (0: nobody waits)'),
+    service_level_s: int("the queue's service level threshold in seconds (queues.conf servicelevel)"),
+    reset_at: line('local time of the daily reset (gateway.yaml queue_stats.reset_at)'),
+    last_15m: QueueWindowStatsSchema,
+    last_60m: QueueWindowStatsSchema,
+    since_reset: QueueWindowStatsSchema,
+    tm_update: line('ISO 8601 time the figures were computed'),
+  }),
+);
+export type QueueStats = Out<typeof QueueStatsSchema>;
 
 export const QueueEntrySchema = named(
   'QueueEntry',
@@ -101,4 +151,10 @@ export const events = {
   entryJoined: event('queue.entry.joined', 'a caller started waiting in a queue', QueueEntrySchema, ADMINS),
   entryLeft: event('queue.entry.left', 'a caller stopped waiting (answered, or gone)', QueueEntrySchema, ADMINS),
   entryAbandoned: event('queue.entry.abandoned', 'a waiting caller hung up', QueueEntrySchema, ADMINS),
+  statsUpdated: event(
+    'queue.stats.updated',
+    "beyond the spec: a queue's statistics changed (a caller joined, left, was answered or abandoned, a call ended); at most once a second per queue",
+    QueueStatsSchema,
+    ADMINS, // who may GET /admin/queue/queues/<name>/stats: the same role as the queue list
+  ),
 };

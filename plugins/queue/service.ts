@@ -1,11 +1,12 @@
 // Use cases of the queue plugin that talk to Asterisk: the QueueStatus resync, the debounced per-queue refresh of
 // counters that change without an event of their own, and member add / pause / penalty / remove.
 import { AmiError } from '../../core/ami/errors.ts';
+import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
 import type { KeyedSoon, LiveKit } from '../../core/live/kit.ts';
 import type { Debounced } from '../../core/live/reads.ts';
-import type { MemberAdd, MemberChange as MemberChangeBody, QueueMember } from './schemas.ts';
+import type { MemberAdd, MemberChange as MemberChangeBody, StoredMember } from './schemas.ts';
 import { memberFrom, memberKey, type QueueState } from './state.ts';
 
 /** How long after a Leave/Abandon/AgentComplete the queue's counters are re-read (bursts coalesce into one read). */
@@ -23,6 +24,8 @@ const amiMessage = (e: unknown) => (e instanceof AmiError ? e.message : undefine
 export class QueueService {
   private readonly resyncTimer: Debounced;
   private readonly refreshTimers: KeyedSoon;
+  /** Told of every full QueueStatus answer (the statistics take the waiting callers from it). */
+  onLoad: ((events: AmiMessage[]) => void) | undefined;
 
   constructor(
     private readonly ami: AmiPort,
@@ -42,7 +45,10 @@ export class QueueService {
   resync(): Promise<void> {
     return this.live.serialRead(
       () => this.ami.list('QueueStatus'),
-      (r) => this.state.load(r.events),
+      (r) => {
+        this.state.load(r.events);
+        this.onLoad?.(r.events);
+      },
     );
   }
 
@@ -77,7 +83,7 @@ export class QueueService {
   }
 
   /** The one member called `name` (its member name or its interface), in `queue` if given. */
-  memberOr404(name: string, queue?: string): QueueMember {
+  memberOr404(name: string, queue?: string): StoredMember {
     if (queue !== undefined) this.queueOr404(queue);
     const found = this.state.findMembers(name, queue);
     if (found.length === 0) throw notFound(queue !== undefined ? `no member ${name} in queue ${queue}` : `no queue member named ${name}`);
@@ -88,7 +94,7 @@ export class QueueService {
   }
 
   /** Re-read one member from Asterisk (QueueStatus filtered by queue and interface) and store it. */
-  private async reread(queue: string, iface: string): Promise<QueueMember | undefined> {
+  private async reread(queue: string, iface: string): Promise<StoredMember | undefined> {
     const key = memberKey(queue, iface);
     let found = false;
     await this.live.reads.read(
@@ -104,7 +110,7 @@ export class QueueService {
     return found ? this.state.members.get(key) : undefined;
   }
 
-  async addMember(input: MemberInput): Promise<QueueMember> {
+  async addMember(input: MemberInput): Promise<StoredMember> {
     this.queueOr404(input.queue_name);
     if (this.state.members.has(memberKey(input.queue_name, input.interface))) {
       throw conflict(`${input.interface} is already a member of queue ${input.queue_name}`);
@@ -131,7 +137,7 @@ export class QueueService {
     return mem;
   }
 
-  async changeMember(mem: QueueMember, change: MemberChange): Promise<QueueMember> {
+  async changeMember(mem: StoredMember, change: MemberChange): Promise<StoredMember> {
     try {
       if (change.paused !== undefined || change.paused_reason !== undefined) {
         const paused = change.paused ?? mem.paused === 1;
@@ -155,7 +161,7 @@ export class QueueService {
   }
 
   /** QueueRemove; true when this call took the member out of the state (its event may have done so already). */
-  async removeMember(mem: QueueMember): Promise<boolean> {
+  async removeMember(mem: StoredMember): Promise<boolean> {
     try {
       await this.ami.action('QueueRemove', { Queue: mem.queue_name, Interface: mem.location });
     } catch (e) {

@@ -9,7 +9,8 @@ import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num, yesNo } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
-import type { Queue, QueueEntry, QueueMember } from './schemas.ts';
+import type { Queue, QueueEntry, QueueMember, StoredMember } from './schemas.ts';
+import type { MemberCalls } from './stats.ts';
 
 /** A waiting caller as kept: the answer's fields but `wait`, which is derived from `joined` when rendering. */
 export type Entry = Omit<QueueEntry, 'wait'> & {
@@ -76,7 +77,7 @@ export function queueFromParams(m: AmiMessage, t = now()): Queue {
 }
 
 /** A member from a QueueStatus `QueueMember` item (Name/Location) or a QueueMember* event (MemberName/Interface). */
-export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now()): QueueMember {
+export function memberFrom(m: AmiMessage, prev: StoredMember | undefined, t = now()): StoredMember {
   const f = m.fields;
   const queue = own(f.Queue ?? '');
   const location = own(f.Interface ?? f.Location ?? '');
@@ -100,6 +101,28 @@ export function memberFrom(m: AmiMessage, prev: QueueMember | undefined, t = now
     last_pause: num(f.LastPause),
     ring_inuse: f.Ringinuse !== undefined ? yesNo(f.Ringinuse) : (prev?.ring_inuse ?? null),
     tm_update: t,
+    login_time: num(f.LoginTime),
+  };
+}
+
+const NO_CALLS: MemberCalls = { last_15m: 0, last_60m: 0, since_reset: 0, last: 0 };
+
+/**
+ * A member as answered: the kept record plus, beyond the spec, since when it is paused (Asterisk sets LastPause
+ * when a pause begins, and leaves it on unpause) and the calls it answered per window (from the gateway's records).
+ */
+export function renderMember(mem: StoredMember, calls: MemberCalls | undefined, nowMs = Date.now()): QueueMember {
+  const c = calls ?? NO_CALLS;
+  const pausedSince = mem.paused === 1 ? mem.last_pause : 0;
+  return {
+    ...mem,
+    // the gateway saw a later answered call than Asterisk's LastCall says (LastCall is set when a call ends)
+    last_call: Math.max(mem.last_call, c.last),
+    paused_since: pausedSince,
+    paused_for_s: pausedSince > 0 ? Math.max(0, Math.floor(nowMs / 1000) - pausedSince) : 0,
+    calls_taken_15m: c.last_15m,
+    calls_taken_60m: c.last_60m,
+    calls_taken_since_reset: c.since_reset,
   };
 }
 
@@ -121,7 +144,7 @@ function entryFrom(m: AmiMessage, joined: number, t = now()): Entry {
 
 export class QueueState {
   readonly queues = new LiveTable<Queue>();
-  readonly members = new LiveTable<QueueMember>();
+  readonly members = new LiveTable<StoredMember>();
   readonly entries = new LiveTable<Entry>();
   /**
    * queue name -> unique ids of its waiting callers, first in line first. Positions are this order, not numbers
@@ -142,7 +165,7 @@ export class QueueState {
     const t = now();
     const nowMs = Date.now();
     const queues: [string, Queue][] = [];
-    const members: [string, QueueMember][] = [];
+    const members: [string, StoredMember][] = [];
     const entries: Entry[] = [];
     for (const m of events) {
       switch (m.fields.Event) {
@@ -289,7 +312,7 @@ export class QueueState {
   }
 
   /** QueueMemberAdded / Status / Pause / Penalty / Ringinuse: the event carries the member's whole record. */
-  upsertMember(m: AmiMessage): { member: QueueMember | undefined; queueKnown: boolean } {
+  upsertMember(m: AmiMessage): { member: StoredMember | undefined; queueKnown: boolean } {
     const f = m.fields;
     if (!f.Queue || !f.Interface) return { member: undefined, queueKnown: true };
     const queueKnown = this.queues.has(f.Queue);
@@ -300,7 +323,7 @@ export class QueueState {
   }
 
   /** QueueMemberRemoved. */
-  removeMember(m: AmiMessage): QueueMember | undefined {
+  removeMember(m: AmiMessage): StoredMember | undefined {
     const key = memberKey(m.fields.Queue ?? '', m.fields.Interface ?? '');
     const mem = this.members.get(key);
     if (!mem) return undefined;
@@ -309,8 +332,8 @@ export class QueueState {
   }
 
   /** Members of `queue` (or of every queue) whose name or interface is `name`. */
-  findMembers(name: string, queue?: string): QueueMember[] {
-    const out: QueueMember[] = [];
+  findMembers(name: string, queue?: string): StoredMember[] {
+    const out: StoredMember[] = [];
     for (const m of this.members.values()) {
       if (queue !== undefined && m.queue_name !== queue) continue;
       if (m.name === name || m.location === name) out.push(m);
