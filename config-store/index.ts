@@ -20,6 +20,7 @@ export {
   validateKey,
   validateValue,
   escapeValue,
+  restNameProblem,
   MAX_SECTION_NAME_BYTES,
 } from './validate.ts';
 export { validateText } from './validate-text.ts';

@@ -10,12 +10,13 @@ import {
   ConfigError,
   parseBackupName,
   parseConfig,
+  restNameProblem,
   type ConfigDocument,
   type Section,
   type WriteResult,
 } from '../../config-store/index.ts';
 import type { ConfigFiles, ReloadOutcome } from '../config-files.ts';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
+import { badRequest, conflict, forbidden, invalidField, notFound } from '../http/errors.ts';
 import type { Router } from '../plugins/contract.ts';
 import type { Out } from '../contract/schema.ts';
 import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
@@ -197,6 +198,9 @@ export class ConfigSectionService {
   async create(body: NewSection, form: SectionForm, ifMatch: string | undefined): Promise<Written<SectionView>> {
     const { noun, file, base } = this;
     const { name } = body;
+    // A new section must be addressable by its REST path afterwards (existing odd names stay readable).
+    const wrong = restNameProblem(name);
+    if (wrong) throw invalidField('name', wrong);
     if (!this.visible(name)) throw forbidden(`${JSON.stringify(name)} cannot be created or edited through ${base}`);
     const data = body.data ?? [];
     const { result, res, reload } = await this.write(

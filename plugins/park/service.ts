@@ -4,10 +4,18 @@ import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigFiles } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
-import { badRequest, notFound } from '../../core/http/errors.ts';
+import { badRequest, invalidField, notFound } from '../../core/http/errors.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
 import type { Debounced } from '../../core/live/reads.ts';
-import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
+import {
+  parseConfig,
+  restNameProblem,
+  validateName,
+  validateValue,
+  type ConfigDocument,
+  type EntryInput,
+  type EntryOp,
+} from '../../config-store/index.ts';
 import { LOT_OPTIONS, type LotValue, type ParkingLot, type ParkingLotEdit, type ParkingLotOptions } from './schemas.ts';
 import type { ParkedCall, ParkState } from './state.ts';
 
@@ -113,6 +121,8 @@ export class ParkService {
       (doc: ConfigDocument) => {
         const count = doc.countSections(name);
         if (count === 0) {
+          const wrong = restNameProblem(name); // a new lot must be addressable by its path afterwards
+          if (wrong) throw invalidField('name', wrong);
           doc.addSection(
             name,
             settings.map((s): EntryInput => ({ key: s.key, op: s.op ?? '=', value: s.value })),
