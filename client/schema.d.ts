@@ -146,6 +146,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/config/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply config files written with ?reload=later: one reload per module
+         * @description Every config write takes ?reload=later: the file is written (and backed up) but Asterisk is not reloaded, and /v1/status lists it under config.unapplied. This reloads each module those files feed once, and answers each outcome. A failed reload keeps its files listed; no rollback is made here (the writes' backups are listed by the configurations routes).
+         *
+         *     Needs the **admin** permission.
+         */
+        post: operations["post_admin_config_apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/status": {
         parameters: {
             query?: never;
@@ -924,7 +946,7 @@ export interface paths {
         get: operations["get_admin_queue_configurations_by_name"];
         /**
          * Replace queues.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -959,7 +981,7 @@ export interface paths {
         put?: never;
         /**
          * Create a queue in queues.conf
-         * @description Appended at the end of queues.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of queues.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -986,7 +1008,7 @@ export interface paths {
         get: operations["get_admin_queue_cfg_queues_by_name"];
         /**
          * Replace the entries of a queue
-         * @description data replaces every entry; lines that stay keep their comments and layout. When queues.conf has more than one queue of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a queue that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When queues.conf has more than one queue of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a queue that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -994,7 +1016,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a queue
-         * @description When queues.conf has more than one queue of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When queues.conf has more than one queue of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1042,7 +1064,7 @@ export interface paths {
         get: operations["get_admin_park_parkinglots_by_name"];
         /**
          * Create or rewrite a parking lot in res_parking.conf
-         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1050,7 +1072,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a parking lot from res_parking.conf
-         * @description Every section of that name goes, then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         * @description Every section of that name goes, then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1148,7 +1170,7 @@ export interface paths {
         get: operations["get_admin_park_configurations_by_name"];
         /**
          * Replace res_parking.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1183,7 +1205,7 @@ export interface paths {
         put?: never;
         /**
          * Create a parking lot in res_parking.conf
-         * @description Appended at the end of res_parking.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of res_parking.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1210,7 +1232,7 @@ export interface paths {
         get: operations["get_admin_park_cfg_parkinglots_by_name"];
         /**
          * Replace the entries of a parking lot
-         * @description data replaces every entry; lines that stay keep their comments and layout. When res_parking.conf has more than one parking lot of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a parking lot that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When res_parking.conf has more than one parking lot of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a parking lot that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1218,7 +1240,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a parking lot
-         * @description When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1354,7 +1376,7 @@ export interface paths {
         get: operations["get_admin_dialplan_configurations_by_name"];
         /**
          * Replace extensions.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1389,7 +1411,7 @@ export interface paths {
         put?: never;
         /**
          * Create a context in extensions.conf
-         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1416,7 +1438,7 @@ export interface paths {
         get: operations["get_admin_dialplan_sdps_by_name"];
         /**
          * Replace the entries of a context
-         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1424,7 +1446,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a context
-         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1451,7 +1473,7 @@ export interface paths {
         put?: never;
         /**
          * Create a context in extensions.conf
-         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A name this path may not edit is 403. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A name this path may not edit is 403. A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1478,7 +1500,7 @@ export interface paths {
         get: operations["get_manager_sdialplans_by_name"];
         /**
          * Replace the entries of a context
-         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1486,7 +1508,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a context
-         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1688,7 +1710,7 @@ export interface paths {
         get: operations["get_admin_pjsip_configurations_by_name"];
         /**
          * Replace pjsip.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1989,7 +2011,7 @@ export interface paths {
         put?: never;
         /**
          * Create a trunk
-         * @description Writes the endpoint, aor, identify, auth (with a username) and registration (with register: true) sections, all named after the trunk, at the end of pjsip.conf. A name any section already has is 409. A username needs a password and register needs a username (400); a transport must be a transport section of pjsip.conf. Defaults: allow "ulaw,alaw", qualify_frequency 60. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Writes the endpoint, aor, identify, auth (with a username) and registration (with register: true) sections, all named after the trunk, at the end of pjsip.conf. A name any section already has is 409. A username needs a password and register needs a username (400); a transport must be a transport section of pjsip.conf. Defaults: allow "ulaw,alaw", qualify_frequency 60. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2018,7 +2040,7 @@ export interface paths {
         get: operations["get_manager_trunks_by_name"];
         /**
          * Change a trunk
-         * @description Only the fields given change; a field left out keeps its value (the password too). "" removes an optional option (transport, caller_id, from_user, from_domain); username "" removes the auth section. register: true adds the registration section, false removes it. Options of the sections the gateway does not manage stay as they are. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Only the fields given change; a field left out keeps its value (the password too). "" removes an optional option (transport, caller_id, from_user, from_domain); username "" removes the auth section. register: true adds the registration section, false removes it. Options of the sections the gateway does not manage stay as they are. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2026,7 +2048,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trunk
-         * @description Removes exactly the trunk's sections (listed in the answer) and nothing else. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Removes exactly the trunk's sections (listed in the answer) and nothing else. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2330,11 +2352,41 @@ export interface components {
     schemas: {
         ReloadOutcome: {
             /**
-             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)
+             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed); later (?reload=later: made by POST /admin/config/apply)
              * @enum {string}
              */
-            status: "done" | "failed" | "pending" | "none";
+            status: "done" | "failed" | "pending" | "none" | "later";
             message?: string | null;
+        };
+        /** @description what a write would do: checked like the real one (400, 404, 409, 412 alike), but no byte written, no backup, no reload */
+        ConfigDryRun: {
+            /**
+             * @description always true: nothing was written
+             * @constant
+             */
+            dry_run: true;
+            /** @description the file the write would change */
+            name: string;
+            /** @description the unified diff (diff -u) from the file as it is to the file as it would be; "" when nothing would change */
+            diff: string;
+            reload: string | null;
+        };
+        ConfigUnapplied: {
+            /** @description a config file written with ?reload=later */
+            name: string;
+            /** @description what reloading it does */
+            module: string;
+            /** @description ISO 8601: the first such write not yet applied */
+            since: string;
+        };
+        ConfigApplied: {
+            list: {
+                /** @description the reload made ("module reload res_pjsip.so", "dialplan reload"), once per module */
+                module: string;
+                /** @description the files written with ?reload=later it applied */
+                files: string[];
+                reload: components["schemas"]["ReloadOutcome"];
+            }[];
         };
         AuditEntry: {
             /** @description ISO 8601 */
@@ -3371,6 +3423,10 @@ export interface components {
                     capacity: number;
                 };
             };
+            config: {
+                /** @description config files written with ?reload=later: POST /v1/admin/config/apply reloads them */
+                unapplied: components["schemas"]["ConfigUnapplied"][];
+            };
         };
         Ready: {
             ready: boolean;
@@ -3384,7 +3440,7 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "insufficient_storage" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "reload_rejected" | "insufficient_storage" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
             /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
@@ -3469,6 +3525,15 @@ export interface components {
             api_ver: "0.1";
             /** @constant */
             statuscode: 413;
+            /** Format: date-time */
+            timestamp: string;
+            result: components["schemas"]["ErrorResult"];
+        };
+        Error422: {
+            /** @constant */
+            api_ver: "0.1";
+            /** @constant */
+            statuscode: 422;
             /** Format: date-time */
             timestamp: string;
             result: components["schemas"]["ErrorResult"];
@@ -4050,6 +4115,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+        };
+    };
+    post_admin_config_apply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigApplied"];
+                    };
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
                 };
             };
         };
@@ -8205,7 +8325,10 @@ export interface operations {
     };
     put_admin_queue_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description queues.conf, or a backup of it (queues.conf.<ISO timestamp>) */
@@ -8237,7 +8360,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8293,6 +8416,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -8453,6 +8585,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -8485,7 +8619,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8550,6 +8684,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -8647,6 +8790,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -8680,7 +8825,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8747,6 +8892,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -8771,6 +8925,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -8794,7 +8950,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8850,6 +9006,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9007,7 +9172,10 @@ export interface operations {
     };
     put_admin_park_parkinglots_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description parking lot name */
@@ -9064,7 +9232,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ParkingLotEdit"];
+                        result: components["schemas"]["ParkingLotEdit"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9131,6 +9299,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -9153,7 +9330,10 @@ export interface operations {
     };
     delete_admin_park_parkinglots_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description parking lot name */
@@ -9176,7 +9356,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ParkingLotEdit"];
+                        result: components["schemas"]["ParkingLotEdit"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9232,6 +9412,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9588,7 +9777,10 @@ export interface operations {
     };
     put_admin_park_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description res_parking.conf, or a backup of it (res_parking.conf.<ISO timestamp>) */
@@ -9620,7 +9812,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9676,6 +9868,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9836,6 +10037,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -9868,7 +10071,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9933,6 +10136,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -10030,6 +10242,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -10063,7 +10277,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10130,6 +10344,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -10154,6 +10377,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -10177,7 +10402,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10233,6 +10458,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -10667,7 +10901,10 @@ export interface operations {
     };
     put_admin_dialplan_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description extensions.conf, or a backup of it (extensions.conf.<ISO timestamp>) */
@@ -10699,7 +10936,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10755,6 +10992,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -10915,6 +11161,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -10947,7 +11195,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11012,6 +11260,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11109,6 +11366,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11142,7 +11401,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11209,6 +11468,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -11233,6 +11501,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11256,7 +11526,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11312,6 +11582,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11406,6 +11685,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -11438,7 +11719,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11503,6 +11784,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11600,6 +11890,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11633,7 +11925,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11700,6 +11992,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -11724,6 +12025,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11747,7 +12050,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11803,6 +12106,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -12843,7 +13155,10 @@ export interface operations {
     };
     put_admin_pjsip_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description pjsip.conf, or a backup of it (pjsip.conf.<ISO timestamp>) */
@@ -12875,7 +13190,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -12931,6 +13246,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -13876,7 +14200,10 @@ export interface operations {
     };
     post_manager_trunks: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -13900,7 +14227,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkWritten"];
+                        result: components["schemas"]["TrunkWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -13956,6 +14283,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -14056,7 +14392,10 @@ export interface operations {
     };
     put_manager_trunks_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description the trunk name (its sections' name in pjsip.conf) */
@@ -14083,7 +14422,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkWritten"];
+                        result: components["schemas"]["TrunkWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -14150,6 +14489,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -14172,7 +14520,10 @@ export interface operations {
     };
     delete_manager_trunks_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description the trunk name (its sections' name in pjsip.conf) */
@@ -14195,7 +14546,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkDeleted"];
+                        result: components["schemas"]["TrunkDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -14251,6 +14602,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */

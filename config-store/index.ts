@@ -46,3 +46,4 @@ export {
 } from './file-store.ts';
 export { parseBackupName } from './backups.ts';
 export { assertPlainFileName } from './path-guard.ts';
+export { unifiedDiff } from './unified-diff.ts';

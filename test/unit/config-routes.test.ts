@@ -717,7 +717,20 @@ test("the document: each plugin's routes carry its tag and name its file; both P
   assert.match(put.description, /ETag/);
   for (const s of ['200', '400', '404', '412', '413']) assert.ok(put.responses[s], `PUT documents ${s}`);
   const sections = op('/v1/admin/dialplan/sdps/{name}', 'put');
-  assert.deepEqual(sections.parameters.map((p: any) => `${p.in}:${p.name}`).sort(), ['path:name', 'query:form', 'query:index']);
+  assert.deepEqual(sections.parameters.map((p: any) => `${p.in}:${p.name}`).sort(), [
+    'path:name',
+    'query:dry_run',
+    'query:form',
+    'query:index',
+    'query:reload',
+  ]);
+  // a write's answer is what was written, or on ?dry_run=true the diff (ConfigDryRun); 422 when Asterisk refuses it
+  for (const o of [put, sections, op('/v1/admin/dialplan/sdps', 'post'), op('/v1/admin/dialplan/sdps/{name}', 'delete')]) {
+    assert.match(JSON.stringify(o.responses['200']), /#\/components\/schemas\/ConfigDryRun"/);
+    assert.ok(o.responses['422'], 'documents 422');
+    assert.ok(o.parameters.some((p: any) => p.in === 'query' && p.name === 'dry_run'));
+  }
+  assert.deepEqual(Object.keys(doc.body.components.schemas.ConfigDryRun.properties).sort(), ['diff', 'dry_run', 'name', 'reload']);
   assert.match(sections.description, /If-Match/);
   assert.ok(doc.body.components.schemas.ConfigSection);
   assert.ok(doc.body.components.schemas.ConfigEntryInput);
