@@ -157,7 +157,7 @@ export interface paths {
         put?: never;
         /**
          * Apply config files written with ?reload=later: one reload per module
-         * @description Every config write takes ?reload=later: the file is written (and backed up) but Asterisk is not reloaded, and /v1/status lists it under config.unapplied. This reloads each module those files feed once, and answers each outcome. A failed reload keeps its files listed; no rollback is made here (the writes' backups are listed by the configurations routes).
+         * @description Every config write takes ?reload=later: the file is written (and backed up) but Asterisk is not reloaded, and /v1/status lists it under config.unapplied. This reloads each module those files feed once, and answers each outcome. A failed reload keeps its files listed; no rollback is made here (the writes' backups are listed by the configurations routes). The body is an empty JSON object, {}.
          *
          *     Needs the **admin** permission.
          */
@@ -4126,7 +4126,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -4145,6 +4149,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
             /** @description No token, or a wrong or expired one */
             401: {
                 headers: {
@@ -4161,6 +4174,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Asterisk did not answer in time */

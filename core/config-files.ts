@@ -378,7 +378,8 @@ export function registerConfigApplyRoute(router: Router, files: Pick<ConfigFiles
         'Every config write takes ?reload=later: the file is written (and backed up) but Asterisk is not reloaded, and ' +
         '/v1/status lists it under config.unapplied. This reloads each module those files feed once, and answers each ' +
         "outcome. A failed reload keeps its files listed; no rollback is made here (the writes' backups are listed " +
-        'by the configurations routes).',
+        'by the configurations routes). The body is an empty JSON object, {}.',
+      body: obj({}, 'an empty JSON object: {}'),
       responses: { 200: ConfigAppliedSchema },
       errors: [504],
       handler: async () => ok(await files.apply()),

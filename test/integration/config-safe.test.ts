@@ -126,6 +126,24 @@ test('an endpoint res_pjsip refuses (unknown option; wrong value type) is rolled
   assert.ok((await endpoints()).includes('gw-good'));
 });
 
+test('a trunk whose endpoint res_pjsip refuses (an unknown codec in allow), written through the trunk route, is rolled back', {
+  skip,
+}, async () => {
+  const before = bytes('pjsip.conf');
+  const listedBefore = await endpoints();
+  const a = await bed.api.post('/v1/manager/trunks', {
+    name: 'gw-bad-trunk',
+    hostname: '127.0.0.9',
+    context: TESTBED.contexts.wait,
+    allow: 'nosuchcodec',
+  });
+  assert.equal(a.status, 422, a.text);
+  assert.equal(a.body.result.code, 'reload_rejected');
+  assert.match(a.body.result.errors[0], /endpoint "gw-bad-trunk"/);
+  assert.ok(bytes('pjsip.conf').equals(before), 'pjsip.conf byte-identical');
+  assert.deepEqual(await endpoints(), listedBefore);
+});
+
 test('a lot res_parking refuses, written through the section route, is rolled back: 422, file byte-identical, lots as before', {
   skip,
 }, async () => {
