@@ -202,17 +202,22 @@ export class ConfigFileStore {
    * Puts a backup's bytes back as the file, byte for byte (a rollback after Asterisk refused what was written):
    * atomic, under the file's queue, keeping the file's mode and owner, and making no backup of its own. Only
    * while the file is still what `expectEtag` says (the write being undone); else 412 and nothing changes, so a
-   * later write is never undone by accident.
+   * later write is never undone by accident. `backupName` null undoes the write that created the file: it is
+   * removed. Answers the file as it is now (null: no file).
    */
-  async restore(name: string, backupName: string, expectEtag: string): Promise<ReadResult> {
+  async restore(name: string, backupName: string | null, expectEtag: string): Promise<ReadResult | null> {
     const p = this.resolve(name);
-    if (assertBackupName(backupName).file !== name) throw badConfig(`${backupName} is not a backup of ${name}`);
+    if (backupName !== null && assertBackupName(backupName).file !== name) throw badConfig(`${backupName} is not a backup of ${name}`);
     return this.locked(p, async () => {
       await this.pruning.get(name);
       const cur = await this.load(p, name);
       try {
         if (!cur) throw configNotFound(`config file ${name} not found`);
         checkIfMatch(name, cur.bytes, expectEtag);
+        if (backupName === null) {
+          await rm(cur.target);
+          return null;
+        }
         let bytes: Buffer;
         try {
           bytes = await readFile(path.join(this.backupDir, backupName));

@@ -247,32 +247,26 @@ export class ConfigFiles {
 
   private async rollBack(file: string, res: WriteResult, wrong: string[], first: ReloadOutcome): Promise<never> {
     const extra: Record<string, unknown> = { errors: wrong, reload: first };
-    if (res.backup === null) {
-      throw new ApiError(
-        422,
-        `Asterisk did not take the new ${file}: ${wrong[0]}; there was no earlier file to put back`,
-        extra,
-        'reload_rejected',
-      );
-    }
+    // No backup: the write created the file, and undoing it removes it.
+    const previous = res.backup ?? `no ${file} (the write created it; it was removed)`;
     try {
       await this.store.restore(file, res.backup, res.etag);
     } catch (e) {
       extra.restored = false;
       throw new ApiError(
         422,
-        `Asterisk did not take the new ${file}: ${wrong[0]}; putting back ${res.backup} failed (${(e as Error).message})`,
+        `Asterisk did not take the new ${file}: ${wrong[0]}; putting back ${previous} failed (${(e as Error).message})`,
         extra,
         'reload_rejected',
       );
     }
-    extra.restored = res.backup;
+    extra.restored = res.backup ?? null;
     extra.reload_after_restore = await this.reload(file).catch((e: Error) => ({ status: 'failed', message: e.message }));
-    this.log.warn(`${file}: Asterisk did not take a write (${wrong.join('; ')}); restored ${res.backup}`);
+    this.log.warn(`${file}: Asterisk did not take a write (${wrong.join('; ')}); restored ${previous}`);
     throw new ApiError(
       422,
       `Asterisk did not take the new ${file}: ${wrong[0]}${wrong.length > 1 ? ` (and ${wrong.length - 1} more)` : ''}. ` +
-        `Nothing changed: the previous file was put back (${res.backup}) and reloaded.`,
+        `Nothing changed: the previous file was put back (${previous}) and reloaded.`,
       extra,
       'reload_rejected',
     );

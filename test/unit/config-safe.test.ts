@@ -344,6 +344,30 @@ test('a queue or lot written through the section routes that Asterisk does not l
   assert.equal(b.status, 200, b.text);
 });
 
+test('rollback of a write that created the file removes it; a rollback never undoes a later write (412)', async () => {
+  const original = readFileSync(file('pjsip.conf'));
+  rmSync(file('pjsip.conf'));
+  try {
+    const a = await api.put('/v1/admin/pjsip/configurations/pjsip.conf', { data: '[6100]\ntype = endpoint\nbogus_option = yes\n' });
+    assert.equal(a.status, 422, a.text);
+    assert.equal(a.body.result.restored, null);
+    assert.match(a.body.result.message, /no pjsip\.conf \(the write created it; it was removed\)/);
+    assert.equal(existsSync(file('pjsip.conf')), false, 'the file the write created is gone');
+  } finally {
+    writeFileSync(file('pjsip.conf'), original);
+  }
+  // restore() only undoes the write it was given: once the file changed again it refuses and changes nothing
+  const w1 = await files.store.replace('queues.conf', `${readFileSync(file('queues.conf'), 'utf8')}; one\n`);
+  const w2 = await files.store.replace('queues.conf', `${readFileSync(file('queues.conf'), 'utf8')}; two\n`);
+  const now = readFileSync(file('queues.conf'));
+  await assert.rejects(files.store.restore('queues.conf', w1.backup!, w1.etag), (e: Error & { status?: number }) => e.status === 412);
+  assert.ok(readFileSync(file('queues.conf')).equals(now));
+  // undoing the last write puts its backup back byte for byte
+  const back = await files.store.restore('queues.conf', w2.backup!, w2.etag);
+  assert.ok(readFileSync(file('queues.conf')).equals(readFileSync(path.join(backups, w2.backup!))));
+  assert.equal(back!.etag, w1.etag);
+});
+
 test('changedObjects: only objects a write adds or changes are checked (templates and [general] never)', () => {
   const before = '[t](!)\ntype = endpoint\n[a](t)\n[b]\ntype = endpoint\nx = 1\n';
   assert.deepEqual(changedObjects('pjsip.conf', before, before), []);
