@@ -146,6 +146,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/config/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply config files written with ?reload=later: one reload per module
+         * @description Every config write takes ?reload=later: the file is written (and backed up) but Asterisk is not reloaded, and /v1/status lists it under config.unapplied. This reloads each module those files feed once, and answers each outcome. A failed reload keeps its files listed; no rollback is made here (the writes' backups are listed by the configurations routes). The body is an empty JSON object, {}.
+         *
+         *     Needs the **admin** permission.
+         */
+        post: operations["post_admin_config_apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/status": {
         parameters: {
             query?: never;
@@ -946,7 +968,7 @@ export interface paths {
         get: operations["get_admin_queue_configurations_by_name"];
         /**
          * Replace queues.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -981,7 +1003,7 @@ export interface paths {
         put?: never;
         /**
          * Create a queue in queues.conf
-         * @description Appended at the end of queues.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of queues.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1008,7 +1030,7 @@ export interface paths {
         get: operations["get_admin_queue_cfg_queues_by_name"];
         /**
          * Replace the entries of a queue
-         * @description data replaces every entry; lines that stay keep their comments and layout. When queues.conf has more than one queue of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a queue that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When queues.conf has more than one queue of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a queue that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1016,7 +1038,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a queue
-         * @description When queues.conf has more than one queue of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When queues.conf has more than one queue of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1064,7 +1086,7 @@ export interface paths {
         get: operations["get_admin_park_parkinglots_by_name"];
         /**
          * Create or rewrite a parking lot in res_parking.conf
-         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1072,7 +1094,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a parking lot from res_parking.conf
-         * @description Every section of that name goes, then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         * @description Every section of that name goes, then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1170,7 +1192,7 @@ export interface paths {
         get: operations["get_admin_park_configurations_by_name"];
         /**
          * Replace res_parking.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1205,7 +1227,7 @@ export interface paths {
         put?: never;
         /**
          * Create a parking lot in res_parking.conf
-         * @description Appended at the end of res_parking.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of res_parking.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1232,7 +1254,7 @@ export interface paths {
         get: operations["get_admin_park_cfg_parkinglots_by_name"];
         /**
          * Replace the entries of a parking lot
-         * @description data replaces every entry; lines that stay keep their comments and layout. When res_parking.conf has more than one parking lot of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a parking lot that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When res_parking.conf has more than one parking lot of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a parking lot that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1240,7 +1262,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a parking lot
-         * @description When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1376,7 +1398,7 @@ export interface paths {
         get: operations["get_admin_dialplan_configurations_by_name"];
         /**
          * Replace extensions.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1411,7 +1433,7 @@ export interface paths {
         put?: never;
         /**
          * Create a context in extensions.conf
-         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1438,7 +1460,7 @@ export interface paths {
         get: operations["get_admin_dialplan_sdps_by_name"];
         /**
          * Replace the entries of a context
-         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1446,7 +1468,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a context
-         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1473,7 +1495,7 @@ export interface paths {
         put?: never;
         /**
          * Create a context in extensions.conf
-         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A name this path may not edit is 403. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description Appended at the end of extensions.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A name this path may not edit is 403. A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1500,7 +1522,7 @@ export interface paths {
         get: operations["get_manager_sdialplans_by_name"];
         /**
          * Replace the entries of a context
-         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description data replaces every entry; lines that stay keep their comments and layout. When extensions.conf has more than one context of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a context that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1508,7 +1530,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a context
-         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description When extensions.conf has more than one context of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **manager** permission.
          */
@@ -1710,7 +1732,7 @@ export interface paths {
         get: operations["get_admin_pjsip_configurations_by_name"];
         /**
          * Replace pjsip.conf
-         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         * @description The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. A backup cannot be changed (400). Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -2011,7 +2033,7 @@ export interface paths {
         put?: never;
         /**
          * Create a trunk
-         * @description Writes the endpoint, aor, identify, auth (with a username) and registration (with register: true) sections, all named after the trunk, at the end of pjsip.conf. A name any section already has is 409. A username needs a password and register needs a username (400); a transport must be a transport section of pjsip.conf. Defaults: allow "ulaw,alaw", qualify_frequency 60. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Writes the endpoint, aor, identify, auth (with a username) and registration (with register: true) sections, all named after the trunk, at the end of pjsip.conf. A name any section already has is 409. A username needs a password and register needs a username (400); a transport must be a transport section of pjsip.conf. Defaults: allow "ulaw,alaw", qualify_frequency 60. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2040,7 +2062,7 @@ export interface paths {
         get: operations["get_manager_trunks_by_name"];
         /**
          * Change a trunk
-         * @description Only the fields given change; a field left out keeps its value (the password too). "" removes an optional option (transport, caller_id, from_user, from_domain); username "" removes the auth section. register: true adds the registration section, false removes it. Options of the sections the gateway does not manage stay as they are. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Only the fields given change; a field left out keeps its value (the password too). "" removes an optional option (transport, caller_id, from_user, from_domain); username "" removes the auth section. register: true adds the registration section, false removes it. Options of the sections the gateway does not manage stay as they are. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2048,7 +2070,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trunk
-         * @description Removes exactly the trunk's sections (listed in the answer) and nothing else. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         * @description Removes exactly the trunk's sections (listed in the answer) and nothing else. One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
          *
          *     Needs the **manager** permission.
          */
@@ -2352,11 +2374,41 @@ export interface components {
     schemas: {
         ReloadOutcome: {
             /**
-             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed)
+             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed); later (?reload=later: made by POST /admin/config/apply)
              * @enum {string}
              */
-            status: "done" | "failed" | "pending" | "none";
+            status: "done" | "failed" | "pending" | "none" | "later";
             message?: string | null;
+        };
+        /** @description what a write would do: checked like the real one (400, 404, 409, 412 alike), but no byte written, no backup, no reload */
+        ConfigDryRun: {
+            /**
+             * @description always true: nothing was written
+             * @constant
+             */
+            dry_run: true;
+            /** @description the file the write would change */
+            name: string;
+            /** @description the unified diff (diff -u) from the file as it is to the file as it would be; "" when nothing would change */
+            diff: string;
+            reload: string | null;
+        };
+        ConfigUnapplied: {
+            /** @description a config file written with ?reload=later */
+            name: string;
+            /** @description what reloading it does */
+            module: string;
+            /** @description ISO 8601: the first such write not yet applied */
+            since: string;
+        };
+        ConfigApplied: {
+            list: {
+                /** @description the reload made ("module reload res_pjsip.so", "dialplan reload"), once per module */
+                module: string;
+                /** @description the files written with ?reload=later it applied */
+                files: string[];
+                reload: components["schemas"]["ReloadOutcome"];
+            }[];
         };
         AuditEntry: {
             /** @description ISO 8601 */
@@ -3453,6 +3505,10 @@ export interface components {
                     capacity: number;
                 };
             };
+            config: {
+                /** @description config files written with ?reload=later: POST /v1/admin/config/apply reloads them */
+                unapplied: components["schemas"]["ConfigUnapplied"][];
+            };
         };
         Ready: {
             ready: boolean;
@@ -3466,7 +3522,7 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "insufficient_storage" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "reload_rejected" | "insufficient_storage" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
             /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
@@ -3551,6 +3607,15 @@ export interface components {
             api_ver: "0.1";
             /** @constant */
             statuscode: 413;
+            /** Format: date-time */
+            timestamp: string;
+            result: components["schemas"]["ErrorResult"];
+        };
+        Error422: {
+            /** @constant */
+            api_ver: "0.1";
+            /** @constant */
+            statuscode: 422;
             /** Format: date-time */
             timestamp: string;
             result: components["schemas"]["ErrorResult"];
@@ -4132,6 +4197,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error403"];
+                };
+            };
+        };
+    };
+    post_admin_config_apply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigApplied"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
                 };
             };
         };
@@ -8363,7 +8505,10 @@ export interface operations {
     };
     put_admin_queue_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description queues.conf, or a backup of it (queues.conf.<ISO timestamp>) */
@@ -8395,7 +8540,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8451,6 +8596,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -8611,6 +8765,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -8643,7 +8799,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8708,6 +8864,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -8805,6 +8970,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -8838,7 +9005,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -8905,6 +9072,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -8929,6 +9105,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -8952,7 +9130,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9008,6 +9186,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9165,7 +9352,10 @@ export interface operations {
     };
     put_admin_park_parkinglots_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description parking lot name */
@@ -9222,7 +9412,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ParkingLotEdit"];
+                        result: components["schemas"]["ParkingLotEdit"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9289,6 +9479,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -9311,7 +9510,10 @@ export interface operations {
     };
     delete_admin_park_parkinglots_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description parking lot name */
@@ -9334,7 +9536,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ParkingLotEdit"];
+                        result: components["schemas"]["ParkingLotEdit"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9390,6 +9592,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9746,7 +9957,10 @@ export interface operations {
     };
     put_admin_park_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description res_parking.conf, or a backup of it (res_parking.conf.<ISO timestamp>) */
@@ -9778,7 +9992,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -9834,6 +10048,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -9994,6 +10217,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -10026,7 +10251,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10091,6 +10316,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -10188,6 +10422,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -10221,7 +10457,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10288,6 +10524,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -10312,6 +10557,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -10335,7 +10582,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10391,6 +10638,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -10825,7 +11081,10 @@ export interface operations {
     };
     put_admin_dialplan_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description extensions.conf, or a backup of it (extensions.conf.<ISO timestamp>) */
@@ -10857,7 +11116,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -10913,6 +11172,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11073,6 +11341,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -11105,7 +11375,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11170,6 +11440,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11267,6 +11546,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11300,7 +11581,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11367,6 +11648,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -11391,6 +11681,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11414,7 +11706,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11470,6 +11762,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11564,6 +11865,8 @@ export interface operations {
         parameters: {
             query?: {
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path?: never;
@@ -11596,7 +11899,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11661,6 +11964,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -11758,6 +12070,8 @@ export interface operations {
             query?: {
                 index?: string | null;
                 form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11791,7 +12105,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionWritten"];
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11858,6 +12172,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -11882,6 +12205,8 @@ export interface operations {
         parameters: {
             query?: {
                 index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
             };
             header?: never;
             path: {
@@ -11905,7 +12230,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigSectionDeleted"];
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -11961,6 +12286,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -13001,7 +13335,10 @@ export interface operations {
     };
     put_admin_pjsip_configurations_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description pjsip.conf, or a backup of it (pjsip.conf.<ISO timestamp>) */
@@ -13033,7 +13370,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["ConfigFileWritten"];
+                        result: components["schemas"]["ConfigFileWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -13089,6 +13426,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -14034,7 +14380,10 @@ export interface operations {
     };
     post_manager_trunks: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -14058,7 +14407,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkWritten"];
+                        result: components["schemas"]["TrunkWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -14114,6 +14463,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */
@@ -14214,7 +14572,10 @@ export interface operations {
     };
     put_manager_trunks_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description the trunk name (its sections' name in pjsip.conf) */
@@ -14241,7 +14602,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkWritten"];
+                        result: components["schemas"]["TrunkWritten"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -14308,6 +14669,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error413"];
                 };
             };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
             /** @description Asterisk did not answer in time */
             504: {
                 headers: {
@@ -14330,7 +14700,10 @@ export interface operations {
     };
     delete_manager_trunks_by_name: {
         parameters: {
-            query?: never;
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
             header?: never;
             path: {
                 /** @description the trunk name (its sections' name in pjsip.conf) */
@@ -14353,7 +14726,7 @@ export interface operations {
                         statuscode: 200;
                         /** Format: date-time */
                         timestamp: string;
-                        result: components["schemas"]["TrunkDeleted"];
+                        result: components["schemas"]["TrunkDeleted"] | components["schemas"]["ConfigDryRun"];
                     };
                 };
             };
@@ -14409,6 +14782,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
                 };
             };
             /** @description Asterisk did not answer in time */

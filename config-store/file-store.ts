@@ -47,11 +47,18 @@ export interface ReadResult {
 export interface WriteResult extends ReadResult {
   /** Name of the backup of the previous content (for readBackup), or null when nothing was written. */
   backup: string | null;
+  /**
+   * The text as it was before the write (null when the file did not exist), when the write changed it, and on a
+   * dry run, where `text` is what would be written and `etag` the current file's.
+   */
+  before?: string | null;
 }
 
 export interface WriteOptions {
   /** Refuse (412) unless the file's current ETag matches; `*` matches any existing file. */
   ifMatch?: string;
+  /** Check and compute everything, write nothing (no backup, no temp file): the result has `before`. */
+  dryRun?: boolean;
 }
 
 export type ConfigEdit = (doc: ConfigDocument) => void | Promise<void>;
@@ -151,9 +158,10 @@ export class ConfigFileStore {
         const errorsBefore = doc.errorCount();
         await edit(doc);
         const text = doc.toString();
-        if (sameText(doc, text, cur.text)) return { text: cur.text, etag: etagOf(cur.bytes), backup: null };
+        if (sameText(doc, text, cur.text)) return { text: cur.text, etag: etagOf(cur.bytes), backup: null, ...dry(opts, cur) };
         // Safety net: never write a file Asterisk would refuse more than the one on disk.
         if (doc.errorCount() > errorsBefore) doc.assertValid();
+        if (opts.dryRun) return { text, etag: etagOf(cur.bytes), backup: null, before: cur.text };
         return await this.commit(name, p, cur, encodeEdited(doc, text, cur, name), text);
       } finally {
         this.giveBack(cur);
@@ -178,7 +186,8 @@ export class ConfigFileStore {
           if (!cur) throw configPrecondition(`${name} does not exist (If-Match given)`);
           checkIfMatch(name, cur.bytes, opts.ifMatch);
         }
-        if (cur && cur.text === text) return { text, etag: etagOf(cur.bytes), backup: null };
+        if (cur && cur.text === text) return { text, etag: etagOf(cur.bytes), backup: null, ...dry(opts, cur) };
+        if (opts.dryRun) return { text, etag: cur ? etagOf(cur.bytes) : '', backup: null, before: cur?.text ?? null };
         // Keep a Latin-1 file Latin-1 while the text allows it, so GET then PUT changes no byte.
         const encoding: TextEncodingName = cur?.encoding === 'latin1' && !/[^\u0000-\u00ff]/.test(text) ? 'latin1' : 'utf8';
         return await this.commit(name, p, cur, [encodeConfigText(text, encoding, name)], text);
@@ -187,6 +196,41 @@ export class ConfigFileStore {
       }
     });
     return this.reported(name, write);
+  }
+
+  /**
+   * Puts a backup's bytes back as the file, byte for byte (a rollback after Asterisk refused what was written):
+   * atomic, under the file's queue, keeping the file's mode and owner, and making no backup of its own. Only
+   * while the file is still what `expectEtag` says (the write being undone); else 412 and nothing changes, so a
+   * later write is never undone by accident. `backupName` null undoes the write that created the file: it is
+   * removed. Answers the file as it is now (null: no file).
+   */
+  async restore(name: string, backupName: string | null, expectEtag: string): Promise<ReadResult | null> {
+    const p = this.resolve(name);
+    if (backupName !== null && assertBackupName(backupName).file !== name) throw badConfig(`${backupName} is not a backup of ${name}`);
+    return this.locked(p, async () => {
+      await this.pruning.get(name);
+      const cur = await this.load(p, name);
+      try {
+        if (!cur) throw configNotFound(`config file ${name} not found`);
+        checkIfMatch(name, cur.bytes, expectEtag);
+        if (backupName === null) {
+          await rm(cur.target);
+          return null;
+        }
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(path.join(this.backupDir, backupName));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw configNotFound(`backup ${backupName} not found`);
+          throw err;
+        }
+        await writeFileAtomic(cur.target, [bytes], { mode: cur.mode, uid: cur.uid, gid: cur.gid });
+        return { text: decodeConfigBytes(bytes).text, etag: etagOf(bytes) };
+      } finally {
+        this.giveBack(cur);
+      }
+    });
   }
 
   /** Removes the temp files of writers killed mid-write (kill -9, power cut) from the config directory. */
@@ -267,7 +311,7 @@ export class ConfigFileStore {
     }
     // The new backup is the newest: prune from the listing made before it, without reading the directory again.
     if (made.backup) this.prune(name, [made.backup.name, ...made.names]);
-    const res = { text, etag: etag || etagOfPieces(bytes), backup: made.backup?.name ?? null };
+    const res = { text, etag: etag || etagOfPieces(bytes), backup: made.backup?.name ?? null, before: cur?.text ?? null };
     this.written.add(res);
     return res;
   }
@@ -425,6 +469,11 @@ function encodeEdited(doc: ConfigDocument, text: string, cur: Current, name: str
   const head = oneByte ? prefix : Buffer.byteLength(cur.text.slice(0, prefix));
   const tail = oneByte ? suffix : Buffer.byteLength(cur.text.slice(cur.text.length - suffix));
   return [cur.bytes.subarray(0, head), mid, cur.bytes.subarray(cur.bytes.length - tail)];
+}
+
+/** The dry run's `before` for an unchanged text. */
+function dry(opts: WriteOptions, cur: Current): { before?: string } {
+  return opts.dryRun ? { before: cur.text } : {};
 }
 
 function checkIfMatch(name: string, bytes: Uint8Array, ifMatch: string | undefined): void {

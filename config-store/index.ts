@@ -20,6 +20,7 @@ export {
   validateKey,
   validateValue,
   escapeValue,
+  restNameProblem,
   MAX_SECTION_NAME_BYTES,
 } from './validate.ts';
 export { validateText } from './validate-text.ts';
@@ -45,3 +46,4 @@ export {
 } from './file-store.ts';
 export { parseBackupName } from './backups.ts';
 export { assertPlainFileName } from './path-guard.ts';
+export { unifiedDiff } from './unified-diff.ts';

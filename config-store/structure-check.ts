@@ -65,3 +65,19 @@ export function structuralProblems(lines: readonly ConfigLine[]): ConfigProblem[
   if (last && last.depthOut > 0) out.push(unclosedCommentProblem(openedAt));
   return out;
 }
+
+/**
+ * A line config.c would skip with a warning because it is neither a header, an assignment, a
+ * directive, a comment nor blank ("No '=' (equal sign) in line N"): refused in a whole file
+ * (validate-text.ts), where it can only be a mistake (`null`, `{`, JSON sent as text). Existing
+ * files keep such lines as the warnings they are. `i` is the 0-based line index.
+ */
+export function strayLineProblem(l: ConfigLine, i: number): ConfigProblem | null {
+  if (l.kind !== 'other' || l.problem?.severity === 'error') return null;
+  const what = l.problem?.message.startsWith('no variable name') ? 'no variable name before the operator' : "No '=' (equal sign)";
+  return {
+    line: i + 1,
+    severity: 'error',
+    message: `${what} in line ${i + 1}: not a [section], an assignment (=, =>, +=), a #directive or a comment; Asterisk would skip it`,
+  };
+}

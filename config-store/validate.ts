@@ -31,6 +31,28 @@ export function validateName(name: unknown): asserts name is string {
   }
 }
 
+/**
+ * The rule for a section created over REST (POST on a section route): on top of validateName, the
+ * name must be addressable as one URL path segment afterwards, so no '/', '\\', '..', no control
+ * characters (C0 and DEL), no leading or trailing whitespace, at most MAX_SECTION_NAME_BYTES bytes.
+ * Hand-written sections with other names stay readable; only creating one is refused.
+ * Returns what is wrong, or null.
+ */
+export function restNameProblem(name: string): string | null {
+  try {
+    validateName(name);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (/[\u0000-\u001f\u007f]/.test(name)) return `section name ${show(name)} must not contain control characters`;
+  if (name.includes('/') || name.includes('\\'))
+    return `section name ${show(name)} must not contain '/' or '\\' (it could not be addressed by its REST path)`;
+  if (name.includes('..') || name === '.')
+    return `section name ${show(name)} must not be '.' or contain '..' (it could not be addressed by its REST path)`;
+  if (name.trim() !== name) return `section name ${show(name)} must not start or end with whitespace`;
+  return null;
+}
+
 /** A name listed in `[x](t1,t2)`: also no ',', '(' or ')', and not an option token. */
 export function validateTemplateName(name: unknown): asserts name is string {
   validateName(name);

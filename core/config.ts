@@ -119,6 +119,12 @@ export const GatewayYamlSchema = mapping(
         {
           config_dir: v.optional(str('where extensions.conf, pjsip.conf, queues.conf, res_parking.conf are edited'), '/etc/asterisk'),
           modules_dir: v.optional(str("Asterisk's modules (default: astmoddir from asterisk.conf)")),
+          reload_timeout_s: int(
+            30,
+            1,
+            600,
+            'a config reload (and the check that Asterisk took it) unanswered this long is answered 504 asterisk_timeout',
+          ),
         },
         "Asterisk's own files; relative paths are relative to gateway.yaml",
       ),
@@ -324,6 +330,7 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
     asterisk: {
       config_dir: path.resolve(base, c.asterisk.config_dir),
       modules_dir: c.asterisk.modules_dir === undefined ? undefined : path.resolve(base, c.asterisk.modules_dir),
+      reload_timeout_s: c.asterisk.reload_timeout_s,
     },
     data_dir: path.resolve(base, c.data_dir),
     file: path.resolve(file),

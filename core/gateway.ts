@@ -15,7 +15,7 @@ import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle.ts';
 import { TokenStore } from './auth/tokens.ts';
 import { EventBus } from './bus/bus.ts';
 import { ConfigFileError, type GatewayConfig } from './config.ts';
-import { ConfigFiles } from './config-files.ts';
+import { ConfigFiles, registerConfigApplyRoute, UnappliedSchema } from './config-files.ts';
 import { HttpApp } from './http/app.ts';
 import { ok } from './http/envelope.ts';
 import { ApiError } from './http/errors.ts';
@@ -54,6 +54,7 @@ export const StatusSchema = named(
       seq: int('the last event seq'),
       replay_buffer: obj({ depth: int('events kept for resume'), capacity: int('websocket.replay_buffer_events') }),
     }),
+    config: obj({ unapplied: list(UnappliedSchema, 'config files written with ?reload=later: POST /v1/admin/config/apply reloads them') }),
   }),
 );
 
@@ -175,6 +176,7 @@ export class Gateway {
     registerLoginRoutes(coreRouter, this.accounts, this.tokens, throttle, this.log.child('auth'));
     registerApiKeyRoutes(coreRouter, this.apiKeys);
     registerAuditRoutes(coreRouter, this.audit);
+    registerConfigApplyRoute(coreRouter, this.configFiles);
     coreRouter.add(
       route({
         method: 'GET',
@@ -337,6 +339,7 @@ export class Gateway {
         last_reload: a.reloadedAt?.toISOString() ?? null,
       },
       plugins: this.plugins.status(),
+      config: { unapplied: this.configFiles.unappliedFiles() },
       websocket: this.ws?.stats() ?? {
         connected: 0,
         dropped_slow: 0,

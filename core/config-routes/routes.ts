@@ -20,6 +20,7 @@ import type { Context } from 'hono';
 import { route } from '../contract/route.ts';
 import { listOf, obj, opt, oneOf, pathName, queryInt, list, bool, ignored, line, nonNegInt, text, v } from '../contract/schema.ts';
 import { ok } from '../http/envelope.ts';
+import { ConfigDryRunSchema, WRITE_MODE_QUERY, writeMode } from '../config-files.ts';
 import { ConfigFileBodySchema, ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
 import {
   FORMS,
@@ -65,6 +66,14 @@ const RELOAD =
   'Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.';
 
 const ifMatch = (c: Context) => c.req.header('if-match');
+
+const MODES =
+  '?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make ' +
+  'and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status ' +
+  'later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if ' +
+  'not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.';
+/** A write's answer: what was written, or on ?dry_run=true the diff. */
+const orDryRun = <S extends v.GenericSchema>(s: S) => v.union([s, ConfigDryRunSchema]);
 
 /** The answer with the file's ETag header. */
 function tagged<T>({ result, etag }: Tagged<T>): Response {
@@ -114,16 +123,17 @@ export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigF
       description:
         `The whole new file, as JSON {"data": "<text>"} or as the text itself (Content-Type: text/plain). It is checked ` +
         `whole first: a line Asterisk would not read is 400, naming the line, with every problem in result.problems. ` +
-        `A backup cannot be changed (400). ${IF_MATCH} ${ETAG} ${RELOAD}`,
+        `A backup cannot be changed (400). ${IF_MATCH} ${ETAG} ${RELOAD} ${MODES}`,
       params,
+      query: WRITE_MODE_QUERY,
       body: ConfigFileBodySchema,
       textBody: v.pipe(
         text(`the whole new ${file}`),
         v.transform((data): { data: string; name?: string } => ({ data })),
       ),
-      responses: { 200: ConfigFileWrittenSchema },
-      errors: [404, 412, 504, 507],
-      handler: async (c, { params, body }) => tagged(await svc.replace(params.name, body, ifMatch(c))),
+      responses: { 200: orDryRun(ConfigFileWrittenSchema) },
+      errors: [404, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) => tagged(await svc.replace(params.name, body, ifMatch(c), writeMode(query))),
     }),
   );
   r.add(
@@ -204,8 +214,10 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
       tags,
       description:
         `Appended at the end of ${file}; a name already there is 409. templates and is_template make [name](t1,t2) and ` +
-        `[name](!).${spec.filter ? ` A name this path may not edit is 403.` : ''} ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
-      query: formQuery,
+        `[name](!).${spec.filter ? ` A name this path may not edit is 403.` : ''} A new name must be addressable by its ` +
+        `path: no '/', '\\', '..', control characters or blanks at either end, at most 79 bytes (400). ` +
+        `${FORM} ${IF_MATCH} ${ETAG} ${RELOAD} ${MODES}`,
+      query: { ...formQuery, ...WRITE_MODE_QUERY },
       body: obj({
         name: SectionNameSchema,
         data: opt(SectionDataSchema),
@@ -213,9 +225,9 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
         is_template: opt(bool('make a template ([name](!)), for other sections to use')),
         index: ignored('read-only: the index a GET answers; ignored here'),
       }),
-      responses: { 200: SectionWrittenSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { query, body }) => tagged(await svc.create(body, want(query), ifMatch(c))),
+      responses: { 200: orDryRun(SectionWrittenSchema) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { query, body }) => tagged(await svc.create(body, want(query), ifMatch(c), writeMode(query))),
     }),
   );
   r.add(
@@ -228,9 +240,9 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
         `data replaces every entry; lines that stay keep their comments and layout. When ${file} has more than one ${noun} ` +
         `of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a ${noun} ` +
         `that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET ` +
-        `answered them, but not changed (400). ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD}`,
+        `answered them, but not changed (400). ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD} ${MODES}`,
       params,
-      query: { ...indexQuery, ...formQuery },
+      query: { ...indexQuery, ...formQuery, ...WRITE_MODE_QUERY },
       body: obj({
         data: SectionDataSchema,
         name: opt(line('the name in the URL (renaming is not supported)')),
@@ -238,9 +250,10 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
         templates: opt(list(TemplateNameSchema, 'must be the ones it has')),
         is_template: opt(bool('must be what it is')),
       }),
-      responses: { 200: SectionWrittenSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params, query, body }) => tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c))),
+      responses: { 200: orDryRun(SectionWrittenSchema) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) =>
+        tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c), writeMode(query))),
     }),
   );
   r.add(
@@ -249,12 +262,12 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
       path: `${base}/:name`,
       summary: `Delete a ${noun}`,
       tags,
-      description: `When ${file} has more than one ${noun} of this name, say which with ?index=, else 409. ${IF_MATCH} ${ETAG} ${RELOAD}`,
+      description: `When ${file} has more than one ${noun} of this name, say which with ?index=, else 409. ${IF_MATCH} ${ETAG} ${RELOAD} ${MODES}`,
       params,
-      query: indexQuery,
-      responses: { 200: SectionDeletedSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params, query }) => tagged(await svc.remove(params.name, query.index, ifMatch(c))),
+      query: { ...indexQuery, ...WRITE_MODE_QUERY },
+      responses: { 200: orDryRun(SectionDeletedSchema) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query }) => tagged(await svc.remove(params.name, query.index, ifMatch(c), writeMode(query))),
     }),
   );
 }

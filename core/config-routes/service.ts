@@ -5,17 +5,20 @@
 //
 // Every write: ConfigFileStore.update/replace with the request's If-Match (412 and nothing written when the file
 // changed since; without If-Match the edit applies to the file as it is on disk now), then the reload the file needs.
-// The answer carries the reload outcome; a refused request never changes a byte.
+// The answer carries the reload outcome; a refused request never changes a byte. Every write also takes a WriteMode
+// (config-files.ts): a dry run answers the diff (ConfigDryRun) and writes nothing; reloadLater leaves the reload for
+// POST /admin/config/apply; otherwise ConfigFiles.settle reloads, checks Asterisk took it, and rolls back (422) if not.
 import {
   ConfigError,
   parseBackupName,
   parseConfig,
+  restNameProblem,
   type ConfigDocument,
   type Section,
   type WriteResult,
 } from '../../config-store/index.ts';
-import type { ConfigFiles, ReloadOutcome } from '../config-files.ts';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
+import type { ConfigDryRun, ConfigFiles, ReloadOutcome, WriteMode } from '../config-files.ts';
+import { badRequest, conflict, forbidden, invalidField, notFound } from '../http/errors.ts';
 import type { Router } from '../plugins/contract.ts';
 import type { Out } from '../contract/schema.ts';
 import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
@@ -24,7 +27,7 @@ import { repeatedKeys, view, type SectionData, type SectionForm, type SectionVie
 /** What the routes need from a plugin's context (a whole PluginContext fits). */
 export interface ConfigRoutesContext {
   readonly router: Router;
-  readonly configFiles: Pick<ConfigFiles, 'store' | 'reload'>;
+  readonly configFiles: Pick<ConfigFiles, 'store' | 'reload' | 'settle' | 'preview'>;
 }
 
 type Files = ConfigRoutesContext['configFiles'];
@@ -93,16 +96,21 @@ export class ConfigFileService {
   }
 
   /** Replace the current file (whole-file validation first: a bad line is 400 naming it, with every problem). */
-  async replace(name: string, body: { data: string; name?: string }, ifMatch: string | undefined): Promise<Tagged<ConfigFileWritten>> {
+  async replace(
+    name: string,
+    body: { data: string; name?: string },
+    ifMatch: string | undefined,
+    mode: WriteMode = {},
+  ): Promise<Tagged<ConfigFileWritten | ConfigDryRun>> {
     const { file, base } = this;
     const t = this.target(name);
     if (t.backup) throw badRequest(`${t.name} is a backup and cannot be changed; PUT ${base}/${file} to replace the current file`);
     if (body.name !== undefined && body.name !== file)
       throw badRequest(`name: ${JSON.stringify(body.name)} does not match the URL (${file})`);
-    const before = await readOrNull(this.files, file);
-    const res = await this.files.store.replace(file, body.data, ifMatch === undefined ? {} : { ifMatch });
-    const changed = res.backup !== null || before === null;
-    const reload = changed ? await this.files.reload(file) : NOTHING_CHANGED;
+    const res = await this.files.store.replace(file, body.data, { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun });
+    if (mode.dryRun) return { result: this.files.preview(file, res), etag: res.etag };
+    const changed = res.before !== undefined; // set when the write changed (or created) the file
+    const reload = changed ? await this.files.settle(file, res, mode) : NOTHING_CHANGED;
     return { result: { name: file, backup: res.backup, reload }, etag: res.etag };
   }
 
@@ -141,7 +149,7 @@ export interface SectionChange {
   is_template?: boolean;
 }
 
-type Written<T> = Tagged<T & { backup: string | null; reload: ReloadOutcome }>;
+type Written<T> = Tagged<(T & { backup: string | null; reload: ReloadOutcome }) | ConfigDryRun>;
 
 /** The sections of one config file (contexts, parking lots, queues), as far as one path may see them. */
 export class ConfigSectionService {
@@ -194,13 +202,17 @@ export class ConfigSectionService {
     return { result: view(doc.section(name, { sectionIndex: index ?? 0 })!, form, n > 1), etag };
   }
 
-  async create(body: NewSection, form: SectionForm, ifMatch: string | undefined): Promise<Written<SectionView>> {
+  async create(body: NewSection, form: SectionForm, ifMatch: string | undefined, mode: WriteMode = {}): Promise<Written<SectionView>> {
     const { noun, file, base } = this;
     const { name } = body;
+    // A new section must be addressable by its REST path afterwards (existing odd names stay readable).
+    const wrong = restNameProblem(name);
+    if (wrong) throw invalidField('name', wrong);
     if (!this.visible(name)) throw forbidden(`${JSON.stringify(name)} cannot be created or edited through ${base}`);
     const data = body.data ?? [];
-    const { result, res, reload } = await this.write(
+    const w = await this.write(
       ifMatch,
+      mode,
       (doc) => {
         if (doc.countSections(name) > 0)
           throw conflict(`${noun} ${JSON.stringify(name)} already exists in ${file}; PUT ${base}/${name} to change it`);
@@ -208,6 +220,8 @@ export class ConfigSectionService {
       },
       (doc) => doc.section(name)!,
     );
+    if ('dry' in w) return w.dry;
+    const { result, res, reload } = w;
     return { result: { ...view(result, form, false), backup: res.backup, reload }, etag: res.etag };
   }
 
@@ -218,14 +232,16 @@ export class ConfigSectionService {
     body: SectionChange,
     form: SectionForm,
     ifMatch: string | undefined,
+    mode: WriteMode = {},
   ): Promise<Written<SectionView>> {
     const { noun } = this;
     this.seen(name);
     if (body.name !== undefined && body.name !== name)
       throw badRequest(`name: renaming is not supported (URL names ${JSON.stringify(name)})`);
     const { data } = body;
-    const { result, res, reload } = await this.write(
+    const w = await this.write(
       ifMatch,
+      mode,
       (doc) => {
         const sel = this.selectorFor(doc, name, index, body.index);
         const cur = doc.section(name, sel)!;
@@ -249,24 +265,40 @@ export class ConfigSectionService {
       },
       (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
     );
+    if ('dry' in w) return w.dry;
+    const { result, res, reload } = w;
     return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
   }
 
-  async remove(name: string, index: number | undefined, ifMatch: string | undefined): Promise<Written<{ name: string }>> {
+  async remove(
+    name: string,
+    index: number | undefined,
+    ifMatch: string | undefined,
+    mode: WriteMode = {},
+  ): Promise<Written<{ name: string }>> {
     this.seen(name);
-    const { res, reload } = await this.write(
+    const w = await this.write(
       ifMatch,
+      mode,
       (doc) => doc.deleteSection(name, this.selectorFor(doc, name, index, undefined)),
       () => undefined,
     );
+    if ('dry' in w) return w.dry;
+    const { res, reload } = w;
     return { result: { name, backup: res.backup, reload }, etag: res.etag };
   }
 
   /**
    * Runs a section edit through the store (If-Match, lock, backup, atomic write) and reloads. `after` reads the
-   * result from the edited document, so the answer shows what was written without reading the file again.
+   * result from the edited document, so the answer shows what was written without reading the file again. A dry run
+   * answers `{dry}` (the diff); otherwise the write is settled (reload, check, rollback: ConfigFiles.settle).
    */
-  private async write<T>(ifMatch: string | undefined, edit: (doc: ConfigDocument) => void, after: (doc: ConfigDocument) => T) {
+  private async write<T>(
+    ifMatch: string | undefined,
+    mode: WriteMode,
+    edit: (doc: ConfigDocument) => void,
+    after: (doc: ConfigDocument) => T,
+  ): Promise<{ dry: Tagged<ConfigDryRun> } | { result: T; res: WriteResult; reload: ReloadOutcome }> {
     let result!: T;
     const res: WriteResult = await this.files.store.update(
       this.file,
@@ -274,9 +306,10 @@ export class ConfigSectionService {
         edit(doc);
         result = after(doc);
       },
-      ifMatch === undefined ? {} : { ifMatch },
+      { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun },
     );
-    const reload = res.backup !== null ? await this.files.reload(this.file) : NOTHING_CHANGED;
+    if (mode.dryRun) return { dry: { result: this.files.preview(this.file, res), etag: res.etag } };
+    const reload = res.backup !== null ? await this.files.settle(this.file, res, mode) : NOTHING_CHANGED;
     return { result, res, reload };
   }
 

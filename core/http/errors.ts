@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   not_ready: 'the plugin is still reading its state from Asterisk, or could not; try again shortly',
   stopping: 'the gateway is stopping (SIGTERM): requests under way finish, new ones are refused; retry after it restarts',
   asterisk_timeout: 'Asterisk did not answer the AMI action in time',
+  reload_rejected:
+    'Asterisk did not take a config write (its reload failed, or an object written is not listed after it): the previous file was put back and reloaded; result.errors says what was wrong',
   insufficient_storage: 'the disk (or quota) is full: nothing was changed; free some space and retry',
   internal: 'a bug in the gateway; the log has the details',
 } as const;
@@ -33,6 +35,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  422: 'reload_rejected',
   429: 'too_many_requests',
   502: 'asterisk_refused',
   503: 'ami_unavailable',

@@ -1,7 +1,8 @@
 // HTTP routes of the park plugin, at the spec's paths. Lots and parked calls come from live state; a lot's PUT and
 // DELETE edit its section of res_parking.conf and reload res_parking; DELETE of a parked call hangs it up.
 import { route } from '../../core/contract/route.ts';
-import { listOf, pathName } from '../../core/contract/schema.ts';
+import { listOf, pathName, v } from '../../core/contract/schema.ts';
+import { ConfigDryRunSchema, WRITE_MODE_QUERY, writeMode } from '../../core/config-files.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
 import { badRequest } from '../../core/http/errors.ts';
 import type { PluginContext } from '../../core/plugins/contract.ts';
@@ -14,6 +15,10 @@ const lotParam = { name: pathName('parking lot name') };
 const callParam = { id: pathName('parkee unique id') };
 const IF_MATCH =
   'Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.';
+
+const MODES =
+  '?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without ' +
+  'reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.';
 
 export function registerRoutes(ctx: PluginContext, state: ParkState, service: ParkService): void {
   const r = ctx.router;
@@ -48,16 +53,17 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       method: 'PUT',
       path: '/admin/park/parkinglots/:name',
       summary: 'Create or rewrite a parking lot in res_parking.conf',
-      description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH}`,
+      description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH} ${MODES}`,
       tags,
       params: lotParam,
+      query: WRITE_MODE_QUERY,
       body: ParkingLotOptionsSchema,
-      responses: { 200: ParkingLotEditSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params, body }) => {
+      responses: { 200: v.union([ParkingLotEditSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) => {
         const name = service.lotName(params.name);
-        const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')));
-        ctx.bus.publish(events.lotUpdated, { name, ...out });
+        const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')), writeMode(query));
+        if (!('dry_run' in out)) ctx.bus.publish(events.lotUpdated, { name, ...out });
         return ok(out);
       },
     }),
@@ -67,15 +73,16 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       method: 'DELETE',
       path: '/admin/park/parkinglots/:name',
       summary: 'Remove a parking lot from res_parking.conf',
-      description: `Every section of that name goes, then res_parking is reloaded. ${IF_MATCH}`,
+      description: `Every section of that name goes, then res_parking is reloaded. ${IF_MATCH} ${MODES}`,
       tags,
       params: lotParam,
-      responses: { 200: ParkingLotEditSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params }) => {
+      query: WRITE_MODE_QUERY,
+      responses: { 200: v.union([ParkingLotEditSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query }) => {
         const name = service.lotName(params.name);
-        const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')));
-        ctx.bus.publish(events.lotDeleted, { name, ...out });
+        const out = await service.deleteLot(name, ifMatch(c.req.header('if-match')), writeMode(query));
+        if (!('dry_run' in out)) ctx.bus.publish(events.lotDeleted, { name, ...out });
         return ok(out);
       },
     }),

@@ -2,12 +2,21 @@
 // a parked call, and editing a lot's section of res_parking.conf followed by a reload of res_parking.
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
-import type { ConfigFiles } from '../../core/config-files.ts';
+import type { ConfigDryRun, ConfigFiles, WriteMode } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
-import { badRequest, notFound } from '../../core/http/errors.ts';
+import { badRequest, invalidField, notFound } from '../../core/http/errors.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
 import type { Debounced } from '../../core/live/reads.ts';
-import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
+import {
+  parseConfig,
+  restNameProblem,
+  validateName,
+  validateValue,
+  type ConfigDocument,
+  type EntryInput,
+  type EntryOp,
+  type WriteResult,
+} from '../../config-store/index.ts';
 import { LOT_OPTIONS, type LotValue, type ParkingLot, type ParkingLotEdit, type ParkingLotOptions } from './schemas.ts';
 import type { ParkedCall, ParkState } from './state.ts';
 
@@ -107,12 +116,14 @@ export class ParkService {
   }
 
   /** PUT: the lot's section becomes exactly these settings (existing keys keep their place); a new lot is added. */
-  async putLot(name: string, settings: LotSetting[], ifMatch?: string): Promise<ParkingLotEdit> {
-    await this.files.store.update(
+  async putLot(name: string, settings: LotSetting[], ifMatch?: string, mode: WriteMode = {}): Promise<ParkingLotEdit | ConfigDryRun> {
+    const res = await this.files.store.update(
       PARKING_CONF,
       (doc: ConfigDocument) => {
         const count = doc.countSections(name);
         if (count === 0) {
+          const wrong = restNameProblem(name); // a new lot must be addressable by its path afterwards
+          if (wrong) throw invalidField('name', wrong);
           doc.addSection(
             name,
             settings.map((s): EntryInput => ({ key: s.key, op: s.op ?? '=', value: s.value })),
@@ -132,25 +143,27 @@ export class ParkService {
         for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
         doc.replaceSectionEntries(name, wanted);
       },
-      { ifMatch },
+      { ifMatch, dryRun: mode.dryRun },
     );
-    return this.afterEdit(name);
+    return this.afterEdit(name, res, mode);
   }
 
-  async deleteLot(name: string, ifMatch?: string): Promise<ParkingLotEdit> {
-    await this.files.store.update(
+  async deleteLot(name: string, ifMatch?: string, mode: WriteMode = {}): Promise<ParkingLotEdit | ConfigDryRun> {
+    const res = await this.files.store.update(
       PARKING_CONF,
       (doc: ConfigDocument) => {
         if (doc.countSections(name) === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}`);
         while (doc.countSections(name) > 0) doc.deleteSection(name, { sectionIndex: 0 });
       },
-      { ifMatch },
+      { ifMatch, dryRun: mode.dryRun },
     );
-    return this.afterEdit(name);
+    return this.afterEdit(name, res, mode);
   }
 
-  private async afterEdit(name: string): Promise<ParkingLotEdit> {
-    const reload = await this.files.reload(PARKING_CONF);
+  /** A dry run's diff; else the reload (checked, rolled back when Asterisk refuses the lot: ConfigFiles.settle). */
+  private async afterEdit(name: string, res: WriteResult, mode: WriteMode): Promise<ParkingLotEdit | ConfigDryRun> {
+    if (mode.dryRun) return this.files.preview(PARKING_CONF, res);
+    const reload = res.before !== undefined ? await this.files.settle(PARKING_CONF, res, mode) : await this.files.reload(PARKING_CONF);
     if (reload.status === 'done' && this.ami.connected) {
       try {
         this.state.loadLots((await this.ami.list('Parkinglots')).events);

@@ -8,7 +8,7 @@
 // with an endpoint, an aor and an identify, the endpoint's aors naming the trunk and the identify's endpoint too.
 // Hand-made trunks that follow this are served like the gateway's own; other sections are never touched.
 import { parseConfig, type ConfigDocument, type EntryInput, type Section, type SectionEntry } from '../../config-store/index.ts';
-import type { ConfigFiles, ReloadOutcome } from '../../core/config-files.ts';
+import type { ConfigDryRun, ConfigFiles, ReloadOutcome, WriteMode } from '../../core/config-files.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
 import type { LiveTable } from '../../core/live/table.ts';
 import type { Registration } from './rows.ts';
@@ -45,14 +45,14 @@ export interface TrunkSections {
   byType: Partial<Record<TrunkType, Section>>;
 }
 
-type Files = Pick<ConfigFiles, 'store' | 'reload'>;
+type Files = Pick<ConfigFiles, 'store' | 'reload' | 'settle' | 'preview'>;
 
 export interface Tagged<T> {
   result: T;
   etag?: string;
 }
 
-type Written<T> = Tagged<T & { backup: string | null; reload: ReloadOutcome }>;
+type Written<T> = Tagged<(T & { backup: string | null; reload: ReloadOutcome }) | ConfigDryRun>;
 
 const NOTHING_CHANGED: ReloadOutcome = { status: 'none', message: 'nothing changed; no reload needed' };
 
@@ -339,7 +339,7 @@ export class TrunkService {
     return { result: this.view(TrunkService.find(name, parseConfig(text, TRUNK_FILE).sections())), etag };
   }
 
-  async create(body: TrunkCreate, ifMatch: string | undefined): Promise<Written<Trunk>> {
+  async create(body: TrunkCreate, ifMatch: string | undefined, mode: WriteMode = {}): Promise<Written<Trunk>> {
     const w: Wanted = {
       name: body.name,
       hostname: body.hostname,
@@ -355,7 +355,7 @@ export class TrunkService {
       qualify_frequency: body.qualify_frequency ?? DEFAULT_QUALIFY_FREQUENCY,
     };
     checkRules(w, true);
-    return this.writeTrunk(ifMatch, (doc) => {
+    return this.writeTrunk(ifMatch, mode, (doc) => {
       if (doc.countSections(w.name) > 0)
         throw conflict(`${TRUNK_FILE} already has a section named ${JSON.stringify(w.name)}; a trunk needs a name of its own`);
       checkTransport(doc, w.transport);
@@ -368,10 +368,10 @@ export class TrunkService {
     });
   }
 
-  async update(name: string, body: TrunkUpdate, ifMatch: string | undefined): Promise<Written<Trunk>> {
+  async update(name: string, body: TrunkUpdate, ifMatch: string | undefined, mode: WriteMode = {}): Promise<Written<Trunk>> {
     if (body.name !== undefined && body.name !== name)
       throw badRequest(`name: renaming is not supported (the URL names ${JSON.stringify(name)})`, { field: 'name' });
-    return this.writeTrunk(ifMatch, (doc) => {
+    return this.writeTrunk(ifMatch, mode, (doc) => {
       const t = TrunkService.find(name, doc.sections());
       const cur = configOf(t);
       // the trunk as it will be: what the body gives over what the file has (status and sections are read-only)
@@ -401,9 +401,14 @@ export class TrunkService {
     });
   }
 
-  async remove(name: string, ifMatch: string | undefined): Promise<Written<{ name: string; sections: Trunk['sections'] }>> {
+  async remove(
+    name: string,
+    ifMatch: string | undefined,
+    mode: WriteMode = {},
+  ): Promise<Written<{ name: string; sections: Trunk['sections'] }>> {
     return this.write(
       ifMatch,
+      mode,
       (doc) => {
         const t = TrunkService.find(name, doc.sections());
         for (const s of [...t.sections].sort((a, b) => b.index - a.index)) doc.deleteSection(name, { sectionIndex: s.index });
@@ -414,9 +419,10 @@ export class TrunkService {
   }
 
   /** Write the trunk `edit` names and answer it as read back from the edited document. */
-  private writeTrunk(ifMatch: string | undefined, edit: (doc: ConfigDocument) => string): Promise<Written<Trunk>> {
+  private writeTrunk(ifMatch: string | undefined, mode: WriteMode, edit: (doc: ConfigDocument) => string): Promise<Written<Trunk>> {
     return this.write(
       ifMatch,
+      mode,
       (doc) => {
         const name = edit(doc);
         const t = trunkOf(name, doc.sections());
@@ -434,16 +440,23 @@ export class TrunkService {
    * changed. `edit` runs on the document as it is on disk (a throw leaves the file untouched); `answer` makes the
    * result from what it returned.
    */
-  private async write<T, R>(ifMatch: string | undefined, edit: (doc: ConfigDocument) => T, answer: (t: T) => R): Promise<Written<R>> {
+  private async write<T, R>(
+    ifMatch: string | undefined,
+    mode: WriteMode,
+    edit: (doc: ConfigDocument) => T,
+    answer: (t: T) => R,
+  ): Promise<Written<R>> {
     let out!: T;
     const res = await this.files.store.update(
       TRUNK_FILE,
       (doc) => {
         out = edit(doc);
       },
-      ifMatch === undefined ? {} : { ifMatch },
+      { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun },
     );
-    const reload = res.backup !== null ? await this.files.reload(TRUNK_FILE) : NOTHING_CHANGED;
+    if (mode.dryRun) return { result: this.files.preview(TRUNK_FILE, res), etag: res.etag };
+    // reloaded, checked and rolled back (422) when res_pjsip does not list the endpoint: ConfigFiles.settle
+    const reload = res.backup !== null ? await this.files.settle(TRUNK_FILE, res, mode) : NOTHING_CHANGED;
     return { result: { ...answer(out), backup: res.backup, reload }, etag: res.etag };
   }
 }

@@ -11,7 +11,8 @@
 // and so answer 503 while it is not current; writes only need the file (the reload is made when AMI is back).
 import type { Context } from 'hono';
 import { route } from '../../core/contract/route.ts';
-import { listOf } from '../../core/contract/schema.ts';
+import { listOf, v } from '../../core/contract/schema.ts';
+import { ConfigDryRunSchema, WRITE_MODE_QUERY, writeMode } from '../../core/config-files.ts';
 import type { ConfigRoutesContext } from '../../core/config-routes/routes.ts';
 import { ok } from '../../core/http/envelope.ts';
 import { TrunkService, TRUNK_FILE, type Tagged, type TrunkLiveState } from './trunk-service.ts';
@@ -33,7 +34,9 @@ const IF_MATCH =
 const WRITE =
   `One write of ${TRUNK_FILE} (one backup, named in \`backup\`), then one reload of res_pjsip (\`reload\`: done, failed, ` +
   'pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their ' +
-  `bytes. A refused request writes nothing. ${IF_MATCH}`;
+  `bytes. A refused request writes nothing. ${IF_MATCH} ?dry_run=true answers the diff (ConfigDryRun) and writes ` +
+  'nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after ' +
+  'the reload is rolled back (422 reload_rejected).';
 const STATUS = '`status` is live: it follows the reload a moment after a write.';
 
 const ifMatch = (c: Context) => c.req.header('if-match');
@@ -71,9 +74,10 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
         `a password and register needs a username (400); a transport must be a transport section of ${TRUNK_FILE}. ` +
         `Defaults: allow "ulaw,alaw", qualify_frequency 60. ${WRITE}`,
       body: TrunkCreateSchema,
-      responses: { 200: TrunkWrittenSchema },
-      errors: [409, 412, 504, 507],
-      handler: async (c, { body }) => tagged(await svc.create(body, ifMatch(c))),
+      query: WRITE_MODE_QUERY,
+      responses: { 200: v.union([TrunkWrittenSchema, ConfigDryRunSchema]) },
+      errors: [409, 412, 422, 504, 507],
+      handler: async (c, { query, body }) => tagged(await svc.create(body, ifMatch(c), writeMode(query))),
     }),
   );
   r.add(
@@ -102,10 +106,11 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
         'adds the registration section, false removes it. Options of the sections the gateway does not manage stay as ' +
         `they are. The name cannot change (400). ${WRITE}`,
       params,
+      query: WRITE_MODE_QUERY,
       body: TrunkUpdateSchema,
-      responses: { 200: TrunkWrittenSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params, body }) => tagged(await svc.update(params.name, body, ifMatch(c))),
+      responses: { 200: v.union([TrunkWrittenSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) => tagged(await svc.update(params.name, body, ifMatch(c), writeMode(query))),
     }),
   );
   r.add(
@@ -116,9 +121,10 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
       tags,
       description: `Removes exactly the trunk's sections (listed in the answer) and nothing else. ${WRITE}`,
       params,
-      responses: { 200: TrunkDeletedSchema },
-      errors: [404, 409, 412, 504, 507],
-      handler: async (c, { params }) => tagged(await svc.remove(params.name, ifMatch(c))),
+      query: WRITE_MODE_QUERY,
+      responses: { 200: v.union([TrunkDeletedSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query }) => tagged(await svc.remove(params.name, ifMatch(c), writeMode(query))),
     }),
   );
 }

@@ -1,5 +1,5 @@
 // The reload half of a config write, with a fake AMI behind the real ConfigFiles: done (with Asterisk's message),
-// failed (with Asterisk's message), pending while AMI is down and made after reconnect; which reload each file gets.
+// failed (with Asterisk's message: rolled back, 422), pending while AMI is down and made after reconnect; which reload each file gets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,13 +109,24 @@ test('each file gets its reload: dialplan reload, res_pjsip, app_queue, res_park
   assert.equal(ami.calls.length, 4);
 });
 
-test("a failed reload is reported with Asterisk's message; the write itself stands", async () => {
+test("a failed reload is rolled back: 422 reload_rejected with Asterisk's message, the file byte-identical, reloaded again", async () => {
   ami.connected = true;
+  ami.calls = [];
+  const file = path.join(etc, 'queues.conf');
+  const before = readFileSync(file);
   ami.fail = 'Could not reload module app_queue.so';
-  const a = await api.put('/v1/admin/queue/cfg_queues/q', { data: [{ strategy: 'ringall' }] });
-  assert.equal(a.status, 200, a.text);
+  const a = await api.put('/v1/admin/queue/cfg_queues/q', { data: [{ strategy: 'ringall' }, { weight: '2' }] });
+  assert.equal(a.status, 422, a.text);
+  assert.equal(a.body.result.code, 'reload_rejected');
+  assert.deepEqual(a.body.result.errors, ['Asterisk refused the reload of queues.conf: Could not reload module app_queue.so']);
   assert.deepEqual(a.body.result.reload, { status: 'failed', message: 'Could not reload module app_queue.so' });
-  assert.match(readFileSync(path.join(etc, 'queues.conf'), 'utf8'), /strategy = ringall/);
+  assert.deepEqual(a.body.result.reload_after_restore, { status: 'done', message: 'Module reloaded.' });
+  assert.ok(readFileSync(file).equals(before), 'queues.conf is byte-identical to before the request');
+  // the write, then the reload of the restored file
+  assert.deepEqual(ami.calls, [
+    'ModuleLoad {"Module":"app_queue.so","LoadType":"reload"}',
+    'ModuleLoad {"Module":"app_queue.so","LoadType":"reload"}',
+  ]);
 });
 
 test('AMI down: the reload is pending, and made once AMI is back', async () => {

@@ -253,6 +253,57 @@ test('configurations: text that does not parse is refused with 400 naming the li
   });
 });
 
+test('configurations: null, { and a JSON document sent as text/plain are refused (400 naming line 1) and change nothing', async () => {
+  const base = '/v1/admin/dialplan/configurations/extensions.conf';
+  const json = JSON.stringify({ data: '[general]\nstatic=yes\n' }, null, 2);
+  await unchanged('extensions.conf', async () => {
+    for (const body of ['null', '{', json, `${json}\n`]) {
+      const a = await api.put(base, body, { 'content-type': 'text/plain' });
+      refused(a, 400, /^extensions\.conf line 1: No '=' \(equal sign\) in line 1/);
+      assert.equal(a.body.result.code, 'bad_request');
+      assert.equal(a.body.result.problems[0].line, 1);
+    }
+    refused(await api.put(base, { data: 'null' }), 400, /line 1: No '='/);
+    refused(await api.put(base, { data: '[internal]\nexten => 1,1,NoOp()\noops\n' }), 400, /line 3: No '='/);
+  });
+});
+
+test('sections: a name no REST path could address is refused on create (400 name); odd hand-written names stay readable', async () => {
+  await unchanged('res_parking.conf', async () => {
+    for (const name of [
+      '../../etc/passwd',
+      'a/b',
+      '..',
+      'x..y',
+      ' lead',
+      'trail ',
+      'tab\tin',
+      'del\u007f',
+      'back\\slash',
+      'x'.repeat(80),
+    ]) {
+      const a = await api.post('/v1/admin/park/cfg_parkinglots', { name, data: {} });
+      refused(a, 400);
+      assert.equal(a.body.result.code, 'invalid_field', `${JSON.stringify(name)}: ${a.text}`);
+      assert.equal(a.body.result.field, 'name');
+    }
+  });
+  // a hand-written section with an odd name is still listed and readable, and the file keeps it untouched
+  const odd = `${FILES['queues.conf']}\n[ odd name ]\nstrategy = ringall\n`;
+  writeFileSync(path.join(etc, 'queues.conf'), odd);
+  const list = await api.get('/v1/admin/queue/cfg_queues');
+  assert.ok(
+    list.body.result.list.some((s: any) => s.name === ' odd name '),
+    list.text,
+  );
+  const one = await api.get(`/v1/admin/queue/cfg_queues/${encodeURIComponent(' odd name ')}`);
+  assert.equal(one.status, 200, one.text);
+  const ok = await api.post('/v1/admin/queue/cfg_queues', { name: 'fine-name_1.2@x', data: { strategy: 'ringall' } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.ok(text('queues.conf').startsWith(odd), 'the odd section is untouched');
+  writeFileSync(path.join(etc, 'queues.conf'), FILES['queues.conf']!);
+});
+
 test('configurations: a stale If-Match is 412 and writes nothing; the current ETag is accepted', async () => {
   const base = '/v1/admin/queue/configurations/queues.conf';
   const { headers } = await api.get(base);
@@ -666,7 +717,20 @@ test("the document: each plugin's routes carry its tag and name its file; both P
   assert.match(put.description, /ETag/);
   for (const s of ['200', '400', '404', '412', '413']) assert.ok(put.responses[s], `PUT documents ${s}`);
   const sections = op('/v1/admin/dialplan/sdps/{name}', 'put');
-  assert.deepEqual(sections.parameters.map((p: any) => `${p.in}:${p.name}`).sort(), ['path:name', 'query:form', 'query:index']);
+  assert.deepEqual(sections.parameters.map((p: any) => `${p.in}:${p.name}`).sort(), [
+    'path:name',
+    'query:dry_run',
+    'query:form',
+    'query:index',
+    'query:reload',
+  ]);
+  // a write's answer is what was written, or on ?dry_run=true the diff (ConfigDryRun); 422 when Asterisk refuses it
+  for (const o of [put, sections, op('/v1/admin/dialplan/sdps', 'post'), op('/v1/admin/dialplan/sdps/{name}', 'delete')]) {
+    assert.match(JSON.stringify(o.responses['200']), /#\/components\/schemas\/ConfigDryRun"/);
+    assert.ok(o.responses['422'], 'documents 422');
+    assert.ok(o.parameters.some((p: any) => p.in === 'query' && p.name === 'dry_run'));
+  }
+  assert.deepEqual(Object.keys(doc.body.components.schemas.ConfigDryRun.properties).sort(), ['diff', 'dry_run', 'name', 'reload']);
   assert.match(sections.description, /If-Match/);
   assert.ok(doc.body.components.schemas.ConfigSection);
   assert.ok(doc.body.components.schemas.ConfigEntryInput);

@@ -53,8 +53,37 @@ test('validateValue and escaping', () => {
 test('validateText passes valid files, warnings included', () => {
   validateText('');
   validateText('; only comments\n#include "x.conf"\n');
-  validateText('[a]\nx=1\n[b](a)\n[c](!)\n[d](c,a)\n[a](+)\ny=2\nno equals sign here\n');
+  validateText('[a]\nx=1\n[b](a)\n[c](!)\n[d](c,a)\n[a](+)\ny=2\n#unknowndirective x\n');
+  // everything a line may be: header, =, =>, +=, directive, comment, block comment, blank, CRLF
+  validateText('[a]\r\nx=1\r\n exten => 1,1,NoOp(a=b\\;c)\ny += 2 ; c\n#include "x.conf"\n;-- not = code\nstill comment\n--;\n\n\t\n');
   validateText(';-- block\n[x] inside\n--;\n[a]\n');
+});
+
+test('validateText: a line Asterisk would skip ("No \'=\' (equal sign) in line N") is refused, naming it', () => {
+  refused(() => validateText('null'), /^line 1: No '=' \(equal sign\) in line 1/);
+  refused(() => validateText('{'), /^line 1: No '=' \(equal sign\) in line 1/);
+  refused(
+    () => validateText('{\n  "data": "[general]\\nstatic=yes"\n}\n', 'extensions.conf'),
+    /^extensions\.conf line 1: No '='.*\(and 2 more\)/,
+  );
+  refused(() => validateText('\ufeffnull\n'), /line 1: No '='/);
+  refused(() => validateText('[a]\nx=1\nforgot the equals\n'), /^line 3: No '='/);
+  refused(() => validateText('[a]\nsome text ; a=b in a comment\n'), /^line 2: No '='/);
+  refused(() => validateText('[a]\n = value\n'), /^line 2: no variable name/);
+  refused(() => validateText('[a]\n+=value\n'), /^line 2: no variable name/);
+  refused(() => validateText('[a]\n;-- a --; text after a closed block\n'), /^line 2: No '='/);
+  refused(() => validateText(';-- open\n--; after close\n[a]\n'), /^line 2: No '='/);
+  // every problem is listed once, in line order, with the earlier kinds of error
+  try {
+    validateText('[a]\nbad one\n[broken\nbad two\n');
+    assert.fail('must refuse');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(
+      e.problems!.map((p) => p.line),
+      [2, 3, 4],
+    );
+  }
 });
 
 test('validateText: unclosed section header names its line', () => {

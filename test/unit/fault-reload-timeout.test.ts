@@ -49,6 +49,12 @@ function fakeAmi(socket: net.Socket): void {
         continue; // the fault: never answered, the connection stays open
       else if (h.Action === 'ModuleLoad') ok(['Message: Module reloaded.']);
       else if (h.Action === 'Command') ok(['Message: Command output follows', 'Output: Dialplan reloaded.']);
+      else if (h.Action === 'QueueStatus') {
+        // the check after a reload that the queue written is listed: it is
+        ok(['EventList: start', 'Message: Queue status will follow']);
+        socket.write(`Event: QueueParams\r\nQueue: q\r\nActionID: ${id}\r\n\r\n`);
+        socket.write(`Event: QueueStatusComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: 1\r\n\r\n`);
+      }
     }
   });
   socket.on('error', () => {});
