@@ -13,6 +13,7 @@
 // while AMI is down is remembered and made after the next login.
 import { AmiNotConnectedError, AmiTimeoutError } from './ami/errors.ts';
 import path from 'node:path';
+import { open, stat } from 'node:fs/promises';
 import type { AmiClient } from './ami/client.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Logger } from './log.ts';
@@ -175,6 +176,8 @@ export class ConfigFiles {
   /** Files written with ?reload=later and not applied yet: when the first such write was made. */
   private readonly unapplied = new Map<string, Date>();
   private readonly reloadTimeoutMs: number;
+  /** Asterisk's log (asterisk.log_file): what it logged while refusing a write goes into the 422. */
+  private readonly asteriskLog: string | undefined;
 
   constructor(
     config: GatewayConfig,
@@ -190,6 +193,44 @@ export class ConfigFiles {
       onWrite: metrics && ((file, outcome) => metrics.configWrite(file, outcome)),
     });
     this.reloadTimeoutMs = (config.asterisk.reload_timeout_s ?? 30) * 1000;
+    this.asteriskLog = config.asterisk.log_file;
+  }
+
+  /** Where Asterisk's log ends now (its size), to read what a reload adds to it; null when there is no log to read. */
+  private async logMark(): Promise<number | null> {
+    if (!this.asteriskLog) return null;
+    try {
+      return (await stat(this.asteriskLog)).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The WARNING and ERROR lines Asterisk logged since `mark` (at most 64 KiB read, 20 lines kept): its own words for
+   * what it refused. Empty when the log is not readable (its path, permissions) or rotated meanwhile.
+   */
+  private async loggedSince(mark: number | null): Promise<string[]> {
+    if (mark === null || !this.asteriskLog) return [];
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      fh = await open(this.asteriskLog, 'r');
+      const size = (await fh.stat()).size;
+      if (size < mark) return [];
+      const len = Math.min(size - mark, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, mark);
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => /\b(ERROR|WARNING)\[/.test(l))
+        .map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trimEnd())
+        .slice(0, 20);
+    } catch {
+      return [];
+    } finally {
+      await fh?.close();
+    }
   }
 
   /** The reload a write of `file` makes, in words; null when it needs none. */
@@ -214,10 +255,11 @@ export class ConfigFiles {
       if (!this.unapplied.has(file)) this.unapplied.set(file, new Date());
       return { status: 'later', message: `${file} was written; it is reloaded by POST /v1/admin/config/apply` };
     }
+    const mark = await this.logMark();
     const out = await this.reload(file);
     const wrong = await this.bounded(file, this.verify(file, res, out));
     if (wrong.length === 0) return out;
-    await this.rollBack(file, res, wrong, out);
+    await this.rollBack(file, res, wrong, out, await this.loggedSince(mark));
     return out; // not reached: rollBack throws
   }
 
@@ -245,8 +287,8 @@ export class ConfigFiles {
       );
   }
 
-  private async rollBack(file: string, res: WriteResult, wrong: string[], first: ReloadOutcome): Promise<never> {
-    const extra: Record<string, unknown> = { errors: wrong, reload: first };
+  private async rollBack(file: string, res: WriteResult, wrong: string[], first: ReloadOutcome, logged: string[]): Promise<never> {
+    const extra: Record<string, unknown> = { errors: wrong, reload: first, asterisk_log: logged };
     // No backup: the write created the file, and undoing it removes it.
     const previous = res.backup ?? `no ${file} (the write created it; it was removed)`;
     try {

@@ -125,6 +125,12 @@ export const GatewayYamlSchema = mapping(
             600,
             'a config reload (and the check that Asterisk took it) unanswered this long is answered 504 asterisk_timeout',
           ),
+          log_file: v.optional(
+            str(
+              "Asterisk's log file with its warnings and errors (logger.conf); a write Asterisk refuses is answered with the lines it logged meanwhile (a file that cannot be read gives none)",
+            ),
+            '/var/log/asterisk/messages.log',
+          ),
         },
         "Asterisk's own files; relative paths are relative to gateway.yaml",
       ),
@@ -331,6 +337,7 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
       config_dir: path.resolve(base, c.asterisk.config_dir),
       modules_dir: c.asterisk.modules_dir === undefined ? undefined : path.resolve(base, c.asterisk.modules_dir),
       reload_timeout_s: c.asterisk.reload_timeout_s,
+      log_file: path.resolve(base, c.asterisk.log_file),
     },
     data_dir: path.resolve(base, c.data_dir),
     file: path.resolve(file),

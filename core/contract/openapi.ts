@@ -83,6 +83,12 @@ const ERROR_RESULT: Json = {
     retry_after_s: { type: 'integer', description: 'with too_many_requests: seconds to wait (also the Retry-After header)' },
     ami_connected: { type: 'boolean', description: 'GET /ready answering not_ready: whether Asterisk is connected' },
     waiting_for: { type: 'array', items: { type: 'string' }, description: 'GET /ready answering not_ready: the plugins not live yet' },
+    asterisk_log: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'reload_rejected: the WARNING and ERROR lines Asterisk logged while refusing the write (asterisk.log_file; empty when it cannot be read)',
+    },
     problems: {
       type: 'array',
       description: 'every problem found in a config file',

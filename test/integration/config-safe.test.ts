@@ -115,6 +115,12 @@ test('an endpoint res_pjsip refuses (unknown option; wrong value type) is rolled
     );
     assert.equal(a.body.result.reload.status, 'done', 'the reload itself answers success: only the listing shows the refusal');
     assert.equal(a.body.result.reload_after_restore.status, 'done');
+    // Asterisk's own words, read from its log (asterisk.log_file) between the reload and the check
+    const option = bad.split(' ')[0]!;
+    assert.ok(
+      (a.body.result.asterisk_log as string[]).some((l) => /\b(ERROR|WARNING)\[/.test(l) && l.includes(option)),
+      `Asterisk's log lines name ${option}: ${JSON.stringify(a.body.result.asterisk_log)}`,
+    );
     assert.ok(bytes('pjsip.conf').equals(before), 'pjsip.conf byte-identical to before');
     assert.deepEqual(await endpoints(), listedBefore, 'the earlier endpoints are still listed');
   }

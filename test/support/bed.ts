@@ -55,7 +55,11 @@ export async function startBed(
         reconnect_max_ms: 1000,
         ...opts.ami,
       },
-      asterisk: { config_dir: asterisk.configDir, modules_dir: path.join(asterisk.chroot, 'usr/lib/x86_64-linux-gnu/asterisk/modules') },
+      asterisk: {
+        config_dir: asterisk.configDir,
+        modules_dir: path.join(asterisk.chroot, 'usr/lib/x86_64-linux-gnu/asterisk/modules'),
+        log_file: path.join(asterisk.chroot, 'var/log/asterisk/messages.log'),
+      },
       data_dir: dataDir,
       auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
       plugins,
