@@ -1001,7 +1001,13 @@ export interface paths {
         delete: operations["delete_admin_queue_cfg_queues_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a queue
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the queue's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When queues.conf has more than one queue of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_queue_cfg_queues_by_name"];
         trace?: never;
     };
     "/v1/admin/park/parkinglots": {
@@ -1225,7 +1231,13 @@ export interface paths {
         delete: operations["delete_admin_park_cfg_parkinglots_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a parking lot
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the parking lot's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_park_cfg_parkinglots_by_name"];
         trace?: never;
     };
     "/v1/agents": {
@@ -1431,7 +1443,13 @@ export interface paths {
         delete: operations["delete_admin_dialplan_sdps_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a context
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the context's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When extensions.conf has more than one context of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_dialplan_sdps_by_name"];
         trace?: never;
     };
     "/v1/manager/sdialplans": {
@@ -1493,7 +1511,13 @@ export interface paths {
         delete: operations["delete_manager_sdialplans_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a context
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the context's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When extensions.conf has more than one context of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **manager** permission.
+         */
+        patch: operations["patch_manager_sdialplans_by_name"];
         trace?: never;
     };
     "/v1/admin/dialplan/adpmas": {
@@ -2651,6 +2675,10 @@ export interface components {
         /** @description a section's entries, in either form; a PUT replaces them all */
         ConfigSectionDataInput: components["schemas"]["ConfigEntryInput"][] | {
             [key: string]: string | number;
+        };
+        /** @description the keys to change: "value" sets, null removes, ["a", "b"] replaces the lines of a repeated key; keys left out stay */
+        ConfigSectionPatch: {
+            [key: string]: null | string | number | (string | number)[];
         };
         /** @description one line of a section in the array form */
         ConfigEntry: {
@@ -8872,6 +8900,128 @@ export interface operations {
             };
         };
     };
+    patch_admin_queue_cfg_queues_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
     get_admin_park_parkinglots: {
         parameters: {
             query?: never;
@@ -10255,6 +10405,128 @@ export interface operations {
             };
         };
     };
+    patch_admin_park_cfg_parkinglots_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
     get_agents: {
         parameters: {
             query?: never;
@@ -11334,6 +11606,128 @@ export interface operations {
             };
         };
     };
+    patch_admin_dialplan_sdps_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
     get_manager_sdialplans: {
         parameters: {
             query?: {
@@ -11803,6 +12197,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_manager_sdialplans_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Asterisk did not answer in time */

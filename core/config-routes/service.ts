@@ -19,7 +19,15 @@ import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
 import type { Router } from '../plugins/contract.ts';
 import type { Out } from '../contract/schema.ts';
 import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
-import { repeatedKeys, view, type SectionData, type SectionForm, type SectionView } from './section-form.ts';
+import {
+  patchEntries,
+  repeatedKeys,
+  view,
+  type SectionData,
+  type SectionForm,
+  type SectionPatch,
+  type SectionView,
+} from './section-form.ts';
 
 /** What the routes need from a plugin's context (a whole PluginContext fits). */
 export interface ConfigRoutesContext {
@@ -246,6 +254,34 @@ export class ConfigSectionService {
           }
           doc.setSectionObject(name, data, sel);
         }
+      },
+      (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
+    );
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
+  }
+
+  /** PATCH (section-form.ts patchEntries): only the keys given change; every other line keeps its bytes. */
+  async patch(
+    name: string,
+    index: number | undefined,
+    body: { data: SectionPatch; index?: number },
+    form: SectionForm,
+    ifMatch: string | undefined,
+  ): Promise<Written<SectionView>> {
+    const { noun } = this;
+    this.seen(name);
+    const { result, res, reload } = await this.write(
+      ifMatch,
+      (doc) => {
+        const sel = this.selectorFor(doc, name, index, body.index);
+        const next = patchEntries(doc.section(name, sel)!.entries, body.data);
+        if (!Array.isArray(next)) {
+          throw conflict(
+            `${noun} ${JSON.stringify(name)} has ${JSON.stringify(next.repeats)} more than once; a single value cannot say which line ` +
+              `to keep, so nothing was written: send every line of it as an array ({"${next.repeats}": ["...", "..."]})`,
+          );
+        }
+        doc.replaceSectionEntries(name, next, sel);
       },
       (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
     );
