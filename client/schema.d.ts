@@ -1047,8 +1047,8 @@ export interface paths {
          */
         get: operations["get_admin_park_parkinglots_by_name"];
         /**
-         * Create or rewrite a parking lot in res_parking.conf
-         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         * Create a parking lot, or replace all its options (PATCH changes some)
+         * @description PUT replaces: the lot's section becomes exactly the options given; options of the lot that the body leaves out are removed from res_parking.conf (keys already in the file keep their place). To change some options and keep the rest, use PATCH. Then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
          *
          *     Needs the **admin** permission.
          */
@@ -1063,7 +1063,13 @@ export interface paths {
         delete: operations["delete_admin_park_parkinglots_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some options of a parking lot
+         * @description Only the options given change: each is rewritten in its line (its comment and its = or => stay); null removes an option; an option the lot lacks is added after its last one. Options left out keep their value and place, and every other line of res_parking.conf keeps its bytes (PUT, by contrast, replaces all options). The lot must be in res_parking.conf (404: PUT creates one). Then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_park_parkinglots_by_name"];
         trace?: never;
     };
     "/v1/admin/park/parkedcalls": {
@@ -9382,6 +9388,152 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_admin_park_parkinglots_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description parking lot name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    parkext?: (string | number | boolean) | null;
+                    parkext_exclusive?: (string | number | boolean) | null;
+                    parkpos?: (string | number | boolean) | null;
+                    context?: (string | number | boolean) | null;
+                    parkinghints?: (string | number | boolean) | null;
+                    parkingtime?: (string | number | boolean) | null;
+                    comebacktoorigin?: (string | number | boolean) | null;
+                    comebackdialtime?: (string | number | boolean) | null;
+                    comebackcontext?: (string | number | boolean) | null;
+                    courtesytone?: (string | number | boolean) | null;
+                    parkedplay?: (string | number | boolean) | null;
+                    parkedcalltransfers?: (string | number | boolean) | null;
+                    parkedcallreparking?: (string | number | boolean) | null;
+                    parkedcallhangup?: (string | number | boolean) | null;
+                    parkedcallrecording?: (string | number | boolean) | null;
+                    findslot?: (string | number | boolean) | null;
+                    parkedmusicclass?: (string | number | boolean) | null;
+                    /** @description read-only; accepted and ignored */
+                    name?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    start_space?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    stop_spcae?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    stop_space?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    timeout?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    tm_update?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ParkingLotEdit"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Asterisk did not answer in time */

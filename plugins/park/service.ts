@@ -4,11 +4,19 @@ import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigFiles } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
-import { badRequest, notFound } from '../../core/http/errors.ts';
+import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
+import { patchEntries, type SectionPatch } from '../../core/config-routes/section-form.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
 import type { Debounced } from '../../core/live/reads.ts';
 import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
-import { LOT_OPTIONS, type LotValue, type ParkingLot, type ParkingLotEdit, type ParkingLotOptions } from './schemas.ts';
+import {
+  LOT_OPTIONS,
+  type LotValue,
+  type ParkingLot,
+  type ParkingLotEdit,
+  type ParkingLotOptions,
+  type ParkingLotPatch,
+} from './schemas.ts';
 import type { ParkedCall, ParkState } from './state.ts';
 
 export const PARKING_CONF = 'res_parking.conf';
@@ -131,6 +139,39 @@ export class ParkService {
         }
         for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
         doc.replaceSectionEntries(name, wanted);
+      },
+      { ifMatch },
+    );
+    return this.afterEdit(name);
+  }
+
+  /**
+   * PATCH: only the options given change (core/config-routes/section-form.ts patchEntries): each is rewritten in its
+   * line, keeping its comment and op; null removes it; a new one goes after the lot's last entry. Every other line
+   * keeps its bytes. The lot must be in the file (404); a lot that repeats a given option is 409.
+   */
+  async patchLot(name: string, patch: ParkingLotPatch, ifMatch?: string): Promise<ParkingLotEdit> {
+    const given: SectionPatch = Object.create(null);
+    for (const key of Object.keys(LOT_OPTIONS) as (keyof typeof LOT_OPTIONS)[]) {
+      const val = patch[key];
+      if (val === undefined) continue;
+      if (val !== null) validateValue(val.value);
+      given[key] = val === null ? null : val.op === '=>' ? `> ${val.value}` : val.value;
+    }
+    if (Object.keys(given).length === 0) throw badRequest('the body must change at least one lot option (e.g. {"parkingtime": 60})');
+    await this.files.store.update(
+      PARKING_CONF,
+      (doc: ConfigDocument) => {
+        const count = doc.countSections(name);
+        if (count === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}; PUT creates it`);
+        if (count > 1)
+          throw conflict(
+            `${PARKING_CONF} has ${count} sections named [${name}]; edit it with PUT /admin/park/configurations/${PARKING_CONF}`,
+          );
+        const next = patchEntries(doc.section(name)!.entries, given);
+        if (!Array.isArray(next))
+          throw conflict(`parking lot ${name} has ${next.repeats} more than once; change it in /admin/park/cfg_parkinglots with an array`);
+        doc.replaceSectionEntries(name, next);
       },
       { ifMatch },
     );

@@ -130,3 +130,50 @@ test("yesNo reads Asterisk's booleans (ast_true / ast_false) as 1 / 0, anything 
   assert.equal(yesNo('maybe', 3), 3);
   assert.ok(isYesNo('On') && isYesNo('0') && !isYesNo('2') && !isYesNo(''));
 });
+
+test('PATCH of a lot (ParkService.patchLot): only the options given change, null removes, the rest keeps its bytes', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { parseConfig } = await import('../../core/config.ts');
+  const { ConfigFiles } = await import('../../core/config-files.ts');
+  const { ParkingLotPatchSchema } = await import('../../plugins/park/schemas.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-parkpatch-'));
+  try {
+    mkdirSync(path.join(dir, 'etc'));
+    const conf = path.join(dir, 'etc', 'res_parking.conf');
+    const original =
+      '[general]\n\n; the main lot\n[default]\nparkext => 700\nparkpos => 701-720 ; twenty spaces\ncontext => parkedcalls\nparkingtime = 45\n';
+    writeFileSync(conf, original);
+    const cfg = parseConfig(
+      `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}\ndata_dir: ${dir}\nasterisk: {config_dir: ${path.join(dir, 'etc')}}\n`,
+      path.join(dir, 'gateway.yaml'),
+      [],
+    );
+    const log = testLogger('test');
+    const down = async (): Promise<never> => {
+      throw new Error('AMI is down');
+    };
+    const files = new ConfigFiles(cfg, { connected: false, action: down, command: down }, log);
+    const ami = { connected: false } as AmiPort;
+    const svc = new ParkService(ami, new ParkState(), files, log, new LiveKit({ ami, bus: new EventBus(), log }));
+    const body = check(ParkingLotPatchSchema, { parkpos: '701-730', parkingtime: null, comebacktoorigin: false, name: 'ignored' }, 'body');
+    const out = await svc.patchLot('default', body);
+    assert.equal(out.reload.status, 'pending');
+    assert.equal(
+      readFileSync(conf, 'utf8'),
+      '[general]\n\n; the main lot\n[default]\nparkext => 700\nparkpos => 701-730 ; twenty spaces\ncontext => parkedcalls\ncomebacktoorigin = no\n',
+    );
+    // a bad value is refused by the schema; a lot not in the file is 404; nothing given is 400
+    assert.throws(() => check(ParkingLotPatchSchema, { parkingtime: 'soon' }, 'body'), /whole number of seconds/);
+    const before = readFileSync(conf, 'utf8');
+    await assert.rejects(
+      svc.patchLot('nolot', check(ParkingLotPatchSchema, { parkingtime: 5 }, 'body')),
+      (e: ApiError) => e.status === 404,
+    );
+    await assert.rejects(svc.patchLot('default', check(ParkingLotPatchSchema, { name: 'x' }, 'body')), (e: ApiError) => e.status === 400);
+    assert.equal(readFileSync(conf, 'utf8'), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
