@@ -1,0 +1,124 @@
+// PATCH of config sections and Asterisk's own option lists, against a real Asterisk 22: a PATCH of one key of a queue
+// with three member => lines and a comment changes exactly that line of queues.conf and Asterisk follows; a parking
+// lot PATCH keeps the options not given.
+//
+// Run: flock /tmp/asterisk-test.lock node --import tsx --test --test-concurrency=1 test/integration/config-patch.test.ts
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { eventually } from '../support/http.ts';
+import { TESTBED } from '../asterisk/testbed.ts';
+
+const reason = skipReason();
+const skip = reason ?? false;
+let bed: Bed;
+
+before(async () => {
+  if (reason) return;
+  bed = await startBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
+});
+after(async () => {
+  await bed?.close();
+});
+
+const text = (name: string) => readFileSync(path.join(bed.asterisk.configDir, name), 'utf8');
+
+/** The lines that differ between two texts of the same length in lines: [line number, before, after]. */
+function changedLines(a: string, b: string): [number, string, string][] {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  assert.equal(y.length, x.length, 'same number of lines');
+  return x.flatMap((l, i) => (l === y[i] ? [] : [[i + 1, l, y[i]!] as [number, string, string]]));
+}
+
+async function queueParams(q: string) {
+  const r = await bed.gateway.ami.list('QueueStatus', { Queue: q });
+  return {
+    params: r.events.find((m) => m.fields.Event === 'QueueParams' && m.fields.Queue === q),
+    members: r.events.filter((m) => m.fields.Event === 'QueueMember' && m.fields.Queue === q),
+  };
+}
+
+test('PATCH of one key of a queue with three member => lines and a comment changes exactly one line', { skip }, async () => {
+  const q = 'gwpatchq';
+  const member = TESTBED.staticMember.interface;
+  // the queue as an admin wrote it by hand: a comment, three members, a trailing comment on one of them
+  const base = '/v1/admin/queue/configurations/queues.conf';
+  const cur = (await bed.api.get(base)).body.result.data as string;
+  const section =
+    `\n; ---- the patch test queue, written by hand ----\n[${q}]\nstrategy = ringall ; everyone at once\n` +
+    `member => ${member},0,Patch One\nmember => Local/101@gw-test-member/n,0,Patch Two ; mornings\n` +
+    `member => Local/102@gw-test-member/n,0,Patch Three\ntimeout = 15\n`;
+  const put = await bed.api.put(base, { data: cur + section });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.body.result.reload.status, 'done', JSON.stringify(put.body.result.reload));
+  const s0 = await eventually(async () => ((await queueParams(q)).params ? queueParams(q) : undefined), 10000, `queue ${q}`);
+  assert.equal(s0!.params!.fields.Strategy, 'ringall');
+  assert.equal(s0!.members.length, 3);
+
+  const before = text('queues.conf');
+  const a = await bed.api.patch(`/v1/admin/queue/cfg_queues/${q}`, { data: { strategy: 'leastrecent' } });
+  assert.equal(a.status, 200, a.text);
+  assert.equal(a.body.result.reload.status, 'done', JSON.stringify(a.body.result.reload));
+  const after = text('queues.conf');
+  const changed = changedLines(before, after);
+  assert.equal(changed.length, 1, JSON.stringify(changed));
+  assert.deepEqual(changed[0]!.slice(1), ['strategy = ringall ; everyone at once', 'strategy = leastrecent ; everyone at once']);
+  // Asterisk took it, and still has the three members
+  const s1 = await eventually(
+    async () => {
+      const s = await queueParams(q);
+      return s.params?.fields.Strategy === 'leastrecent' ? s : undefined;
+    },
+    10000,
+    'strategy leastrecent in QueueStatus',
+  );
+  assert.deepEqual(s1!.members.map((m) => m.fields.Name).sort(), ['Patch One', 'Patch Three', 'Patch Two']);
+
+  // a member's penalty through the array form: that one line changes, its comment stays
+  const b = await bed.api.patch(`/v1/admin/queue/cfg_queues/${q}`, {
+    data: { member: [`${member},0,Patch One`, 'Local/101@gw-test-member/n,3,Patch Two', 'Local/102@gw-test-member/n,0,Patch Three'] },
+  });
+  assert.equal(b.status, 200, b.text);
+  assert.deepEqual(
+    changedLines(after, text('queues.conf')).map((c) => c.slice(1)),
+    [['member => Local/101@gw-test-member/n,0,Patch Two ; mornings', 'member => Local/101@gw-test-member/n,3,Patch Two ; mornings']],
+  );
+  await eventually(
+    async () => (await queueParams(q)).members.find((m) => m.fields.Name === 'Patch Two')?.fields.Penalty === '3',
+    10000,
+    'penalty 3 in QueueStatus',
+  );
+  // clean up
+  assert.equal((await bed.api.del(`/v1/admin/queue/cfg_queues/${q}`)).status, 200);
+});
+
+test('PATCH of a parking lot keeps the options not given (PUT would drop them)', { skip }, async () => {
+  const lot = 'gwpatchlot';
+  const a = await bed.api.post('/v1/admin/park/cfg_parkinglots', {
+    name: lot,
+    data: { parkext: '780', parkpos: '781-785', context: 'gw-patch-park', parkingtime: '40' },
+  });
+  assert.equal(a.status, 200, a.text);
+  const before = text('res_parking.conf');
+  const p = await bed.api.patch(`/v1/admin/park/parkinglots/${lot}`, { parkingtime: 90 });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.result.reload.status, 'done', JSON.stringify(p.body.result.reload));
+  assert.deepEqual(
+    changedLines(before, text('res_parking.conf')).map((c) => c.slice(1)),
+    [['parkingtime = 40', 'parkingtime = 90']],
+  );
+  const lots = await eventually(
+    async () => {
+      const r = await bed.gateway.ami.list('Parkinglots');
+      const l = r.events.find((m) => m.fields.Name === lot);
+      return l?.fields.Timeout === '90' ? l : undefined;
+    },
+    10000,
+    'lot timeout 90 in Parkinglots',
+  );
+  assert.equal(lots!.fields.StartSpace, '781');
+  assert.equal((await bed.api.del(`/v1/admin/park/parkinglots/${lot}`)).status, 200);
+});
