@@ -1736,6 +1736,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/pjsip/cfg_sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All sections in pjsip.conf
+         * @description In file order; a section whose name repeats has its index. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. The answer's ETag header is the file's (the next write's If-Match).
+         *
+         *     Needs the **admin** permission.
+         */
+        get: operations["get_admin_pjsip_cfg_sections"];
+        put?: never;
+        /**
+         * Create a section in pjsip.conf
+         * @description Appended at the end of pjsip.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        post: operations["post_admin_pjsip_cfg_sections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pjsip/cfg_sections/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One section of pjsip.conf
+         * @description The first section of that name, or the one ?index= says. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. The answer's ETag header is the file's (the next write's If-Match).
+         *
+         *     Needs the **admin** permission.
+         */
+        get: operations["get_admin_pjsip_cfg_sections_by_name"];
+        /**
+         * Replace the entries of a section
+         * @description data replaces every entry; lines that stay keep their comments and layout. When pjsip.conf has more than one section of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a section that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        put: operations["put_admin_pjsip_cfg_sections_by_name"];
+        post?: never;
+        /**
+         * Delete a section
+         * @description When pjsip.conf has more than one section of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        delete: operations["delete_admin_pjsip_cfg_sections_by_name"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some keys of a section
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the section's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When pjsip.conf has more than one section of this name, say which with ?index=, else 409. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_pjsip_cfg_sections_by_name"];
+        trace?: never;
+    };
     "/v1/admin/pjsip/endpoints": {
         parameters: {
             query?: never;
@@ -2712,6 +2780,16 @@ export interface components {
              */
             is_template?: true;
         };
+        /** @description the check of the options written against Asterisk's own lists */
+        ConfigOptionCheck: {
+            /**
+             * @description done: checked against Asterisk's lists; skipped: Asterisk was not connected
+             * @enum {string}
+             */
+            status: "done" | "skipped";
+            /** @description what was checked, or why not */
+            message: string;
+        };
         /** @description the section as written */
         ConfigSectionWritten: {
             /** @description the section name */
@@ -2730,6 +2808,7 @@ export interface components {
             is_template?: true;
             backup: string | null;
             reload: components["schemas"]["ReloadOutcome"];
+            option_check?: components["schemas"]["ConfigOptionCheck"];
         };
         ConfigSectionDeleted: {
             /** @description the section name */
@@ -3418,7 +3497,7 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "insufficient_storage" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "unknown_option" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "insufficient_storage" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
             /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
@@ -13683,6 +13762,619 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    get_admin_pjsip_cfg_sections: {
+        parameters: {
+            query?: {
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["ConfigSection"][];
+                        };
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    post_admin_pjsip_cfg_sections: {
+        parameters: {
+            query?: {
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the section name, without [ ] */
+                    name: string;
+                    data?: components["schemas"]["ConfigSectionDataInput"] | null;
+                    templates?: string[] | null;
+                    is_template?: boolean | null;
+                    /** @description read-only: the index a GET answers; ignored here */
+                    index?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    get_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSection"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    put_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionDataInput"];
+                    name?: string | null;
+                    index?: number | null;
+                    templates?: string[] | null;
+                    is_template?: boolean | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    delete_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionDeleted"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
                 };
             };
         };

@@ -152,7 +152,7 @@ export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigF
 export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: ConfigSectionRoutesSpec): void {
   const { router: r } = ctx;
   const { file, base, form } = spec;
-  const svc = new ConfigSectionService(ctx.configFiles, spec);
+  const svc = new ConfigSectionService(ctx.configFiles, spec, ctx.configOptions);
   const tags = [spec.tag];
   const noun = svc.noun;
   const nouns = `${noun}s`;

@@ -217,7 +217,22 @@ const written = {
   reload: ReloadOutcomeSchema,
 };
 
-export const SectionWrittenSchema = named('ConfigSectionWritten', obj({ ...sectionEntries, ...written }, 'the section as written'));
+/** How the option check of options.ts went (pjsip.conf, res_parking.conf, queues.conf only). */
+const OptionCheckSchema = named(
+  'ConfigOptionCheck',
+  obj(
+    {
+      status: oneOf(['done', 'skipped'] as const, "done: checked against Asterisk's lists; skipped: Asterisk was not connected"),
+      message: line('what was checked, or why not'),
+    },
+    "the check of the options written against Asterisk's own lists",
+  ),
+);
+
+export const SectionWrittenSchema = named(
+  'ConfigSectionWritten',
+  obj({ ...sectionEntries, ...written, option_check: v.optional(OptionCheckSchema) }, 'the section as written'),
+);
 export const SectionDeletedSchema = named('ConfigSectionDeleted', obj({ name: line('the section name'), ...written }));
 
 // ---------------------------------------------------------------------------------------------------------------

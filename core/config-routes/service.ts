@@ -19,6 +19,7 @@ import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
 import type { Router } from '../plugins/contract.ts';
 import type { Out } from '../contract/schema.ts';
 import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
+import { CHECKED_FILES, type ConfigOptionCatalog, type OptionCheckOutcome } from './options.ts';
 import {
   patchEntries,
   repeatedKeys,
@@ -33,6 +34,8 @@ import {
 export interface ConfigRoutesContext {
   readonly router: Router;
   readonly configFiles: Pick<ConfigFiles, 'store' | 'reload'>;
+  /** Checks section writes against Asterisk's option lists (options.ts); without it they are not checked. */
+  readonly configOptions?: Pick<ConfigOptionCatalog, 'check'>;
 }
 
 type Files = ConfigRoutesContext['configFiles'];
@@ -161,6 +164,8 @@ export class ConfigSectionService {
   constructor(
     private readonly files: Files,
     spec: SectionSpec,
+    /** Asterisk's option lists (options.ts): the entries a write adds or changes are checked inside the write. */
+    private readonly options?: ConfigRoutesContext['configOptions'],
   ) {
     this.file = spec.file;
     this.base = spec.base;
@@ -207,7 +212,7 @@ export class ConfigSectionService {
     const { name } = body;
     if (!this.visible(name)) throw forbidden(`${JSON.stringify(name)} cannot be created or edited through ${base}`);
     const data = body.data ?? [];
-    const { result, res, reload } = await this.write(
+    const { result, res, reload, checked } = await this.write(
       ifMatch,
       (doc) => {
         if (doc.countSections(name) > 0)
@@ -216,7 +221,7 @@ export class ConfigSectionService {
       },
       (doc) => doc.section(name)!,
     );
-    return { result: { ...view(result, form, false), backup: res.backup, reload }, etag: res.etag };
+    return { result: { ...view(result, form, false), backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   /** Replace a section's entries; its templates and template flag stay (a PUT may repeat them, not change them). */
@@ -232,7 +237,7 @@ export class ConfigSectionService {
     if (body.name !== undefined && body.name !== name)
       throw badRequest(`name: renaming is not supported (URL names ${JSON.stringify(name)})`);
     const { data } = body;
-    const { result, res, reload } = await this.write(
+    const { result, res, reload, checked } = await this.write(
       ifMatch,
       (doc) => {
         const sel = this.selectorFor(doc, name, index, body.index);
@@ -257,7 +262,7 @@ export class ConfigSectionService {
       },
       (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
     );
-    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   /** PATCH (section-form.ts patchEntries): only the keys given change; every other line keeps its bytes. */
@@ -270,7 +275,7 @@ export class ConfigSectionService {
   ): Promise<Written<SectionView>> {
     const { noun } = this;
     this.seen(name);
-    const { result, res, reload } = await this.write(
+    const { result, res, reload, checked } = await this.write(
       ifMatch,
       (doc) => {
         const sel = this.selectorFor(doc, name, index, body.index);
@@ -285,7 +290,7 @@ export class ConfigSectionService {
       },
       (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
     );
-    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   async remove(name: string, index: number | undefined, ifMatch: string | undefined): Promise<Written<{ name: string }>> {
@@ -304,16 +309,21 @@ export class ConfigSectionService {
    */
   private async write<T>(ifMatch: string | undefined, edit: (doc: ConfigDocument) => void, after: (doc: ConfigDocument) => T) {
     let result!: T;
+    let checked: { option_check?: OptionCheckOutcome } = {};
+    const options = (CHECKED_FILES as readonly string[]).includes(this.file) ? this.options : undefined;
     const res: WriteResult = await this.files.store.update(
       this.file,
-      (doc) => {
+      async (doc) => {
+        const before = options ? doc.sections() : [];
         edit(doc);
+        const outcome = options && (await options.check(this.file, before, doc));
+        if (outcome) checked = { option_check: outcome };
         result = after(doc);
       },
       ifMatch === undefined ? {} : { ifMatch },
     );
     const reload = res.backup !== null ? await this.files.reload(this.file) : NOTHING_CHANGED;
-    return { result, res, reload };
+    return { result, res, reload, checked };
   }
 
   /** The sectionIndex for a write: required (409) when the name repeats, 404 when the section is not there. */
