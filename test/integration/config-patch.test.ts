@@ -122,3 +122,89 @@ test('PATCH of a parking lot keeps the options not given (PUT would drop them)',
   assert.equal(lots!.fields.StartSpace, '781');
   assert.equal((await bed.api.del(`/v1/admin/park/parkinglots/${lot}`)).status, 200);
 });
+
+test("pjsip.conf: an unknown option is refused with Asterisk's closest name, a bad boolean too; a known one reaches res_pjsip", {
+  skip,
+}, async () => {
+  const before = text('pjsip.conf');
+  const typo = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'endpoint', allow_overlapp: 'no' } });
+  assert.equal(typo.status, 400, typo.text);
+  assert.equal(typo.body.result.code, 'unknown_option');
+  assert.equal(typo.body.result.suggestion, 'allow_overlap');
+  assert.match(typo.body.result.message, /"allow_overlapp" is not an option of res_pjsip endpoint.*did you mean "allow_overlap"\?/);
+  const bool = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'endpoint', allow_overlap: 'maybe' } });
+  assert.equal(bool.status, 400, bool.text);
+  assert.equal(bool.body.result.field, 'data.allow_overlap');
+  assert.match(bool.body.result.message, /must be a boolean/);
+  const uint = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'aor', max_contacts: 'two' } });
+  assert.equal(uint.status, 400, uint.text);
+  assert.match(uint.body.result.message, /max_contacts = "two": must be an unsigned integer/);
+  // a type of another module: registration (res_pjsip_outbound_registration)
+  const reg = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'registration', retry_intervall: '60' } });
+  assert.equal(reg.status, 400, reg.text);
+  assert.equal(reg.body.result.suggestion, 'retry_interval');
+  assert.equal(text('pjsip.conf'), before, 'refusals write nothing');
+
+  const ok = await bed.api.post('/v1/admin/pjsip/cfg_sections', {
+    name: 'gwopt1',
+    data: { type: 'endpoint', allow_overlap: 'no', context: 'default', rtp_timeout: 30 },
+  });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.result.option_check.status, 'done', JSON.stringify(ok.body.result.option_check));
+  assert.equal(ok.body.result.reload.status, 'done', JSON.stringify(ok.body.result.reload));
+  await eventually(
+    async () => /Endpoint:\s+gwopt1/.test(await bed.asterisk.cli('pjsip show endpoint gwopt1')),
+    10000,
+    'endpoint gwopt1 in res_pjsip',
+  );
+  assert.match(await bed.asterisk.cli('pjsip show endpoint gwopt1'), /allow_overlap\s+:\s+false/);
+  assert.equal((await bed.api.del('/v1/admin/pjsip/cfg_sections/gwopt1')).status, 200);
+});
+
+test('res_parking.conf and queues.conf: unknown options and bad values are refused with the closest name; known ones pass', {
+  skip,
+}, async () => {
+  const park = text('res_parking.conf');
+  const p1 = await bed.api.post('/v1/admin/park/cfg_parkinglots', {
+    name: 'gwoptlot',
+    data: { parkext: '790', parkpos: '791-795', parkingtme: 45 },
+  });
+  assert.equal(p1.status, 400, p1.text);
+  assert.equal(p1.body.result.code, 'unknown_option');
+  assert.equal(p1.body.result.suggestion, 'parkingtime');
+  const p2 = await bed.api.post('/v1/admin/park/cfg_parkinglots', {
+    name: 'gwoptlot',
+    data: { parkext: '790', parkpos: '791-795', comebacktoorigin: 'perhaps' },
+  });
+  assert.equal(p2.status, 400, p2.text);
+  assert.match(p2.body.result.message, /comebacktoorigin = "perhaps": must be a boolean/);
+  assert.equal(text('res_parking.conf'), park);
+  const p3 = await bed.api.post('/v1/admin/park/cfg_parkinglots', {
+    name: 'gwoptlot',
+    data: { parkext: '790', parkpos: '791-795', context: 'gw-opt-park', parkingtime: 45, comebacktoorigin: 'no' },
+  });
+  assert.equal(p3.status, 200, p3.text);
+  assert.equal(p3.body.result.option_check.status, 'done');
+  assert.equal((await bed.api.del('/v1/admin/park/cfg_parkinglots/gwoptlot')).status, 200);
+
+  const queues = text('queues.conf');
+  for (const [data, code, re] of [
+    [[{ strategy: 'ringall' }, { wrapuptme: '5' }], 'unknown_option', /did you mean "wrapuptime"/],
+    [[{ strategy: 'ringall' }, { ringinuse: 'maybe' }], 'invalid_field', /ringinuse = "maybe": must be a boolean/],
+    [[{ strategy: 'ringal' }], 'invalid_field', /must be one of ringall, leastrecent/],
+  ] as const) {
+    const r = await bed.api.post('/v1/admin/queue/cfg_queues', { name: 'gwoptq', data });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.result.code, code);
+    assert.match(r.body.result.message, re);
+  }
+  assert.equal(text('queues.conf'), queues);
+  const q = await bed.api.post('/v1/admin/queue/cfg_queues', {
+    name: 'gwoptq',
+    data: [{ strategy: 'rrmemory' }, { ringinuse: 'no' }, { wrapuptime: '5' }],
+  });
+  assert.equal(q.status, 200, q.text);
+  assert.equal(q.body.result.option_check.status, 'done');
+  await eventually(async () => (await queueParams('gwoptq')).params?.fields.Strategy === 'rrmemory', 10000, 'queue gwoptq in QueueStatus');
+  assert.equal((await bed.api.del('/v1/admin/queue/cfg_queues/gwoptq')).status, 200);
+});
