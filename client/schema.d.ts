@@ -2131,7 +2131,13 @@ export interface paths {
         delete: operations["delete_manager_trunks_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some fields of a trunk
+         * @description The same partial change as PUT (which here, too, changes only the fields given): a field left out keeps its value, and null removes an optional option (transport, caller_id, from_user, from_domain; username: the auth section), as "" does. Only the lines of the options that change are rewritten. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written.
+         *
+         *     Needs the **manager** permission.
+         */
+        patch: operations["patch_manager_trunks_by_name"];
         trace?: never;
     };
     "/v1/peers": {
@@ -3391,6 +3397,31 @@ export interface components {
             from_user?: string | null;
             from_domain?: string | null;
             qualify_frequency?: number | null;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
+        TrunkPatch: {
+            /** @description the name in the URL (renaming is not supported) */
+            name?: string;
+            /** @description the provider: host[:port] */
+            hostname?: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context?: string;
+            username?: string | null;
+            /** @description written to the auth section (auth_type=userpass) as Asterisk needs it; never answered */
+            password?: string;
+            /** @description register to the provider (needs a username); false removes the registration */
+            register?: boolean;
+            transport?: string | null;
+            /** @description the codecs, in order of preference, comma-separated (e.g. "ulaw,alaw"); written as disallow=all then allow=<this> */
+            allow?: string;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency?: number;
             /** @description read-only: live state; accepted and ignored */
             status?: unknown;
             /** @description read-only: the sections the trunk owns; accepted and ignored */
@@ -15611,6 +15642,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_manager_trunks_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the trunk name (its sections' name in pjsip.conf) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrunkPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["TrunkWritten"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Asterisk did not answer in time */

@@ -7,6 +7,7 @@ import type { Logger } from '../../core/log.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
 import { patchEntries, type SectionPatch } from '../../core/config-routes/section-form.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
+import type { PluginContext } from '../../core/plugins/contract.ts';
 import type { Debounced } from '../../core/live/reads.ts';
 import { parseConfig, validateName, validateValue, type ConfigDocument, type EntryInput, type EntryOp } from '../../config-store/index.ts';
 import {
@@ -34,6 +35,8 @@ export class ParkService {
     private readonly files: ConfigFiles,
     private readonly log: Logger,
     private readonly live: LiveKit,
+    /** Asterisk's option lists (core/config-routes/options.ts): what a lot write adds or changes is checked inside it. */
+    private readonly options?: PluginContext['configOptions'],
   ) {
     this.soon = live.soon(DEBOUNCE_MS, 'parking re-read', () => this.resync());
   }
@@ -118,7 +121,7 @@ export class ParkService {
   async putLot(name: string, settings: LotSetting[], ifMatch?: string): Promise<ParkingLotEdit> {
     await this.files.store.update(
       PARKING_CONF,
-      (doc: ConfigDocument) => {
+      this.checked((doc: ConfigDocument) => {
         const count = doc.countSections(name);
         if (count === 0) {
           doc.addSection(
@@ -139,7 +142,7 @@ export class ParkService {
         }
         for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
         doc.replaceSectionEntries(name, wanted);
-      },
+      }),
       { ifMatch },
     );
     return this.afterEdit(name);
@@ -161,7 +164,7 @@ export class ParkService {
     if (Object.keys(given).length === 0) throw badRequest('the body must change at least one lot option (e.g. {"parkingtime": 60})');
     await this.files.store.update(
       PARKING_CONF,
-      (doc: ConfigDocument) => {
+      this.checked((doc: ConfigDocument) => {
         const count = doc.countSections(name);
         if (count === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}; PUT creates it`);
         if (count > 1)
@@ -172,10 +175,19 @@ export class ParkService {
         if (!Array.isArray(next))
           throw conflict(`parking lot ${name} has ${next.repeats} more than once; change it in /admin/park/cfg_parkinglots with an array`);
         doc.replaceSectionEntries(name, next);
-      },
+      }),
       { ifMatch },
     );
     return this.afterEdit(name);
+  }
+
+  /** A lot edit whose added or changed options are checked against Asterisk's list of lot options (when wired). */
+  private checked(edit: (doc: ConfigDocument) => void): (doc: ConfigDocument) => Promise<void> {
+    return async (doc) => {
+      const before = this.options ? doc.sections() : [];
+      edit(doc);
+      await this.options?.check(PARKING_CONF, before, doc);
+    };
   }
 
   async deleteLot(name: string, ifMatch?: string): Promise<ParkingLotEdit> {

@@ -156,7 +156,17 @@ test('PATCH of a lot (ParkService.patchLot): only the options given change, null
     };
     const files = new ConfigFiles(cfg, { connected: false, action: down, command: down }, log);
     const ami = { connected: false } as AmiPort;
-    const svc = new ParkService(ami, new ParkState(), files, log, new LiveKit({ ami, bus: new EventBus(), log }));
+    // the option check of core/config-routes/options.ts runs inside the write; this stand-in refuses `comebackdialtime`
+    const checked: string[] = [];
+    const options = {
+      async check(_file: string, _before: unknown, doc: { sections(): { entries: { key: string }[] }[] }) {
+        const keys = doc.sections().flatMap((s) => s.entries.map((e) => e.key));
+        checked.push(keys.join(','));
+        if (keys.includes('comebackdialtime')) throw new ApiError(400, 'comebackdialtime: refused', undefined, 'unknown_option');
+        return { status: 'done' as const, message: 'checked' };
+      },
+    };
+    const svc = new ParkService(ami, new ParkState(), files, log, new LiveKit({ ami, bus: new EventBus(), log }), options as never);
     const body = check(ParkingLotPatchSchema, { parkpos: '701-730', parkingtime: null, comebacktoorigin: false, name: 'ignored' }, 'body');
     const out = await svc.patchLot('default', body);
     assert.equal(out.reload.status, 'pending');
@@ -173,6 +183,16 @@ test('PATCH of a lot (ParkService.patchLot): only the options given change, null
     );
     await assert.rejects(svc.patchLot('default', check(ParkingLotPatchSchema, { name: 'x' }, 'body')), (e: ApiError) => e.status === 400);
     assert.equal(readFileSync(conf, 'utf8'), before);
+    await assert.rejects(
+      svc.patchLot('default', check(ParkingLotPatchSchema, { comebackdialtime: 5 }, 'body')),
+      (e: ApiError) => e.code === 'unknown_option',
+    );
+    await assert.rejects(
+      svc.putLot('default', svc.lotSettings(check(ParkingLotOptionsSchema, { comebackdialtime: 5 }, 'body'))),
+      (e: ApiError) => e.code === 'unknown_option',
+    );
+    assert.equal(readFileSync(conf, 'utf8'), before, 'a refused option check writes nothing');
+    assert.ok(checked.length >= 3, `the check ran inside each write: ${JSON.stringify(checked)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
