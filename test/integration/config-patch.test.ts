@@ -208,3 +208,42 @@ test('res_parking.conf and queues.conf: unknown options and bad values are refus
   await eventually(async () => (await queueParams('gwoptq')).params?.fields.Strategy === 'rrmemory', 10000, 'queue gwoptq in QueueStatus');
   assert.equal((await bed.api.del('/v1/admin/queue/cfg_queues/gwoptq')).status, 200);
 });
+
+test('trunks: PATCH changes the fields given (null removes an optional one); the option check passes what the gateway writes', {
+  skip,
+}, async () => {
+  const t = await bed.api.post('/v1/manager/trunks', {
+    name: 'gwpatchtrunk',
+    hostname: '192.0.2.44:5060',
+    context: 'default',
+    caller_id: '"Patch" <+15550001111>',
+    from_domain: 'patch.example',
+  });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.body.result.reload.status, 'done', JSON.stringify(t.body.result.reload));
+  await eventually(
+    async () => /callerid\s+:\s+"Patch"/.test(await bed.asterisk.cli('pjsip show endpoint gwpatchtrunk')),
+    10000,
+    'res_pjsip has the callerid',
+  );
+  const before = text('pjsip.conf');
+  const p = await bed.api.patch('/v1/manager/trunks/gwpatchtrunk', { caller_id: null, qualify_frequency: 0 });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.result.reload.status, 'done');
+  assert.equal(p.body.result.caller_id, '');
+  assert.equal(p.body.result.from_domain, 'patch.example', 'a field not given keeps its value');
+  const after = text('pjsip.conf');
+  assert.ok(before.includes('callerid = "Patch" <+15550001111>\n') && !after.includes('callerid ='), 'the callerid line is gone');
+  assert.equal(
+    after,
+    before
+      .replace('callerid = "Patch" <+15550001111>\n', '')
+      .replace(/(\[gwpatchtrunk\]\ntype = aor\n(?:.*\n)*?qualify_frequency = )60/, '$10'),
+  );
+  await eventually(
+    async () => !/callerid\s+:\s+"Patch"/.test(await bed.asterisk.cli('pjsip show endpoint gwpatchtrunk')),
+    10000,
+    'res_pjsip dropped the callerid',
+  );
+  assert.equal((await bed.api.del('/v1/manager/trunks/gwpatchtrunk')).status, 200);
+});
