@@ -12,7 +12,8 @@
 //                     (`config show help app_queue`: "no config XML documentation"): queue-options.ts, copied from
 //                     Asterisk 22's app_queue.c. These checks need no AMI.
 // A value's type comes from `config show help <module> <type> <option>`'s [Syntax] line ("[Boolean]",
-// "[Integer]", "[Unsigned Integer]", "[Double]"); other types (Custom, String, Codec ...) are not checked.
+// "[Integer]", "[Unsigned Integer]", "[Double]"); a Custom option whose description lists its words (protocol: udp,
+// tcp ...) takes one of them (choicesOf); other types (String, Codec ...) are not checked.
 //
 // Everything read over AMI is cached until the AMI connection drops or is made again (reset(), wired in
 // core/gateway.ts): one read per list per connection. When Asterisk is not connected, or does not answer, the
@@ -28,7 +29,7 @@ import { QUEUE_GENERAL_OPTIONS, QUEUE_OPTIONS } from './queue-options.ts';
 
 export type OptionType =
   | { kind: 'boolean' | 'integer' | 'unsigned' | 'double' | 'string' }
-  | { kind: 'enum'; choices: string[]; orBoolean?: boolean };
+  | { kind: 'enum'; choices: string[]; orBoolean?: boolean; list?: boolean };
 
 /** What the answer of a write says about the check. */
 export interface OptionCheckOutcome {
@@ -85,7 +86,7 @@ export class ConfigOptionCatalog {
     return this.cached(`type:${module}:${object}:${option}`, async () => {
       const out = await this.ami.command(`config show help ${module} ${object} ${option}`);
       const syntax = out.map((l) => /^\S+ = \[([^\]]+)\]/.exec(l)?.[1]).find((t) => t !== undefined);
-      return parseType(syntax);
+      return syntax === 'Custom' ? choicesOf(out) : parseType(syntax);
     });
   }
 
@@ -194,6 +195,23 @@ function parseType(syntax: string | undefined): OptionType {
   }
 }
 
+/**
+ * A Custom option whose [Description] lists its values, one per line indented by four spaces (`    udp`,
+ * `    invite - ...`), as res_pjsip's protocol, dtmf_mode or direct_media_method do: those words are its choices.
+ * Lines that are not a plain word (`<digest-spec>`, "header.") do not count; fewer than two words: not checked.
+ * The value may be a comma list (identify_by = username,ip), each part one of the words; where yes or no is among
+ * them, any yes/no word Asterisk reads passes too.
+ */
+function choicesOf(out: readonly string[]): OptionType {
+  const from = out.indexOf('[Description]');
+  const to = out.indexOf('[Syntax]');
+  if (from < 0 || to < from) return STRING;
+  const words = out.slice(from + 1, to).flatMap((l) => /^ {4}([A-Za-z0-9_-]+)(?: - .*)?$/.exec(l)?.[1] ?? []);
+  const choices = [...new Set(words)];
+  if (choices.length < 2) return STRING;
+  return { kind: 'enum', choices, orBoolean: choices.some((c) => /^(yes|no)$/i.test(c)), list: true };
+}
+
 /** What is wrong with `value` for an option of `type`, or null. */
 export function valueProblem(type: OptionType, value: string): string | null {
   switch (type.kind) {
@@ -206,9 +224,10 @@ export function valueProblem(type: OptionType, value: string): string | null {
     case 'double':
       return value !== '' && Number.isFinite(Number(value)) ? null : 'must be a number';
     case 'enum': {
-      if (type.choices.some((c) => c.toLowerCase() === value.toLowerCase())) return null;
-      if (type.orBoolean && isYesNo(value)) return null;
-      return `must be ${type.orBoolean ? 'yes, no or ' : 'one of '}${type.choices.join(', ')}`;
+      const fits = (x: string) => type.choices.some((c) => c.toLowerCase() === x.toLowerCase()) || (type.orBoolean === true && isYesNo(x));
+      if (type.list ? value.split(',').every((x) => fits(x.trim())) : fits(value)) return null;
+      const words = type.orBoolean && !type.list ? `yes, no or ${type.choices.join(', ')}` : `one of ${type.choices.join(', ')}`;
+      return `must be ${words}${type.list ? ' (or a comma list of them)' : ''}`;
     }
     default:
       return null;

@@ -139,6 +139,13 @@ test("pjsip.conf: an unknown option is refused with Asterisk's closest name, a b
   const uint = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'aor', max_contacts: 'two' } });
   assert.equal(uint.status, 400, uint.text);
   assert.match(uint.body.result.message, /max_contacts = "two": must be an unsigned integer/);
+  // a Custom option whose description lists its words: direct_media_method (invite, reinvite, update)
+  const word = await bed.api.post('/v1/admin/pjsip/cfg_sections', {
+    name: 'gwopt1',
+    data: { type: 'endpoint', direct_media_method: 'sideways' },
+  });
+  assert.equal(word.status, 400, word.text);
+  assert.match(word.body.result.message, /direct_media_method = "sideways": must be one of invite, reinvite, update/);
   // a type of another module: registration (res_pjsip_outbound_registration)
   const reg = await bed.api.post('/v1/admin/pjsip/cfg_sections', { name: 'gwopt1', data: { type: 'registration', retry_intervall: '60' } });
   assert.equal(reg.status, 400, reg.text);
@@ -147,7 +154,14 @@ test("pjsip.conf: an unknown option is refused with Asterisk's closest name, a b
 
   const ok = await bed.api.post('/v1/admin/pjsip/cfg_sections', {
     name: 'gwopt1',
-    data: { type: 'endpoint', allow_overlap: 'no', context: 'default', rtp_timeout: 30 },
+    data: {
+      type: 'endpoint',
+      allow_overlap: 'no',
+      context: 'default',
+      rtp_timeout: 30,
+      dtmf_mode: 'rfc4733',
+      direct_media_method: 'update',
+    },
   });
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.body.result.option_check.status, 'done', JSON.stringify(ok.body.result.option_check));

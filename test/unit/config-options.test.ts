@@ -34,7 +34,10 @@ const HELP: Record<string, Record<string, string>> = {
     allow_overlap: 'Boolean',
     rtp_timeout: 'Unsigned Integer',
     context: 'String',
-    direct_media_method: 'Custom',
+    direct_media_method: 'Custom invite reinvite update',
+    identify_by: 'Custom username auth_username ip',
+    '100rel': 'Custom no required yes',
+    set_var: 'Custom',
   },
   'res_pjsip aor': { type: 'None', max_contacts: 'Unsigned Integer' },
   'res_pjsip_outbound_registration registration': { type: 'None', retry_interval: 'Unsigned Integer', server_uri: 'String' },
@@ -84,12 +87,16 @@ async function command(cmd: string): Promise<string[]> {
   }
   const t = opts[m[3]];
   if (!t) return [`No option ${m[3]} found for ${m[1]}:${m[2]}`];
+  // a Custom type lists its words in the description, as Asterisk prints them (with a continuation line that is no word)
+  const [kind, ...words] = t.startsWith('Custom') ? t.split(' ') : [t];
+  const description = ['[Description]', 'What it does.', ...words.map((w) => `    ${w} - about ${w}`), '    header.', ''];
   return [
     '',
     `  -= Info about Config Option '${m[1]}:${m[2]}:${m[3]}' =-`,
     '',
+    ...description,
     '[Syntax]',
-    `${m[3]} = [${t}] (Default: ) (Regex: false)`,
+    `${m[3]} = [${kind}] (Default: ) (Regex: false)`,
     '',
   ];
 }
@@ -179,6 +186,8 @@ test('pjsip.conf: an unknown option is 400 unknown_option with the closest name,
     [{ type: 'endpoint', allow_overlap: 'maybe' }, /allow_overlap = "maybe": must be a boolean/],
     [{ type: 'aor', max_contacts: '-2' }, /max_contacts = "-2": must be an unsigned integer/],
     [{ type: 'endpiont', context: 'x' }, /type "endpiont".*did you mean "endpoint"/],
+    [{ type: 'endpoint', direct_media_method: 'sideways' }, /direct_media_method = "sideways": must be one of invite, reinvite, update/],
+    [{ type: 'endpoint', identify_by: 'username,header' }, /identify_by = "username,header": must be one of username, auth_username, ip/],
   ] as const) {
     const r = await api.post('/v1/admin/pjsip/cfg_sections', { name: 'gw1', data });
     assert.equal(r.status, 400, r.text);
@@ -191,10 +200,18 @@ test("pjsip.conf: known options pass (type from the section or its template; oth
   commands.length = 0;
   const a = await api.post('/v1/admin/pjsip/cfg_sections', {
     name: 'gw2',
-    data: { type: 'endpoint', allow_overlap: 'no', rtp_timeout: 30 },
+    data: {
+      type: 'endpoint',
+      allow_overlap: 'no',
+      rtp_timeout: 30,
+      direct_media_method: 'UPDATE',
+      identify_by: 'username, ip',
+      '100rel': 'true',
+      set_var: 'A=1',
+    },
   });
   assert.equal(a.status, 200, a.text);
-  assert.deepEqual(a.body.result.option_check, { status: 'done', message: "3 options checked against Asterisk's lists" });
+  assert.deepEqual(a.body.result.option_check, { status: 'done', message: "7 options checked against Asterisk's lists" });
   // a section using a template takes the template's type: allow_overlap is checked as an endpoint option
   const t = await api.post('/v1/admin/pjsip/cfg_sections', { name: 'gw3', templates: ['tpl-ep'], data: { allow_overlapp: 'yes' } });
   assert.equal(t.status, 400, t.text);
