@@ -1045,7 +1045,13 @@ export interface paths {
         delete: operations["delete_admin_queue_cfg_queues_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a queue
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the queue's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When queues.conf has more than one queue of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_queue_cfg_queues_by_name"];
         trace?: never;
     };
     "/v1/admin/park/parkinglots": {
@@ -1085,8 +1091,8 @@ export interface paths {
          */
         get: operations["get_admin_park_parkinglots_by_name"];
         /**
-         * Create or rewrite a parking lot in res_parking.conf
-         * @description The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
+         * Create a parking lot, or replace all its options (PATCH changes some)
+         * @description PUT replaces: the lot's section becomes exactly the options given; options of the lot that the body leaves out are removed from res_parking.conf (keys already in the file keep their place). To change some options and keep the rest, use PATCH. Then res_parking is reloaded. A value written "> x", as in the spec's example, is written `key => x`. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
          *
          *     Needs the **admin** permission.
          */
@@ -1101,7 +1107,13 @@ export interface paths {
         delete: operations["delete_admin_park_parkinglots_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some options of a parking lot
+         * @description Only the options given change: each is rewritten in its line (its comment and its = or => stay); null removes an option; an option the lot lacks is added after its last one. Options left out keep their value and place, and every other line of res_parking.conf keeps its bytes (PUT, by contrast, replaces all options). The lot must be in res_parking.conf (404: PUT creates one). Then res_parking is reloaded. Send If-Match with the ETag of res_parking.conf (GET /admin/park/configurations/res_parking.conf) to refuse the edit (412) when the file changed since. ?dry_run=true answers the diff the edit would make (ConfigDryRun) and writes nothing; ?reload=later writes without reloading (POST /v1/admin/config/apply reloads). A lot Asterisk refuses after the reload is rolled back: 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_park_parkinglots_by_name"];
         trace?: never;
     };
     "/v1/admin/park/parkedcalls": {
@@ -1269,7 +1281,13 @@ export interface paths {
         delete: operations["delete_admin_park_cfg_parkinglots_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a parking lot
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the parking lot's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When res_parking.conf has more than one parking lot of this name, say which with ?index=, else 409. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_park_cfg_parkinglots_by_name"];
         trace?: never;
     };
     "/v1/agents": {
@@ -1475,7 +1493,13 @@ export interface paths {
         delete: operations["delete_admin_dialplan_sdps_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a context
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the context's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When extensions.conf has more than one context of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_dialplan_sdps_by_name"];
         trace?: never;
     };
     "/v1/manager/sdialplans": {
@@ -1537,7 +1561,13 @@ export interface paths {
         delete: operations["delete_manager_sdialplans_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some keys of a context
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the context's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When extensions.conf has more than one context of this name, say which with ?index=, else 409. Answers use the array form; ?form=object asks for the object form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **manager** permission.
+         */
+        patch: operations["patch_manager_sdialplans_by_name"];
         trace?: never;
     };
     "/v1/admin/dialplan/adpmas": {
@@ -1748,6 +1778,74 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pjsip/cfg_sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All sections in pjsip.conf
+         * @description In file order; a section whose name repeats has its index. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. The answer's ETag header is the file's (the next write's If-Match).
+         *
+         *     Needs the **admin** permission.
+         */
+        get: operations["get_admin_pjsip_cfg_sections"];
+        put?: never;
+        /**
+         * Create a section in pjsip.conf
+         * @description Appended at the end of pjsip.conf; a name already there is 409. templates and is_template make [name](t1,t2) and [name](!). A new name must be addressable by its path: no '/', '\', '..', control characters or blanks at either end, at most 79 bytes (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        post: operations["post_admin_pjsip_cfg_sections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pjsip/cfg_sections/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One section of pjsip.conf
+         * @description The first section of that name, or the one ?index= says. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. The answer's ETag header is the file's (the next write's If-Match).
+         *
+         *     Needs the **admin** permission.
+         */
+        get: operations["get_admin_pjsip_cfg_sections_by_name"];
+        /**
+         * Replace the entries of a section
+         * @description data replaces every entry; lines that stay keep their comments and layout. When pjsip.conf has more than one section of this name, say which with ?index= (or index in the body), else 409. The object form cannot write a section that repeats a key (409): use the array form. name, templates and is_template may be sent back as a GET answered them, but not changed (400). Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        put: operations["put_admin_pjsip_cfg_sections_by_name"];
+        post?: never;
+        /**
+         * Delete a section
+         * @description When pjsip.conf has more than one section of this name, say which with ?index=, else 409. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        delete: operations["delete_admin_pjsip_cfg_sections_by_name"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some keys of a section
+         * @description Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces all entries). "key": "value" sets a key in place (a new key goes after the section's last entry; a value starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its lines in place and in order, extra values go after its last line, lines left over are removed. A plain value for a key that repeats is 409 (nothing written). When pjsip.conf has more than one section of this name, say which with ?index=, else 409. Answers use the object form (a section that repeats a key, or uses +=, is answered in the array form); ?form=array asks for the array form. Writes take either form. Send the ETag header of the GET you based the change on as If-Match: if the file changed since, the answer is 412 and nothing is written. Without If-Match the edit applies to the file as it is on disk now. The answer's ETag header is the file's (the next write's If-Match). After a write the module the file feeds is reloaded: `reload` says how that went (done, failed, pending while Asterisk is not connected: made on reconnect, none when nothing changed). `backup` names the copy of the old file. ?dry_run=true checks the write as for real (400, 404, 409, 412 alike) and answers the unified diff it would make and the reload it would do (ConfigDryRun), writing nothing. ?reload=later writes without reloading (reload.status later; POST /v1/admin/config/apply reloads). After a reload the gateway checks that Asterisk took the file; if not, the previous file is put back and reloaded, and the answer is 422 reload_rejected.
+         *
+         *     Needs the **admin** permission.
+         */
+        patch: operations["patch_admin_pjsip_cfg_sections_by_name"];
         trace?: never;
     };
     "/v1/admin/pjsip/endpoints": {
@@ -2077,7 +2175,13 @@ export interface paths {
         delete: operations["delete_manager_trunks_by_name"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some fields of a trunk
+         * @description The same partial change as PUT (which here, too, changes only the fields given): a field left out keeps its value, and null removes an optional option (transport, caller_id, from_user, from_domain; username: the auth section), as "" does. Only the lines of the options that change are rewritten. The name cannot change (400). One write of pjsip.conf (one backup, named in `backup`), then one reload of res_pjsip (`reload`: done, failed, pending while Asterisk is not connected, none when nothing changed). Comments and every other section keep their bytes. A refused request writes nothing. Send the ETag header of the GET you based the change on as If-Match: if pjsip.conf changed since, the answer is 412 and nothing is written. ?dry_run=true answers the diff (ConfigDryRun) and writes nothing; ?reload=later leaves the reload for POST /v1/admin/config/apply; an endpoint res_pjsip does not list after the reload is rolled back (422 reload_rejected).
+         *
+         *     Needs the **manager** permission.
+         */
+        patch: operations["patch_manager_trunks_by_name"];
         trace?: never;
     };
     "/v1/peers": {
@@ -2776,6 +2880,10 @@ export interface components {
         ConfigSectionDataInput: components["schemas"]["ConfigEntryInput"][] | {
             [key: string]: string | number;
         };
+        /** @description the keys to change: "value" sets, null removes, ["a", "b"] replaces the lines of a repeated key; keys left out stay */
+        ConfigSectionPatch: {
+            [key: string]: null | string | number | (string | number)[];
+        };
         /** @description one line of a section in the array form */
         ConfigEntry: {
             [key: string]: string;
@@ -2802,6 +2910,16 @@ export interface components {
              */
             is_template?: true;
         };
+        /** @description the check of the options written against Asterisk's own lists */
+        ConfigOptionCheck: {
+            /**
+             * @description done: checked against Asterisk's lists; skipped: Asterisk was not connected
+             * @enum {string}
+             */
+            status: "done" | "skipped";
+            /** @description what was checked, or why not */
+            message: string;
+        };
         /** @description the section as written */
         ConfigSectionWritten: {
             /** @description the section name */
@@ -2820,6 +2938,7 @@ export interface components {
             is_template?: true;
             backup: string | null;
             reload: components["schemas"]["ReloadOutcome"];
+            option_check?: components["schemas"]["ConfigOptionCheck"];
         };
         ConfigSectionDeleted: {
             /** @description the section name */
@@ -3417,6 +3536,31 @@ export interface components {
             /** @description read-only: the sections the trunk owns; accepted and ignored */
             sections?: unknown;
         };
+        TrunkPatch: {
+            /** @description the name in the URL (renaming is not supported) */
+            name?: string;
+            /** @description the provider: host[:port] */
+            hostname?: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context?: string;
+            username?: string | null;
+            /** @description written to the auth section (auth_type=userpass) as Asterisk needs it; never answered */
+            password?: string;
+            /** @description register to the provider (needs a username); false removes the registration */
+            register?: boolean;
+            transport?: string | null;
+            /** @description the codecs, in order of preference, comma-separated (e.g. "ulaw,alaw"); written as disallow=all then allow=<this> */
+            allow?: string;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency?: number;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
         ChatRoom: {
             uuid: string;
             /** @description the spec's room type (1 in its examples); kept as given */
@@ -3522,7 +3666,7 @@ export interface components {
              * @description what was wrong, for a program
              * @enum {string}
              */
-            code: "malformed_json" | "invalid_field" | "unknown_field" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "reload_rejected" | "insufficient_storage" | "internal";
+            code: "malformed_json" | "invalid_field" | "unknown_field" | "unknown_option" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "precondition_failed" | "payload_too_large" | "too_many_requests" | "asterisk_refused" | "ami_unavailable" | "not_ready" | "stopping" | "asterisk_timeout" | "reload_rejected" | "insufficient_storage" | "internal";
             /** @description the field that was refused (invalid_field, unknown_field) */
             field?: string;
             /** @description with too_many_requests: seconds to wait (also the Retry-After header) */
@@ -3531,6 +3675,8 @@ export interface components {
             ami_connected?: boolean;
             /** @description GET /ready answering not_ready: the plugins not live yet */
             waiting_for?: string[];
+            /** @description reload_rejected: the WARNING and ERROR lines Asterisk logged while refusing the write (asterisk.log_file; empty when it cannot be read) */
+            asterisk_log?: string[];
             /** @description every problem found in a config file */
             problems?: {
                 line: number;
@@ -9217,6 +9363,139 @@ export interface operations {
             };
         };
     };
+    patch_admin_queue_cfg_queues_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
     get_admin_park_parkinglots: {
         parameters: {
             query?: never;
@@ -9592,6 +9871,164 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_admin_park_parkinglots_by_name: {
+        parameters: {
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description parking lot name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    parkext?: (string | number | boolean) | null;
+                    parkext_exclusive?: (string | number | boolean) | null;
+                    parkpos?: (string | number | boolean) | null;
+                    context?: (string | number | boolean) | null;
+                    parkinghints?: (string | number | boolean) | null;
+                    parkingtime?: (string | number | boolean) | null;
+                    comebacktoorigin?: (string | number | boolean) | null;
+                    comebackdialtime?: (string | number | boolean) | null;
+                    comebackcontext?: (string | number | boolean) | null;
+                    courtesytone?: (string | number | boolean) | null;
+                    parkedplay?: (string | number | boolean) | null;
+                    parkedcalltransfers?: (string | number | boolean) | null;
+                    parkedcallreparking?: (string | number | boolean) | null;
+                    parkedcallhangup?: (string | number | boolean) | null;
+                    parkedcallrecording?: (string | number | boolean) | null;
+                    findslot?: (string | number | boolean) | null;
+                    parkedmusicclass?: (string | number | boolean) | null;
+                    /** @description read-only; accepted and ignored */
+                    name?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    start_space?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    stop_spcae?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    stop_space?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    timeout?: unknown;
+                    /** @description read-only; accepted and ignored */
+                    tm_update?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ParkingLotEdit"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Error */
@@ -10638,6 +11075,139 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_admin_park_cfg_parkinglots_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Error */
@@ -11793,6 +12363,139 @@ export interface operations {
             };
         };
     };
+    patch_admin_dialplan_sdps_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
     get_manager_sdialplans: {
         parameters: {
             query?: {
@@ -12286,6 +12989,139 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_manager_sdialplans_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Error */
@@ -13519,6 +14355,663 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    get_admin_pjsip_cfg_sections: {
+        parameters: {
+            query?: {
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: {
+                            list: components["schemas"]["ConfigSection"][];
+                        };
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    post_admin_pjsip_cfg_sections: {
+        parameters: {
+            query?: {
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the section name, without [ ] */
+                    name: string;
+                    data?: components["schemas"]["ConfigSectionDataInput"] | null;
+                    templates?: string[] | null;
+                    is_template?: boolean | null;
+                    /** @description read-only: the index a GET answers; ignored here */
+                    index?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    get_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSection"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+        };
+    };
+    put_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionDataInput"];
+                    name?: string | null;
+                    index?: number | null;
+                    templates?: string[] | null;
+                    is_template?: boolean | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    delete_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionDeleted"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_admin_pjsip_cfg_sections_by_name: {
+        parameters: {
+            query?: {
+                index?: string | null;
+                form?: ("array" | "object") | null;
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the section name, without [ ] */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["ConfigSectionPatch"];
+                    index?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ConfigSectionWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
                 };
             };
         };
@@ -14782,6 +16275,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error422"];
+                };
+            };
+            /** @description Asterisk did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error504"];
+                };
+            };
+            /** @description The disk is full: nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error507"];
+                };
+            };
+        };
+    };
+    patch_manager_trunks_by_name: {
+        parameters: {
+            query?: {
+                dry_run?: ("true" | "false" | "1" | "0") | null;
+                reload?: ("now" | "later") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the trunk name (its sections' name in pjsip.conf) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrunkPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["TrunkWritten"] | components["schemas"]["ConfigDryRun"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error412"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Error */

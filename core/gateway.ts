@@ -1,6 +1,7 @@
 // Wires the gateway together: config -> store, accounts, tokens -> AMI client -> plugins -> HTTP app.
 // Tests build a Gateway in-process the same way main.ts does.
 import { AmiClient } from './ami/client.ts';
+import { ConfigOptionCatalog } from './config-routes/options.ts';
 import type { AmiMessage } from './ami/message.ts';
 import { ignorableEvents } from './ami/ignorable.ts';
 import type { AmiPort } from './ami/port.ts';
@@ -83,6 +84,7 @@ export class Gateway {
   readonly apiKeys: ApiKeys;
   readonly audit: AuditLog;
   readonly configFiles: ConfigFiles;
+  readonly configOptions: ConfigOptionCatalog;
   /** Prometheus metrics, when gateway.yaml enables them (metrics.enabled); else nothing is counted. */
   readonly metrics: Metrics | undefined;
   private metricsListener: MetricsListener | null = null;
@@ -127,6 +129,10 @@ export class Gateway {
       onActionDone: metrics && ((name, outcome, seconds) => metrics.amiAction(name, outcome, seconds)),
     });
     this.configFiles = new ConfigFiles(config, this.ami, log.child('config-files'), metrics);
+    // Asterisk's option lists, read once per AMI connection (core/config-routes/options.ts).
+    this.configOptions = new ConfigOptionCatalog(this.ami);
+    this.ami.onConnect(() => this.configOptions.reset());
+    this.ami.onDisconnect(() => this.configOptions.reset());
     this.plugins = new PluginHost(log.child('plugins'), () => this.ami.connected);
     this.http = new HttpApp({
       bodyLimitBytes: config.http.body_limit_bytes,
@@ -244,6 +250,7 @@ export class Gateway {
       log: this.log.child(name),
       config: this.config,
       configFiles: this.configFiles,
+      configOptions: this.configOptions,
       profile: this.profile,
     });
     const defs = this.config.plugins.map((n) => {

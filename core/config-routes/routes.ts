@@ -12,6 +12,7 @@
 //     POST   base           {name, data?, templates?, is_template?}
 //     GET    base/<name>    {name, data, index?}       ?index=N picks among sections that share a name
 //     PUT    base/<name>    {data}                     replaces the section's entries
+//     PATCH  base/<name>    {data: {key: value|null|[values]}}   changes only the keys given (section-form.ts)
 //     DELETE base/<name>
 //
 // Section data comes in the two forms of section-form.ts. Bodies are checked by the schemas first (400 before any
@@ -27,6 +28,7 @@ import {
   SectionDataSchema,
   SectionDeletedSchema,
   SectionNameSchema,
+  SectionPatchDataSchema,
   SectionSchema,
   SectionWrittenSchema,
   TemplateNameSchema,
@@ -160,7 +162,7 @@ export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigF
 export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: ConfigSectionRoutesSpec): void {
   const { router: r } = ctx;
   const { file, base, form } = spec;
-  const svc = new ConfigSectionService(ctx.configFiles, spec);
+  const svc = new ConfigSectionService(ctx.configFiles, spec, ctx.configOptions);
   const tags = [spec.tag];
   const noun = svc.noun;
   const nouns = `${noun}s`;
@@ -254,6 +256,32 @@ export function registerConfigSectionRoutes(ctx: ConfigRoutesContext, spec: Conf
       errors: [404, 409, 412, 422, 504, 507],
       handler: async (c, { params, query, body }) =>
         tagged(await svc.replace(params.name, query.index, body, want(query), ifMatch(c), writeMode(query))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PATCH',
+      path: `${base}/:name`,
+      summary: `Change some keys of a ${noun}`,
+      tags,
+      description:
+        `Only the keys in data change; every other line keeps its bytes, comments and place (PUT, by contrast, replaces ` +
+        `all entries). "key": "value" sets a key in place (a new key goes after the ${noun}'s last entry; a value ` +
+        `starting with ">" is written key => value, otherwise the line keeps its = or =>); "key": null removes every ` +
+        `line of it; "key": ["a", "b"] is how a repeated key (member =>, exten =>) is changed: the values replace its ` +
+        `lines in place and in order, extra values go after its last line, lines left over are removed. A plain value ` +
+        `for a key that repeats is 409 (nothing written). When ${file} has more than one ${noun} of this name, say which ` +
+        `with ?index=, else 409. ${FORM} ${IF_MATCH} ${ETAG} ${RELOAD} ${MODES}`,
+      params,
+      query: { ...indexQuery, ...formQuery, ...WRITE_MODE_QUERY },
+      body: obj({
+        data: SectionPatchDataSchema,
+        index: opt(nonNegInt(`which of the ${nouns} of this name; as ?index=`)),
+      }),
+      responses: { 200: orDryRun(SectionWrittenSchema) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) =>
+        tagged(await svc.patch(params.name, query.index, body, want(query), ifMatch(c), writeMode(query))),
     }),
   );
   r.add(

@@ -122,6 +122,66 @@ export const SectionDataSchema = choose(SectionDataInputSchema, (x) =>
 export type SectionData = Out<typeof SectionDataSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// PATCH: a partial change
+//
+// `{"key": "value"}` sets a key: its line is rewritten in place (its comment stays, and its op: `parkpos => 1-9`
+// stays `=>` unless the value starts with ">", which asks for `=>`); a key not in the section is added after its
+// last entry. `{"key": null}` removes every line of that key. `{"key": ["a", "> b"]}` is the array form of a key that
+// repeats (member =>, exten =>): the values replace that key's lines in place and in order, the first value the
+// first line, and so on; extra values go after the key's last line, lines left over are removed ([] removes all).
+// A plain value for a key that repeats is refused (409): it would say which line to keep. Keys not given keep
+// their lines byte for byte.
+
+const PatchValue = v.pipe(
+  v.union([v.null(), line(), v.pipe(num(), v.transform(String)), list(EntryValue)], 'must be a string, a number, null or an array of them'),
+  v.description('a value: sets the key; null removes it; an array replaces every line of a key that repeats, in order'),
+);
+
+export const SectionPatchDataSchema = named(
+  'ConfigSectionPatch',
+  v.pipe(
+    ownDict(EntryKey, PatchValue),
+    v.description('the keys to change: "value" sets, null removes, ["a", "b"] replaces the lines of a repeated key; keys left out stay'),
+  ),
+);
+export type SectionPatch = Out<typeof SectionPatchDataSchema>;
+
+/** A patch value as an entry: "> x" is `key => x`; otherwise the op is left to the line it replaces (section-edits). */
+function patchEntry(key: string, value: string): EntryInput {
+  return value.startsWith('>') ? { key, op: '=>', value: value.slice(1) } : { key, value };
+}
+
+/**
+ * The entries a section has after `patch`, for replaceSectionEntries (which rewrites only the lines that differ).
+ * Throws the key that repeats when a plain value is given for it (the caller answers 409).
+ */
+export function patchEntries(old: readonly SectionEntry[], patch: SectionPatch): EntryInput[] | { repeats: string } {
+  const has = (k: string) => Object.hasOwn(patch, k);
+  const count = new Map<string, number>();
+  for (const e of old) count.set(e.key, (count.get(e.key) ?? 0) + 1);
+  for (const [k, val] of Object.entries(patch)) if (typeof val === 'string' && (count.get(k) ?? 0) > 1) return { repeats: k };
+  const values = (k: string): string[] => {
+    const val = patch[k];
+    return val === null || val === undefined ? [] : Array.isArray(val) ? val : [val];
+  };
+  const out: EntryInput[] = [];
+  const seen = new Map<string, number>();
+  for (const e of old) {
+    if (!has(e.key)) {
+      out.push({ key: e.key, op: e.op, value: e.value });
+      continue;
+    }
+    const i = seen.get(e.key) ?? 0;
+    seen.set(e.key, i + 1);
+    const want = values(e.key);
+    if (i < want.length) out.push(patchEntry(e.key, want[i]!));
+    if (i + 1 === count.get(e.key)) for (const rest of want.slice(i + 1)) out.push(patchEntry(e.key, rest));
+  }
+  for (const k of Object.keys(patch)) if (!count.has(k)) for (const val of values(k)) out.push(patchEntry(k, val));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // answers
 
 export const EntrySchema = named(
@@ -157,7 +217,22 @@ const written = {
   reload: ReloadOutcomeSchema,
 };
 
-export const SectionWrittenSchema = named('ConfigSectionWritten', obj({ ...sectionEntries, ...written }, 'the section as written'));
+/** How the option check of options.ts went (pjsip.conf, res_parking.conf, queues.conf only). */
+const OptionCheckSchema = named(
+  'ConfigOptionCheck',
+  obj(
+    {
+      status: oneOf(['done', 'skipped'] as const, "done: checked against Asterisk's lists; skipped: Asterisk was not connected"),
+      message: line('what was checked, or why not'),
+    },
+    "the check of the options written against Asterisk's own lists",
+  ),
+);
+
+export const SectionWrittenSchema = named(
+  'ConfigSectionWritten',
+  obj({ ...sectionEntries, ...written, option_check: v.optional(OptionCheckSchema) }, 'the section as written'),
+);
 export const SectionDeletedSchema = named('ConfigSectionDeleted', obj({ name: line('the section name'), ...written }));
 
 // ---------------------------------------------------------------------------------------------------------------

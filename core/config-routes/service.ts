@@ -22,12 +22,23 @@ import { badRequest, conflict, forbidden, invalidField, notFound } from '../http
 import type { Router } from '../plugins/contract.ts';
 import type { Out } from '../contract/schema.ts';
 import type { ConfigFileSchema, ConfigFileWrittenSchema } from './schemas.ts';
-import { repeatedKeys, view, type SectionData, type SectionForm, type SectionView } from './section-form.ts';
+import { CHECKED_FILES, type ConfigOptionCatalog, type OptionCheckOutcome } from './options.ts';
+import {
+  patchEntries,
+  repeatedKeys,
+  view,
+  type SectionData,
+  type SectionForm,
+  type SectionPatch,
+  type SectionView,
+} from './section-form.ts';
 
 /** What the routes need from a plugin's context (a whole PluginContext fits). */
 export interface ConfigRoutesContext {
   readonly router: Router;
   readonly configFiles: Pick<ConfigFiles, 'store' | 'reload' | 'settle' | 'preview'>;
+  /** Checks section writes against Asterisk's option lists (options.ts); without it they are not checked. */
+  readonly configOptions?: Pick<ConfigOptionCatalog, 'check'>;
 }
 
 type Files = ConfigRoutesContext['configFiles'];
@@ -161,6 +172,8 @@ export class ConfigSectionService {
   constructor(
     private readonly files: Files,
     spec: SectionSpec,
+    /** Asterisk's option lists (options.ts): the entries a write adds or changes are checked inside the write. */
+    private readonly options?: ConfigRoutesContext['configOptions'],
   ) {
     this.file = spec.file;
     this.base = spec.base;
@@ -221,8 +234,8 @@ export class ConfigSectionService {
       (doc) => doc.section(name)!,
     );
     if ('dry' in w) return w.dry;
-    const { result, res, reload } = w;
-    return { result: { ...view(result, form, false), backup: res.backup, reload }, etag: res.etag };
+    const { result, res, reload, checked } = w;
+    return { result: { ...view(result, form, false), backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   /** Replace a section's entries; its templates and template flag stay (a PUT may repeat them, not change them). */
@@ -266,8 +279,40 @@ export class ConfigSectionService {
       (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
     );
     if ('dry' in w) return w.dry;
-    const { result, res, reload } = w;
-    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload }, etag: res.etag };
+    const { result, res, reload, checked } = w;
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
+  }
+
+  /** PATCH (section-form.ts patchEntries): only the keys given change; every other line keeps its bytes. */
+  async patch(
+    name: string,
+    index: number | undefined,
+    body: { data: SectionPatch; index?: number },
+    form: SectionForm,
+    ifMatch: string | undefined,
+    mode: WriteMode = {},
+  ): Promise<Written<SectionView>> {
+    const { noun } = this;
+    this.seen(name);
+    const w = await this.write(
+      ifMatch,
+      mode,
+      (doc) => {
+        const sel = this.selectorFor(doc, name, index, body.index);
+        const next = patchEntries(doc.section(name, sel)!.entries, body.data);
+        if (!Array.isArray(next)) {
+          throw conflict(
+            `${noun} ${JSON.stringify(name)} has ${JSON.stringify(next.repeats)} more than once; a single value cannot say which line ` +
+              `to keep, so nothing was written: send every line of it as an array ({"${next.repeats}": ["...", "..."]})`,
+          );
+        }
+        doc.replaceSectionEntries(name, next, sel);
+      },
+      (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
+    );
+    if ('dry' in w) return w.dry;
+    const { result, res, reload, checked } = w;
+    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   async remove(
@@ -298,19 +343,26 @@ export class ConfigSectionService {
     mode: WriteMode,
     edit: (doc: ConfigDocument) => void,
     after: (doc: ConfigDocument) => T,
-  ): Promise<{ dry: Tagged<ConfigDryRun> } | { result: T; res: WriteResult; reload: ReloadOutcome }> {
+  ): Promise<
+    { dry: Tagged<ConfigDryRun> } | { result: T; res: WriteResult; reload: ReloadOutcome; checked: { option_check?: OptionCheckOutcome } }
+  > {
     let result!: T;
+    let checked: { option_check?: OptionCheckOutcome } = {};
+    const options = (CHECKED_FILES as readonly string[]).includes(this.file) ? this.options : undefined;
     const res: WriteResult = await this.files.store.update(
       this.file,
-      (doc) => {
+      async (doc) => {
+        const before = options ? doc.sections() : [];
         edit(doc);
+        const outcome = options && (await options.check(this.file, before, doc));
+        if (outcome) checked = { option_check: outcome };
         result = after(doc);
       },
       { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun },
     );
     if (mode.dryRun) return { dry: { result: this.files.preview(this.file, res), etag: res.etag } };
     const reload = res.backup !== null ? await this.files.settle(this.file, res, mode) : NOTHING_CHANGED;
-    return { result, res, reload };
+    return { result, res, reload, checked };
   }
 
   /** The sectionIndex for a write: required (409) when the name repeats, 404 when the section is not there. */

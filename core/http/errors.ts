@@ -5,6 +5,8 @@ export const ERROR_CODES = {
   malformed_json: 'the body is not JSON (or is empty where a JSON object is required)',
   invalid_field: 'a field (body, query or path) has the wrong type or value; result.field names it',
   unknown_field: 'the body has a field the route does not know; result.field names it',
+  unknown_option:
+    'a config option Asterisk does not list for that object (pjsip.conf, res_parking.conf, queues.conf); result.option names it, result.suggestion the closest valid name',
   bad_request: 'the request cannot be carried out as sent (the message says why)',
   unauthorized: 'no token, or a wrong or expired one; log in again',
   forbidden: 'the token is valid but the user lacks the permission the route needs',

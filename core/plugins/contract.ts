@@ -7,6 +7,7 @@ import type { EventBus } from '../bus/bus.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
+import type { ConfigOptionCatalog } from '../config-routes/options.ts';
 import type { ConfigFiles } from '../config-files.ts';
 import type { EventSpec } from '../contract/events.ts';
 import type { Router } from '../http/app.ts';
@@ -27,6 +28,8 @@ export interface PluginContext {
   readonly config: Readonly<GatewayConfig>;
   /** Asterisk's own config files (extensions.conf, pjsip.conf, ...) with backups and module reloads. */
   readonly configFiles: ConfigFiles;
+  /** Asterisk's option lists, for checking config section writes (core/config-routes/options.ts). */
+  readonly configOptions?: ConfigOptionCatalog;
   /** Fields this plugin adds to the caller's GET /me/info (e.g. chat's "chats"), without the users plugin importing it. */
   readonly profile: Profile;
 }

@@ -17,7 +17,7 @@ export default definePlugin({
   setup(ctx) {
     const state = new ParkState();
     const live = new LiveKit(ctx);
-    const service = new ParkService(ctx.ami, state, ctx.configFiles, ctx.log, live);
+    const service = new ParkService(ctx.ami, state, ctx.configFiles, ctx.log, live, ctx.configOptions);
     registerRoutes(ctx, state, service);
     registerParkConfigRoutes(ctx);
     const publish = (spec: EventSpec<typeof ParkedCallSchema>, call: ParkedCall | undefined) =>

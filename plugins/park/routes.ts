@@ -1,12 +1,19 @@
 // HTTP routes of the park plugin, at the spec's paths. Lots and parked calls come from live state; a lot's PUT and
-// DELETE edit its section of res_parking.conf and reload res_parking; DELETE of a parked call hangs it up.
+// PATCH and DELETE edit its section of res_parking.conf and reload res_parking; DELETE of a parked call hangs it up.
 import { route } from '../../core/contract/route.ts';
 import { listOf, pathName, v } from '../../core/contract/schema.ts';
 import { ConfigDryRunSchema, WRITE_MODE_QUERY, writeMode } from '../../core/config-files.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
 import { badRequest } from '../../core/http/errors.ts';
 import type { PluginContext } from '../../core/plugins/contract.ts';
-import { events, ParkedCallSchema, ParkingLotEditSchema, ParkingLotOptionsSchema, ParkingLotSchema } from './schemas.ts';
+import {
+  events,
+  ParkedCallSchema,
+  ParkingLotEditSchema,
+  ParkingLotOptionsSchema,
+  ParkingLotPatchSchema,
+  ParkingLotSchema,
+} from './schemas.ts';
 import type { ParkService } from './service.ts';
 import { renderParkedCall, type ParkState } from './state.ts';
 
@@ -52,8 +59,8 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
     route({
       method: 'PUT',
       path: '/admin/park/parkinglots/:name',
-      summary: 'Create or rewrite a parking lot in res_parking.conf',
-      description: `The lot's section becomes the options given (keys already in the file keep their place; others are dropped), then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH} ${MODES}`,
+      summary: 'Create a parking lot, or replace all its options (PATCH changes some)',
+      description: `PUT replaces: the lot's section becomes exactly the options given; options of the lot that the body leaves out are removed from res_parking.conf (keys already in the file keep their place). To change some options and keep the rest, use PATCH. Then res_parking is reloaded. A value written "> x", as in the spec's example, is written \`key => x\`. ${IF_MATCH} ${MODES}`,
       tags,
       params: lotParam,
       query: WRITE_MODE_QUERY,
@@ -63,6 +70,26 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       handler: async (c, { params, query, body }) => {
         const name = service.lotName(params.name);
         const out = await service.putLot(name, service.lotSettings(body), ifMatch(c.req.header('if-match')), writeMode(query));
+        if (!('dry_run' in out)) ctx.bus.publish(events.lotUpdated, { name, ...out });
+        return ok(out);
+      },
+    }),
+  );
+  r.add(
+    route({
+      method: 'PATCH',
+      path: '/admin/park/parkinglots/:name',
+      summary: 'Change some options of a parking lot',
+      description: `Only the options given change: each is rewritten in its line (its comment and its = or => stay); null removes an option; an option the lot lacks is added after its last one. Options left out keep their value and place, and every other line of res_parking.conf keeps its bytes (PUT, by contrast, replaces all options). The lot must be in res_parking.conf (404: PUT creates one). Then res_parking is reloaded. ${IF_MATCH} ${MODES}`,
+      tags,
+      params: lotParam,
+      query: WRITE_MODE_QUERY,
+      body: ParkingLotPatchSchema,
+      responses: { 200: v.union([ParkingLotEditSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) => {
+        const name = service.lotName(params.name);
+        const out = await service.patchLot(name, body, ifMatch(c.req.header('if-match')), writeMode(query));
         if (!('dry_run' in out)) ctx.bus.publish(events.lotUpdated, { name, ...out });
         return ok(out);
       },

@@ -47,7 +47,7 @@ export const ParkedCallSchema = named(
 );
 export type ParkedCall = Out<typeof ParkedCallSchema>;
 
-/** The answer of a lot's PUT and DELETE: the reload of res_parking, and the lot as Asterisk then has it. */
+/** The answer of a lot's PUT, PATCH and DELETE: the reload of res_parking, and the lot as Asterisk then has it. */
 export const ParkingLotEditSchema = named(
   'ParkingLotEdit',
   obj({
@@ -80,26 +80,24 @@ const who = (v: string) => (WHO.test(v) ? null : 'must be caller, callee, both o
  * the rest is trimmed and must satisfy `problem` (null: fine, else what is wrong).
  */
 function lotValue(problem: (value: string) => string | null, description: string) {
-  return opt(
-    v.pipe(
-      v.union([v.string(), v.pipe(v.number(), v.finite()), v.boolean()], 'must be a string, a number or a boolean'),
-      v.description(description),
-      v.transform((raw): string => (typeof raw === 'boolean' ? (raw ? 'yes' : 'no') : String(raw))),
-      line(),
-      v.transform((text): LotValue => {
-        const arrow = /^>\s*/.exec(text);
-        return arrow ? { op: '=>', value: text.slice(arrow[0].length).trim() } : { value: text.trim() };
-      }),
-      v.rawCheck(({ dataset, addIssue }) => {
-        if (!dataset.typed) return;
-        const p = problem(dataset.value.value);
-        if (p) addIssue({ message: `"${dataset.value.value}" ${p}` });
-      }),
-    ),
+  return v.pipe(
+    v.union([v.string(), v.pipe(v.number(), v.finite()), v.boolean()], 'must be a string, a number or a boolean'),
+    v.description(description),
+    v.transform((raw): string => (typeof raw === 'boolean' ? (raw ? 'yes' : 'no') : String(raw))),
+    line(),
+    v.transform((text): LotValue => {
+      const arrow = /^>\s*/.exec(text);
+      return arrow ? { op: '=>', value: text.slice(arrow[0].length).trim() } : { value: text.trim() };
+    }),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const p = problem(dataset.value.value);
+      if (p) addIssue({ message: `"${dataset.value.value}" ${p}` });
+    }),
   );
 }
 
-export const LOT_OPTIONS = {
+const LOT_VALUES = {
   parkext: lotValue((x) => (/^[0-9A-Za-z*#_+.!-]+$/.test(x) ? null : 'must be an extension'), 'extension to dial to park a call'),
   parkext_exclusive: lotValue(yesNoValue, 'whether parkext parks only in this lot'),
   parkpos: lotValue((x) => {
@@ -129,6 +127,13 @@ export const LOT_OPTIONS = {
   parkedmusicclass: lotValue(notEmpty, 'music on hold class for parked calls'),
 };
 
+type LotValueSchema = ReturnType<typeof lotValue>;
+const mapLot = <W>(f: (s: LotValueSchema) => W) =>
+  Object.fromEntries(Object.entries(LOT_VALUES).map(([k, s]) => [k, f(s)])) as Record<keyof typeof LOT_VALUES, W>;
+
+/** The lot options a PUT may send (null counts as not given). */
+export const LOT_OPTIONS = mapLot((s) => opt(s));
+
 /**
  * PUT /admin/park/parkinglots/<name>: the lot's section becomes these options (values are strings; numbers and
  * booleans are written as text). What GET shows (name, spaces, timeout) is Asterisk's reading of the options, not an
@@ -145,6 +150,21 @@ export const ParkingLotOptionsSchema = obj({
 });
 export type ParkingLotOptions = Out<typeof ParkingLotOptionsSchema>;
 
+/**
+ * PATCH /admin/park/parkinglots/<name>: only the options given change; null removes one from the lot's section.
+ * The read-only fields of GET are accepted and ignored, as for PUT.
+ */
+export const ParkingLotPatchSchema = obj({
+  ...mapLot((s) => v.optional(v.nullable(s))),
+  name: ignored(),
+  start_space: ignored(),
+  stop_spcae: ignored(),
+  stop_space: ignored(),
+  timeout: ignored(),
+  tm_update: ignored(),
+});
+export type ParkingLotPatch = Out<typeof ParkingLotPatchSchema>;
+
 export const events = {
   parked: event('park.parkedcall.parked', 'a call was parked', ParkedCallSchema, ADMINS),
   swapped: event(
@@ -158,7 +178,7 @@ export const events = {
   giveup: event('park.parkedcall.giveup', 'a parked caller hung up', ParkedCallSchema, ADMINS),
   lotUpdated: event(
     'park.parkinglot.updated',
-    "a lot's section of res_parking.conf was written (PUT) and res_parking reloaded",
+    "a lot's section of res_parking.conf was written (PUT or PATCH) and res_parking reloaded",
     ParkingLotChangeSchema,
     { like: '/admin/park/parkinglots' },
   ),

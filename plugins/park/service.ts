@@ -4,8 +4,10 @@ import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigDryRun, ConfigFiles, WriteMode } from '../../core/config-files.ts';
 import type { Logger } from '../../core/log.ts';
-import { badRequest, invalidField, notFound } from '../../core/http/errors.ts';
+import { badRequest, conflict, invalidField, notFound } from '../../core/http/errors.ts';
+import { patchEntries, type SectionPatch } from '../../core/config-routes/section-form.ts';
 import type { LiveKit } from '../../core/live/kit.ts';
+import type { PluginContext } from '../../core/plugins/contract.ts';
 import type { Debounced } from '../../core/live/reads.ts';
 import {
   parseConfig,
@@ -17,7 +19,14 @@ import {
   type EntryOp,
   type WriteResult,
 } from '../../config-store/index.ts';
-import { LOT_OPTIONS, type LotValue, type ParkingLot, type ParkingLotEdit, type ParkingLotOptions } from './schemas.ts';
+import {
+  LOT_OPTIONS,
+  type LotValue,
+  type ParkingLot,
+  type ParkingLotEdit,
+  type ParkingLotOptions,
+  type ParkingLotPatch,
+} from './schemas.ts';
 import type { ParkedCall, ParkState } from './state.ts';
 
 export const PARKING_CONF = 'res_parking.conf';
@@ -35,6 +44,8 @@ export class ParkService {
     private readonly files: ConfigFiles,
     private readonly log: Logger,
     private readonly live: LiveKit,
+    /** Asterisk's option lists (core/config-routes/options.ts): what a lot write adds or changes is checked inside it. */
+    private readonly options?: PluginContext['configOptions'],
   ) {
     this.soon = live.soon(DEBOUNCE_MS, 'parking re-read', () => this.resync());
   }
@@ -119,7 +130,7 @@ export class ParkService {
   async putLot(name: string, settings: LotSetting[], ifMatch?: string, mode: WriteMode = {}): Promise<ParkingLotEdit | ConfigDryRun> {
     const res = await this.files.store.update(
       PARKING_CONF,
-      (doc: ConfigDocument) => {
+      this.checked((doc: ConfigDocument) => {
         const count = doc.countSections(name);
         if (count === 0) {
           const wrong = restNameProblem(name); // a new lot must be addressable by its path afterwards
@@ -142,10 +153,52 @@ export class ParkService {
         }
         for (const s of settings) if (!placed.has(s.key)) wanted.push({ key: s.key, op: s.op, value: s.value });
         doc.replaceSectionEntries(name, wanted);
-      },
+      }),
       { ifMatch, dryRun: mode.dryRun },
     );
     return this.afterEdit(name, res, mode);
+  }
+
+  /**
+   * PATCH: only the options given change (core/config-routes/section-form.ts patchEntries): each is rewritten in its
+   * line, keeping its comment and op; null removes it; a new one goes after the lot's last entry. Every other line
+   * keeps its bytes. The lot must be in the file (404); a lot that repeats a given option is 409.
+   */
+  async patchLot(name: string, patch: ParkingLotPatch, ifMatch?: string, mode: WriteMode = {}): Promise<ParkingLotEdit | ConfigDryRun> {
+    const given: SectionPatch = Object.create(null);
+    for (const key of Object.keys(LOT_OPTIONS) as (keyof typeof LOT_OPTIONS)[]) {
+      const val = patch[key];
+      if (val === undefined) continue;
+      if (val !== null) validateValue(val.value);
+      given[key] = val === null ? null : val.op === '=>' ? `> ${val.value}` : val.value;
+    }
+    if (Object.keys(given).length === 0) throw badRequest('the body must change at least one lot option (e.g. {"parkingtime": 60})');
+    const res = await this.files.store.update(
+      PARKING_CONF,
+      this.checked((doc: ConfigDocument) => {
+        const count = doc.countSections(name);
+        if (count === 0) throw notFound(`parking lot ${name} is not defined in ${PARKING_CONF}; PUT creates it`);
+        if (count > 1)
+          throw conflict(
+            `${PARKING_CONF} has ${count} sections named [${name}]; edit it with PUT /admin/park/configurations/${PARKING_CONF}`,
+          );
+        const next = patchEntries(doc.section(name)!.entries, given);
+        if (!Array.isArray(next))
+          throw conflict(`parking lot ${name} has ${next.repeats} more than once; change it in /admin/park/cfg_parkinglots with an array`);
+        doc.replaceSectionEntries(name, next);
+      }),
+      { ifMatch, dryRun: mode.dryRun },
+    );
+    return this.afterEdit(name, res, mode);
+  }
+
+  /** A lot edit whose added or changed options are checked against Asterisk's list of lot options (when wired). */
+  private checked(edit: (doc: ConfigDocument) => void): (doc: ConfigDocument) => Promise<void> {
+    return async (doc) => {
+      const before = this.options ? doc.sections() : [];
+      edit(doc);
+      await this.options?.check(PARKING_CONF, before, doc);
+    };
   }
 
   async deleteLot(name: string, ifMatch?: string, mode: WriteMode = {}): Promise<ParkingLotEdit | ConfigDryRun> {

@@ -206,6 +206,39 @@ export const TrunkUpdateSchema = named(
 );
 export type TrunkUpdate = Out<typeof TrunkUpdateSchema>;
 
+/** A removable option in a PATCH: null removes it, as "" does. */
+const removable = <S extends v.GenericSchema<unknown, string>>(s: S) =>
+  v.optional(
+    v.pipe(
+      v.nullable(s),
+      v.transform((x): string => x ?? ''),
+    ),
+  );
+
+/**
+ * PATCH /manager/trunks/<name>: the fields given change, the rest keep their value. null removes an optional option
+ * (transport, caller_id, from_user, from_domain; username: the auth section), like ""; the other fields cannot be
+ * removed, so null is refused for them.
+ */
+export const TrunkPatchSchema = named(
+  'TrunkPatch',
+  obj({
+    name: v.optional(v.pipe(TrunkPathNameSchema, v.description('the name in the URL (renaming is not supported)'))),
+    hostname: v.optional(hostname('the provider: host[:port]')),
+    context: v.optional(fields.context),
+    username: removable(fields.username),
+    password: v.optional(password()),
+    register: v.optional(bool('register to the provider (needs a username); false removes the registration')),
+    transport: removable(fields.transport),
+    allow: v.optional(allow()),
+    caller_id: removable(fields.caller_id),
+    from_user: removable(fields.from_user),
+    from_domain: removable(fields.from_domain),
+    qualify_frequency: v.optional(fields.qualify_frequency),
+    ...readOnly,
+  }),
+);
+
 /** What the endpoint's allow is on a new trunk that does not say. */
 export const DEFAULT_ALLOW = 'ulaw,alaw';
 /** qualify_frequency of a new trunk that does not say: the provider is asked every minute whether it answers. */

@@ -9,6 +9,7 @@
 // Hand-made trunks that follow this are served like the gateway's own; other sections are never touched.
 import { parseConfig, type ConfigDocument, type EntryInput, type Section, type SectionEntry } from '../../config-store/index.ts';
 import type { ConfigDryRun, ConfigFiles, ReloadOutcome, WriteMode } from '../../core/config-files.ts';
+import type { ConfigRoutesContext } from '../../core/config-routes/routes.ts';
 import { badRequest, conflict, notFound } from '../../core/http/errors.ts';
 import type { LiveTable } from '../../core/live/table.ts';
 import type { Registration } from './rows.ts';
@@ -312,6 +313,8 @@ export class TrunkService {
   constructor(
     private readonly files: Files,
     private readonly live: TrunkLiveState,
+    /** Asterisk's option lists (core/config-routes/options.ts): what a write adds or changes is checked inside it. */
+    private readonly options?: ConfigRoutesContext['configOptions'],
   ) {
     files.store.resolve(TRUNK_FILE);
   }
@@ -447,10 +450,13 @@ export class TrunkService {
     answer: (t: T) => R,
   ): Promise<Written<R>> {
     let out!: T;
+    const { options } = this;
     const res = await this.files.store.update(
       TRUNK_FILE,
-      (doc) => {
+      async (doc) => {
+        const before = options ? doc.sections() : [];
         out = edit(doc);
+        if (options) await options.check(TRUNK_FILE, before, doc);
       },
       { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun },
     );

@@ -5,6 +5,7 @@
 //   POST   /manager/trunks           TrunkCreate -> TrunkWritten     (409 when the name is taken in pjsip.conf)
 //   GET    /manager/trunks/<name>    Trunk
 //   PUT    /manager/trunks/<name>    TrunkUpdate -> TrunkWritten     (only the fields given change)
+//   PATCH  /manager/trunks/<name>    TrunkPatch -> TrunkWritten      (the same; null removes an optional option)
 //   DELETE /manager/trunks/<name>    TrunkDeleted                    (exactly the trunk's sections go)
 //
 // Answers carry pjsip.conf's ETag header; writes honour If-Match (412, nothing written). The GETs show live state
@@ -19,6 +20,7 @@ import { TrunkService, TRUNK_FILE, type Tagged, type TrunkLiveState } from './tr
 import {
   TrunkCreateSchema,
   TrunkDeletedSchema,
+  TrunkPatchSchema,
   TrunkPathNameSchema,
   TrunkSchema,
   TrunkUpdateSchema,
@@ -44,7 +46,7 @@ const tagged = <T>({ result, etag }: Tagged<T>) => ok(result, 200, etag ? { etag
 
 export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveState): void {
   const r = ctx.router;
-  const svc = new TrunkService(ctx.configFiles, state);
+  const svc = new TrunkService(ctx.configFiles, state, ctx.configOptions);
   const params = { name: TrunkPathNameSchema };
 
   r.add(
@@ -108,6 +110,25 @@ export function registerTrunkRoutes(ctx: ConfigRoutesContext, state: TrunkLiveSt
       params,
       query: WRITE_MODE_QUERY,
       body: TrunkUpdateSchema,
+      responses: { 200: v.union([TrunkWrittenSchema, ConfigDryRunSchema]) },
+      errors: [404, 409, 412, 422, 504, 507],
+      handler: async (c, { params, query, body }) => tagged(await svc.update(params.name, body, ifMatch(c), writeMode(query))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'PATCH',
+      path: `${BASE}/:name`,
+      summary: 'Change some fields of a trunk',
+      tags,
+      description:
+        'The same partial change as PUT (which here, too, changes only the fields given): a field left out keeps its ' +
+        'value, and null removes an optional option (transport, caller_id, from_user, from_domain; username: the auth ' +
+        'section), as "" does. Only the lines of the options that change are rewritten. The name cannot change (400). ' +
+        WRITE,
+      params,
+      query: WRITE_MODE_QUERY,
+      body: TrunkPatchSchema,
       responses: { 200: v.union([TrunkWrittenSchema, ConfigDryRunSchema]) },
       errors: [404, 409, 412, 422, 504, 507],
       handler: async (c, { params, query, body }) => tagged(await svc.update(params.name, body, ifMatch(c), writeMode(query))),

@@ -48,6 +48,7 @@ export function client(fetch: Fetch, base = 'http://gw.test') {
     get: (p: string, h?: Record<string, string>) => call('GET', p, undefined, h),
     post: (p: string, b?: unknown, h?: Record<string, string>) => call('POST', p, b, h),
     put: (p: string, b?: unknown, h?: Record<string, string>) => call('PUT', p, b, h),
+    patch: (p: string, b?: unknown, h?: Record<string, string>) => call('PATCH', p, b, h),
     del: (p: string, b?: unknown, h?: Record<string, string>) => call('DELETE', p, b, h),
     async login(username: string, password: string, scope = 'admin'): Promise<string> {
       const a = await call('POST', `/v1/${scope}/login`, undefined, {

@@ -130,3 +130,71 @@ test("yesNo reads Asterisk's booleans (ast_true / ast_false) as 1 / 0, anything 
   assert.equal(yesNo('maybe', 3), 3);
   assert.ok(isYesNo('On') && isYesNo('0') && !isYesNo('2') && !isYesNo(''));
 });
+
+test('PATCH of a lot (ParkService.patchLot): only the options given change, null removes, the rest keeps its bytes', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { parseConfig } = await import('../../core/config.ts');
+  const { ConfigFiles } = await import('../../core/config-files.ts');
+  const { ParkingLotPatchSchema } = await import('../../plugins/park/schemas.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-parkpatch-'));
+  try {
+    mkdirSync(path.join(dir, 'etc'));
+    const conf = path.join(dir, 'etc', 'res_parking.conf');
+    const original =
+      '[general]\n\n; the main lot\n[default]\nparkext => 700\nparkpos => 701-720 ; twenty spaces\ncontext => parkedcalls\nparkingtime = 45\n';
+    writeFileSync(conf, original);
+    const cfg = parseConfig(
+      `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}\ndata_dir: ${dir}\nasterisk: {config_dir: ${path.join(dir, 'etc')}}\n`,
+      path.join(dir, 'gateway.yaml'),
+      [],
+    );
+    const log = testLogger('test');
+    const down = async (): Promise<never> => {
+      throw new Error('AMI is down');
+    };
+    const files = new ConfigFiles(cfg, { connected: false, action: down, command: down }, log);
+    const ami = { connected: false } as AmiPort;
+    // the option check of core/config-routes/options.ts runs inside the write; this stand-in refuses `comebackdialtime`
+    const checked: string[] = [];
+    const options = {
+      async check(_file: string, _before: unknown, doc: { sections(): { entries: { key: string }[] }[] }) {
+        const keys = doc.sections().flatMap((s) => s.entries.map((e) => e.key));
+        checked.push(keys.join(','));
+        if (keys.includes('comebackdialtime')) throw new ApiError(400, 'comebackdialtime: refused', undefined, 'unknown_option');
+        return { status: 'done' as const, message: 'checked' };
+      },
+    };
+    const svc = new ParkService(ami, new ParkState(), files, log, new LiveKit({ ami, bus: new EventBus(), log }), options as never);
+    const body = check(ParkingLotPatchSchema, { parkpos: '701-730', parkingtime: null, comebacktoorigin: false, name: 'ignored' }, 'body');
+    const out = await svc.patchLot('default', body);
+    assert.ok(!('dry_run' in out));
+    assert.equal(out.reload?.status, 'pending');
+    assert.equal(
+      readFileSync(conf, 'utf8'),
+      '[general]\n\n; the main lot\n[default]\nparkext => 700\nparkpos => 701-730 ; twenty spaces\ncontext => parkedcalls\ncomebacktoorigin = no\n',
+    );
+    // a bad value is refused by the schema; a lot not in the file is 404; nothing given is 400
+    assert.throws(() => check(ParkingLotPatchSchema, { parkingtime: 'soon' }, 'body'), /whole number of seconds/);
+    const before = readFileSync(conf, 'utf8');
+    await assert.rejects(
+      svc.patchLot('nolot', check(ParkingLotPatchSchema, { parkingtime: 5 }, 'body')),
+      (e: ApiError) => e.status === 404,
+    );
+    await assert.rejects(svc.patchLot('default', check(ParkingLotPatchSchema, { name: 'x' }, 'body')), (e: ApiError) => e.status === 400);
+    assert.equal(readFileSync(conf, 'utf8'), before);
+    await assert.rejects(
+      svc.patchLot('default', check(ParkingLotPatchSchema, { comebackdialtime: 5 }, 'body')),
+      (e: ApiError) => e.code === 'unknown_option',
+    );
+    await assert.rejects(
+      svc.putLot('default', svc.lotSettings(check(ParkingLotOptionsSchema, { comebackdialtime: 5 }, 'body'))),
+      (e: ApiError) => e.code === 'unknown_option',
+    );
+    assert.equal(readFileSync(conf, 'utf8'), before, 'a refused option check writes nothing');
+    assert.ok(checked.length >= 3, `the check ran inside each write: ${JSON.stringify(checked)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

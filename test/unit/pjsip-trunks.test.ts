@@ -22,7 +22,8 @@ import type { Contact, Endpoint } from '../../plugins/pjsip/schemas.ts';
 import { changedEntries, hostOfUri, rehost, trunkOf } from '../../plugins/pjsip/trunk-service.ts';
 import { parseHostPort } from '../../plugins/pjsip/trunk-schemas.ts';
 import { registerTrunkRoutes } from '../../plugins/pjsip/trunks.ts';
-import { parseConfig } from '../../config-store/index.ts';
+import { parseConfig, type ConfigDocument, type Section } from '../../config-store/index.ts';
+import { ApiError } from '../../core/http/errors.ts';
 import { client } from '../support/http.ts';
 
 const FIXTURE = `; pjsip.conf: hand-written by the admin, keep me
@@ -149,6 +150,21 @@ function refused(a: { status: number; body: any; text: string }, status: number,
   if (field) assert.equal(a.body.result.field, field);
 }
 
+/** Stands in for Asterisk's option lists (core/config-routes/options.ts): records what each write added or changed. */
+const checkedKeys: string[][] = [];
+let refuseOption: string | undefined;
+const optionCheck = {
+  async check(file: string, before: readonly Section[], doc: ConfigDocument) {
+    const had = new Set(before.flatMap((s) => s.entries.map((e) => `${s.name} ${e.key} ${e.value}`)));
+    const added = doc.sections().flatMap((s) => s.entries.filter((e) => !had.has(`${s.name} ${e.key} ${e.value}`)).map((e) => e.key));
+    assert.equal(file, 'pjsip.conf');
+    checkedKeys.push(added);
+    if (refuseOption && added.includes(refuseOption))
+      throw new ApiError(400, `${refuseOption}: refused by the option check`, undefined, 'unknown_option');
+    return { status: 'done' as const, message: 'checked' };
+  },
+};
+
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-trunks-'));
   etc = path.join(dir, 'etc');
@@ -176,7 +192,7 @@ before(async () => {
     liveness: () => null,
     logError: (e) => failures.push(e),
   });
-  registerTrunkRoutes({ router: http.router('pjsip'), configFiles: files }, live);
+  registerTrunkRoutes({ router: http.router('pjsip'), configFiles: files, configOptions: optionCheck }, live);
   await registerDocsRoutes(http, { routes: () => http.routes, events: () => [], plugins: () => ['pjsip'] });
   http.seal();
   api = client(http.fetch);
@@ -555,6 +571,38 @@ test('PUT optional options: "" removes the line, a value adds it at the end of i
   );
   await oneWrite(() => api.put('/v1/manager/trunks/carrier', { from_user: '', transport: '' }));
   assert.equal(text(), FIXTURE.replace('qualify_frequency = 30', 'qualify_frequency = 0'));
+});
+
+test('PATCH: the fields given change as with PUT; null removes an optional option, and is refused for the others', async () => {
+  await oneWrite(() => api.patch('/v1/manager/trunks/carrier', { from_user: 'acct1', transport: 'udp', qualify_frequency: 0 }));
+  const withThem = FIXTURE.replace('rtp_symmetric = yes\n', 'rtp_symmetric = yes\ntransport = udp\nfrom_user = acct1\n')
+    .replace('qualify_frequency = 30', 'qualify_frequency = 0')
+    .replace('retry_interval = 60\n', 'retry_interval = 60\ntransport = udp\n');
+  assert.equal(text(), withThem);
+  await oneWrite(() => api.patch('/v1/manager/trunks/carrier', { from_user: null, transport: null }));
+  assert.equal(text(), FIXTURE.replace('qualify_frequency = 30', 'qualify_frequency = 0'));
+  await unchanged(async () => {
+    for (const body of [{ hostname: null }, { context: null }, { password: null }]) {
+      const r = await api.patch('/v1/manager/trunks/carrier', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+    }
+  });
+});
+
+test('writes run the option check inside the write: it sees what changed, and its refusal writes nothing', async () => {
+  checkedKeys.length = 0;
+  await oneWrite(() => api.patch('/v1/manager/trunks/carrier', { from_domain: 'carrier.example' }));
+  assert.deepEqual(checkedKeys, [['from_domain']]);
+  refuseOption = 'from_user';
+  try {
+    await unchanged(async () => {
+      const r = await api.patch('/v1/manager/trunks/carrier', { from_user: 'acct9' });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.result.code, 'unknown_option');
+    });
+  } finally {
+    refuseOption = undefined;
+  }
 });
 
 test('PUT register false removes the registration section, true writes it again (at the end)', async () => {
