@@ -113,7 +113,7 @@ const LOT_VALUES = {
   comebackcontext: lotValue(notEmpty, 'context a timed-out call goes to when not back to the parker'),
   courtesytone: lotValue(() => null, 'sound played when a parked call is picked up'),
   parkedplay: lotValue(
-    (x) => (/^(caller|callee|parked|parker|both|no)$/i.test(x) ? null : 'must be caller, callee, both or no'),
+    (x) => (/^(caller|callee|both|no)$/i.test(x) ? null : 'must be caller, callee, both or no'),
     'who hears the courtesy tone',
   ),
   parkedcalltransfers: lotValue(who, 'who may transfer the picked-up call'),
