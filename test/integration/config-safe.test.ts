@@ -173,6 +173,9 @@ test('what res_pjsip does with a missing AOR or transport: it loads the endpoint
 });
 
 test('three writes with reload=later and one apply make one reload per module; /v1/status lists them meanwhile', { skip }, async () => {
+  // Asterisk's own count: a Reload event per module reload (main/loader.c), seen on a session of our own
+  const watch = await bed.asterisk.ami({ events: 'system' });
+  const reloads = () => watch.events.filter((e) => e.Event === 'Reload').map((e) => e.Module);
   const a = await bed.api.post('/v1/admin/queue/cfg_queues?reload=later', { name: 'gw-later-1', data: [{ strategy: 'ringall' }] });
   const b = await bed.api.post('/v1/admin/queue/cfg_queues?reload=later', { name: 'gw-later-2', data: [{ strategy: 'ringall' }] });
   const c = await bed.api.put('/v1/admin/park/parkinglots/gwlaterlot?reload=later', { parkpos: '961-962' });
@@ -205,4 +208,10 @@ test('three writes with reload=later and one apply make one reload per module; /
   assert.match(await bed.asterisk.cli('queue show gw-later-2'), /strategy/);
   assert.ok((await lots()).includes('gwlaterlot'));
   assert.deepEqual((await bed.api.get('/v1/status')).body.result.config.unapplied, []);
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    assert.deepEqual(reloads().sort(), ['app_queue.so', 'res_parking.so'], 'Asterisk reloaded each module exactly once, at apply');
+  } finally {
+    watch.close();
+  }
 });
