@@ -72,6 +72,8 @@ export class CallService {
   private readonly pending = new Map<string, PendingOriginate>();
   /** OriginateResponses that came before the Originate's own answer (a fast failure), by ActionID. */
   private readonly early = new Map<string, { m: AmiMessage; at: number }>();
+  /** Transferers with an attended transfer started over REST and not yet completed or cancelled. */
+  private readonly atxfers = new Set<string>();
 
   constructor(
     private readonly ami: AmiPort,
@@ -215,17 +217,34 @@ export class CallService {
   /** Atxfer: the channel (the transferer) dials the target while its bridged peer waits on hold. */
   async attendedTransfer(ch: Channel, context: string, exten: string): Promise<void> {
     if (!ch.bridge_id) throw new ApiError(409, `channel ${ch.channel} is not in a bridge: an attended transfer needs a bridged peer`);
+    if (this.atxfers.has(ch.unique_id)) throw new ApiError(409, `channel ${ch.channel} is already in an attended transfer`);
     await this.act(ch, 'start an attended transfer', 'Atxfer', { Context: context, Exten: exten });
+    this.atxfers.add(ch.unique_id);
   }
 
   /** CancelAtxfer: the target is hung up and the transferer goes back to its peer. */
   async cancelAttendedTransfer(ch: Channel): Promise<void> {
+    this.atxferOr409(ch);
     await this.act(ch, 'cancel the attended transfer', 'CancelAtxfer', {});
+    this.atxfers.delete(ch.unique_id);
   }
 
   /** The transferer leaves: Asterisk bridges its held peer with the target (the transfer completes). */
   async completeAttendedTransfer(ch: Channel): Promise<void> {
+    // without a transfer under way this would only hang the call up
+    this.atxferOr409(ch);
     await this.act(ch, 'complete the attended transfer', 'Hangup', {});
+    this.atxfers.delete(ch.unique_id);
+  }
+
+  private atxferOr409(ch: Channel): void {
+    if (!this.atxfers.has(ch.unique_id))
+      throw new ApiError(409, `channel ${ch.channel} has no attended transfer under way (start one with "attended": true)`);
+  }
+
+  /** The channel hung up: whatever transfer it had is over. */
+  forget(uniqueId: string): void {
+    this.atxfers.delete(uniqueId);
   }
 
   async park(ch: Channel, lot: string | undefined, timeoutS: number | undefined): Promise<void> {

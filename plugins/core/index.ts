@@ -57,6 +57,7 @@ export default definePlugin({
         BridgeEnter: (m) => state.bridge(m, true),
         BridgeLeave: (m) => state.bridge(m, false),
         Hangup: (m) => {
+          calls.forget(m.fields.Uniqueid ?? '');
           const c = state.hangup(m);
           if (c && ctx.bus.active) ctx.bus.publish(events.channelHangup, renderChannel(c));
         },

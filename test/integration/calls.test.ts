@@ -304,6 +304,20 @@ function samples(file: string): Int16Array {
   return new Int16Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + len * 2));
 }
 
+/** The share of samples louder than a quiet floor. */
+const loud = (a: Int16Array) => a.reduce((n, x) => n + (Math.abs(x) > 500 ? 1 : 0), 0) / a.length;
+
+/** The longest run of zero samples. */
+function longestSilence(s: Int16Array): number {
+  let run = 0,
+    best = 0;
+  for (const x of s) {
+    run = x === 0 ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
+}
+
 test('recording: a file with audio, pause writes silence, stop ends the file; the channel shows it', T, async () => {
   const ids = await answeredCall();
   const url = `/v1/admin/core/channels/${ids.other_unique_id}/recording`;
@@ -335,18 +349,46 @@ test('recording: a file with audio, pause writes silence, stop ends the file; th
   const s = samples(file);
   // about 4 s at 8 kHz: tone, paused (silence), tone
   assert.ok(s.length > 8000 * 3, `${s.length} samples`);
-  const loud = (a: Int16Array) => a.reduce((n, x) => n + (Math.abs(x) > 500 ? 1 : 0), 0) / a.length;
   const sec = (from: number, to: number) => s.subarray(Math.floor(from * 8000), Math.floor(to * 8000));
   assert.ok(loud(sec(0.3, 1.2)) > 0.3, `tone before the pause: ${loud(sec(0.3, 1.2))}`);
   // the longest run of zero samples: the pause (1.5 s), allowing for timing
-  let run = 0,
-    best = 0;
-  for (const x of s) {
-    run = x === 0 ? run + 1 : 0;
-    best = Math.max(best, run);
-  }
+  const best = longestSilence(s);
   assert.ok(best > 8000 * 1.0, `longest silence ${best / 8000} s`);
   assert.ok(loud(s.subarray(s.length - 6000, s.length - 800)) > 0.3, 'tone after the resume');
+  await hangupAll();
+});
+
+test('mute is honoured: muting what the dialplan side sends leaves its peer without audio (its recording has a gap)', T, async () => {
+  // MuteAudio suppresses voice frames (Asterisk drops them, it does not write silence): record the ;1 half, which
+  // reads the tone the ;2 half (in gw-calls-answer) writes; frames it never gets are missing from its recording.
+  const ids = await answeredCall();
+  const url = `/v1/admin/core/channels/${ids.unique_id}/recording`;
+  const mute = `/v1/admin/core/channels/${ids.other_unique_id}/mute`;
+  /** Record for `ms` (muting ;2's out direction from `muteFrom` for `muteMs`) and return seconds of audio in the file. */
+  const record = async (ms: number, muteFrom?: number, muteMs = 0): Promise<{ audio: number; wall: number }> => {
+    const t0 = Date.now();
+    const start = await bed.api.post(url, { format: 'wav' });
+    assert.equal(start.status, 200, start.text);
+    if (muteFrom !== undefined) {
+      await sleep(muteFrom);
+      assert.equal((await bed.api.put(mute, { direction: 'out', muted: true })).status, 200);
+      await sleep(muteMs);
+      assert.equal((await bed.api.put(mute, { direction: 'out', muted: false })).status, 200);
+      await sleep(ms - muteFrom - muteMs);
+    } else await sleep(ms);
+    assert.equal((await bed.api.del(url)).status, 200);
+    const wall = (Date.now() - t0) / 1000;
+    const file = path.join(bed.asterisk.chroot, start.body.result.file);
+    await eventually(() => existsSync(file) && statSync(file).size > 44, 5000, `${file} written`);
+    await sleep(300);
+    const s = samples(file);
+    assert.ok(loud(s) > 0.8, `the file holds the tone: ${loud(s)}`);
+    return { audio: s.length / 8000, wall };
+  };
+  const plain = await record(3000);
+  const muted = await record(3000, 800, 1500);
+  assert.ok(plain.audio > plain.wall - 0.7, `unmuted: ${plain.audio} s of audio in ${plain.wall} s`);
+  assert.ok(muted.audio < muted.wall - 1.0, `muted for 1.5 s: ${muted.audio} s of audio in ${muted.wall} s`);
   await hangupAll();
 });
 

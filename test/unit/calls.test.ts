@@ -181,6 +181,12 @@ test("Asterisk's refusals: channel gone 404, wrong state 409 with its message, m
   ami.sent = [];
   const at = await api.post(`${base}/transfer`, { context: 'c', exten: '1', attended: true });
   assert.equal(at.status, 409, at.text);
+  // complete or cancel with no transfer under way: 409, and the call is not hung up
+  for (const step of ['complete', 'cancel']) {
+    const a = await api.post(`${base}/transfer/${step}`);
+    assert.equal(a.status, 409, a.text);
+    assert.match(a.body.result.message, /no attended transfer under way/);
+  }
   assert.deepEqual(ami.sent, []);
 });
 
