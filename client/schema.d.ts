@@ -451,7 +451,7 @@ export interface paths {
         put?: never;
         /**
          * Complete an attended transfer
-         * @description Beyond the original spec (issue 13). The transferer (this channel) is hung up; Asterisk then connects its held peer with the target.
+         * @description Beyond the original spec (issue 13). The transferer (this channel) is hung up; Asterisk then connects its held peer with the target, and core.transfer.progress says completed (or failed) when Asterisk reports the transfer.
          *
          *     Needs the **admin** permission.
          *

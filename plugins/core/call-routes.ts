@@ -116,7 +116,7 @@ export function registerCallRoutes(r: Router, state: CoreState, calls: CallServi
         summary: step === 'complete' ? 'Complete an attended transfer' : 'Cancel an attended transfer',
         description:
           step === 'complete'
-            ? `${BEYOND} The transferer (this channel) is hung up; Asterisk then connects its held peer with the target.`
+            ? `${BEYOND} The transferer (this channel) is hung up; Asterisk then connects its held peer with the target, and core.transfer.progress says completed (or failed) when Asterisk reports the transfer.`
             : `${BEYOND} CancelAtxfer: the target is hung up and the transferer is back with its peer.`,
         tags,
         live: true,
@@ -125,16 +125,16 @@ export function registerCallRoutes(r: Router, state: CoreState, calls: CallServi
         errors: [404, 409, 502],
         handler: async (_c, { params }) => {
           const ch = channel(params.id);
+          // completed: published when Asterisk reports it (AttendedTransfer); a cancel has no such event
           if (step === 'complete') await calls.completeAttendedTransfer(ch);
-          else await calls.cancelAttendedTransfer(ch);
-          progress({
-            unique_id: ch.unique_id,
-            kind: 'attended',
-            state: step === 'complete' ? 'completed' : 'cancelled',
-            context: '',
-            exten: '',
-            message: step === 'complete' ? 'the transferer left; its peer is connected to the target' : 'the target was dropped',
-          });
+          else
+            progress({
+              ...(await calls.cancelAttendedTransfer(ch)),
+              unique_id: ch.unique_id,
+              kind: 'attended',
+              state: 'cancelled',
+              message: 'the target was dropped; the transferer is back with its peer',
+            });
           return ok();
         },
       }),

@@ -10,7 +10,7 @@ import type { AmiHeaders, AmiPort } from '../../core/ami/port.ts';
 import { isoNow } from '../../core/live/clock.ts';
 import { ApiError, badRequest, notFound } from '../../core/http/errors.ts';
 import type { Channel, CoreState } from './state.ts';
-import type { OriginateOutcome, Recording } from './schemas.ts';
+import type { OriginateOutcome, Recording, TransferProgress } from './schemas.ts';
 
 /** Asterisk's answers that say the channel is gone (Getvar/Setvar/MuteAudio/MixMonitor: "No such channel";
  * Redirect/Park: "Channel does not exist: X"; PlayDTMF: "Channel not found"; Atxfer: "Channel specified does not exist"). */
@@ -73,7 +73,7 @@ export class CallService {
   /** OriginateResponses that came before the Originate's own answer (a fast failure), by ActionID. */
   private readonly early = new Map<string, { m: AmiMessage; at: number }>();
   /** Transferers with an attended transfer started over REST and not yet completed or cancelled. */
-  private readonly atxfers = new Set<string>();
+  private readonly atxfers = new Map<string, { context: string; exten: string }>();
 
   constructor(
     private readonly ami: AmiPort,
@@ -143,6 +143,8 @@ export class CallService {
     if (!actionId) return;
     const entry = this.pending.get(actionId);
     if (!entry) {
+      // maybe ours, ahead of the Originate's answer; or another AMI client's: kept 30 s either way
+      this.sweep();
       if (this.early.size < PENDING_MAX) this.early.set(actionId, { m, at: Date.now() });
       return;
     }
@@ -219,14 +221,15 @@ export class CallService {
     if (!ch.bridge_id) throw new ApiError(409, `channel ${ch.channel} is not in a bridge: an attended transfer needs a bridged peer`);
     if (this.atxfers.has(ch.unique_id)) throw new ApiError(409, `channel ${ch.channel} is already in an attended transfer`);
     await this.act(ch, 'start an attended transfer', 'Atxfer', { Context: context, Exten: exten });
-    this.atxfers.add(ch.unique_id);
+    this.atxfers.set(ch.unique_id, { context, exten });
   }
 
   /** CancelAtxfer: the target is hung up and the transferer goes back to its peer. */
-  async cancelAttendedTransfer(ch: Channel): Promise<void> {
-    this.atxferOr409(ch);
+  async cancelAttendedTransfer(ch: Channel): Promise<{ context: string; exten: string }> {
+    const t = this.atxferOr409(ch);
     await this.act(ch, 'cancel the attended transfer', 'CancelAtxfer', {});
     this.atxfers.delete(ch.unique_id);
+    return t;
   }
 
   /** The transferer leaves: Asterisk bridges its held peer with the target (the transfer completes). */
@@ -234,17 +237,37 @@ export class CallService {
     // without a transfer under way this would only hang the call up
     this.atxferOr409(ch);
     await this.act(ch, 'complete the attended transfer', 'Hangup', {});
-    this.atxfers.delete(ch.unique_id);
+    // the outcome comes with Asterisk's AttendedTransfer event (onAttendedTransfer)
   }
 
-  private atxferOr409(ch: Channel): void {
-    if (!this.atxfers.has(ch.unique_id))
-      throw new ApiError(409, `channel ${ch.channel} has no attended transfer under way (start one with "attended": true)`);
+  /** Asterisk's AttendedTransfer event (Result Success, Fail, Invalid, Not Permitted) of a transfer started over REST. */
+  onAttendedTransfer(m: AmiMessage): TransferProgress | undefined {
+    const uid = m.fields.OrigTransfererUniqueid ?? '';
+    const t = this.atxfers.get(uid);
+    if (!t) return undefined;
+    this.atxfers.delete(uid);
+    const ok = m.fields.Result === 'Success';
+    return {
+      unique_id: uid,
+      kind: 'attended',
+      state: ok ? 'completed' : 'failed',
+      context: t.context,
+      exten: t.exten,
+      message: ok ? 'the transferer left; its peer is connected to the target' : `Asterisk: ${m.fields.Result ?? 'no result'}`,
+    };
+  }
+
+  private atxferOr409(ch: Channel): { context: string; exten: string } {
+    const t = this.atxfers.get(ch.unique_id);
+    if (!t) throw new ApiError(409, `channel ${ch.channel} has no attended transfer under way (start one with "attended": true)`);
+    return t;
   }
 
   /** The channel hung up: whatever transfer it had is over. */
   forget(uniqueId: string): void {
-    this.atxfers.delete(uniqueId);
+    if (!this.atxfers.has(uniqueId)) return;
+    // completing is the transferer hanging up: Asterisk's AttendedTransfer event may come after its Hangup
+    setTimeout(() => this.atxfers.delete(uniqueId), 10_000).unref();
   }
 
   async park(ch: Channel, lot: string | undefined, timeoutS: number | undefined): Promise<void> {

@@ -54,6 +54,10 @@ export default definePlugin({
         Newexten: channel,
         VarSet: (m) => state.setVariable(m),
         OriginateResponse: (m) => calls.onOriginateResponse(m),
+        AttendedTransfer: (m) => {
+          const p = calls.onAttendedTransfer(m);
+          if (p && ctx.bus.active) ctx.bus.publish(events.transfer, p);
+        },
         BridgeEnter: (m) => state.bridge(m, true),
         BridgeLeave: (m) => state.bridge(m, false),
         Hangup: (m) => {

@@ -443,8 +443,25 @@ test('attended transfer: cancel brings the transferer back, complete connects it
         'transferer gone, its peer bridged with the target',
       );
     }
-    assert.ok(
-      bus.some((m) => m.type === 'core.transfer.progress' && (m.data as any).state === (step === 'cancel' ? 'cancelled' : 'completed')),
+    // completed comes from Asterisk's AttendedTransfer event (Result: Success), cancelled from CancelAtxfer's answer
+    const done: any = await eventually(
+      () =>
+        bus.find(
+          (m) => m.type === 'core.transfer.progress' && (m.data as any).unique_id === transferer && (m.data as any).state !== 'started',
+        ),
+      5000,
+      `${step} progress event`,
+    );
+    assert.deepEqual(
+      { ...done.data, message: undefined },
+      {
+        unique_id: transferer,
+        kind: 'attended',
+        state: step === 'cancel' ? 'cancelled' : 'completed',
+        context: C.callsTarget,
+        exten: '9',
+        message: undefined,
+      },
     );
     await hangupAll();
   }
