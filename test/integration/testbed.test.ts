@@ -100,7 +100,16 @@ test('AMI answers: login, banner, CoreSettings says Asterisk 22', { timeout: T }
 
 test('the config files written by start() carry the hand-written comment', { timeout: T }, (t) => {
   if (skipped(t)) return;
-  for (const f of ['manager.conf', 'modules.conf', 'extensions.conf', 'queues.conf', 'res_parking.conf', 'agents.conf', 'features.conf', 'pjsip.conf']) {
+  for (const f of [
+    'manager.conf',
+    'modules.conf',
+    'extensions.conf',
+    'queues.conf',
+    'res_parking.conf',
+    'agents.conf',
+    'features.conf',
+    'pjsip.conf',
+  ]) {
     const text = fs.readFileSync(path.join(bed.configDir, f), 'utf8');
     assert.match(text, /^; hand-written by the admin: keep me$/m, f);
   }
