@@ -465,6 +465,28 @@ test('attended transfer: cancel brings the transferer back, complete connects it
     );
     await hangupAll();
   }
+  // Asterisk's own wrong-state refusal: a transferer without an atxfer feature code (FEATUREMAP(atxfer) emptied) is 409
+  {
+    const ids = await originate({ channel: `Local/1@${C.callsBridge}`, application: 'Wait', data: '600' });
+    assert.equal((await outcome(ids.unique_id)).outcome, 'answered');
+    await eventually(async () => (await channel(ids.other_unique_id)).bridge_id, 10_000, 'bridged');
+    const fm = await bed.api.put(`/v1/admin/core/channels/${ids.other_unique_id}/variables/${encodeURIComponent('FEATUREMAP(atxfer)')}`, {
+      value: '',
+    });
+    assert.equal(fm.status, 200, fm.text);
+    const r = await bed.api.post(`/v1/admin/core/channels/${ids.other_unique_id}/transfer`, {
+      context: C.callsTarget,
+      exten: '9',
+      attended: true,
+    });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.body.result.code, 'conflict');
+    assert.match(r.body.result.message, /No attended transfer feature code found$/);
+    // nothing started: complete is 409 and does not hang the call up
+    assert.equal((await bed.api.post(`/v1/admin/core/channels/${ids.other_unique_id}/transfer/complete`)).status, 409);
+    assert.equal((await bed.api.get(`/v1/admin/core/channels/${ids.other_unique_id}`)).status, 200);
+    await hangupAll();
+  }
   // a channel in no bridge cannot start one: 409
   const ids = await answeredCall();
   const no = await bed.api.post(`/v1/admin/core/channels/${ids.other_unique_id}/transfer`, {

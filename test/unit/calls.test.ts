@@ -286,3 +286,36 @@ test("recording: the file is the gateway's (recordings.dir and format), state fo
   assert.equal((await api.put(`${base}/recording`, { paused: false })).status, 409);
   assert.deepEqual(invalid, []);
 });
+
+test("attended transfer: Atxfer on a bridged channel; Asterisk's AttendedTransfer result is published; complete needs one under way", async () => {
+  inst.events!.BridgeEnter!(msg({ Event: 'BridgeEnter', Uniqueid: 'u-1', BridgeUniqueid: 'br-1' }));
+  ami.sent = [];
+  const a = await api.post(`${base}/transfer`, { context: 'ctx', exten: '300', attended: true });
+  assert.equal(a.status, 200, a.text);
+  assert.deepEqual(ami.sent[0]!.headers, { Channel: 'PJSIP/1001-00000001', Context: 'ctx', Exten: '300' });
+  assert.equal((await api.post(`${base}/transfer`, { context: 'ctx', exten: '300', attended: true })).status, 409, 'one at a time');
+  // someone else's transfer is not published
+  inst.events!.AttendedTransfer!(msg({ Event: 'AttendedTransfer', OrigTransfererUniqueid: 'other', Result: 'Success' }));
+  inst.events!.AttendedTransfer!(msg({ Event: 'AttendedTransfer', OrigTransfererUniqueid: 'u-1', Result: 'Fail' }));
+  const progress = published.filter((m) => m.type === 'core.transfer.progress').map((m) => m.data as any);
+  assert.deepEqual(
+    progress.map((p) => [p.unique_id, p.state]),
+    [
+      ['u-1', 'started'],
+      ['u-1', 'failed'],
+    ],
+  );
+  assert.equal(progress[1].message, 'Asterisk: Fail');
+  // that transfer is over: complete is 409 and sends nothing (it would hang the call up)
+  ami.sent = [];
+  assert.equal((await api.post(`${base}/transfer/complete`)).status, 409);
+  assert.deepEqual(ami.sent, []);
+  // start again, then cancel: CancelAtxfer, published as cancelled with the target
+  assert.equal((await api.post(`${base}/transfer`, { context: 'ctx', exten: '301', attended: true })).status, 200);
+  const c = await api.post(`${base}/transfer/cancel`);
+  assert.equal(c.status, 200, c.text);
+  assert.equal((ami.sent as FakeAsterisk['sent']).at(-1)!.name, 'CancelAtxfer');
+  const last = published.filter((m) => m.type === 'core.transfer.progress').at(-1)!.data as any;
+  assert.deepEqual([last.state, last.context, last.exten], ['cancelled', 'ctx', '301']);
+  assert.deepEqual(invalid, []);
+});
