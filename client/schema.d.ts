@@ -223,7 +223,15 @@ export interface paths {
          */
         get: operations["get_admin_core_channels"];
         put?: never;
-        post?: never;
+        /**
+         * Originate a call (click-to-call)
+         * @description Beyond the original spec (issue 13). Calls `channel`; once answered it goes to context/exten/priority or runs application/data. Answers 202 at once with the unique id the new channel will have (the gateway chooses it, Originate's ChannelId); the outcome follows as event core.originate.answered or core.originate.failed (reason busy, no_answer, congestion, no_such_extension ...) carrying that id.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels"];
         delete?: never;
         options?: never;
         head?: never;
@@ -423,6 +431,222 @@ export interface paths {
          */
         get: operations["get_device_states_by_device"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer a call (blind, or attended)
+         * @description Beyond the original spec (issue 13). Blind: the channel leaves its call and goes to context/exten/priority (Redirect). Attended ("attended": true): the channel (the transferer) calls context/exten while its bridged peer waits (Atxfer, which plays features.conf's atxfer code into the channel: without one Asterisk refuses, 409); then POST .../transfer/complete (the transferer leaves, its peer and the target are connected) or .../transfer/cancel (CancelAtxfer: the target is dropped, the transferer is back with its peer). Progress is published as core.transfer.progress.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_transfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/transfer/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an attended transfer
+         * @description Beyond the original spec (issue 13). The transferer (this channel) is hung up; Asterisk then connects its held peer with the target, and core.transfer.progress says completed (or failed) when Asterisk reports the transfer.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_transfer_complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/transfer/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an attended transfer
+         * @description Beyond the original spec (issue 13). CancelAtxfer: the target is hung up and the transferer is back with its peer.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_transfer_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/park": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Park a call
+         * @description Beyond the original spec (issue 13). Asterisk's Park action: the channel goes to a space of the lot (default: the default lot); it then shows in /admin/park/parkedcalls and POST /admin/park/parkedcalls/<unique_id>/pickup picks it up.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_park"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pause or resume a recording
+         * @description Beyond the original spec (issue 13). MixMonitorMute of both directions: a paused recording writes silence.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        put: operations["put_admin_core_channels_by_id_recording"];
+        /**
+         * Start recording a call
+         * @description Beyond the original spec (issue 13). MixMonitor into gateway.yaml's recordings.dir; the file name is the gateway's (<unique_id>-<UTC time>.<format>). The answer and GET of the channel show it.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_recording"];
+        /**
+         * Stop a recording
+         * @description Beyond the original spec (issue 13). StopMixMonitor; the file is complete.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        delete: operations["delete_admin_core_channels_by_id_recording"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/dtmf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Play DTMF digits on a channel
+         * @description Beyond the original spec (issue 13). PlayDTMF, one digit after another, sent to the channel's far end.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_core_channels_by_id_dtmf"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mute or unmute a channel
+         * @description Beyond the original spec (issue 13). MuteAudio: in (the audio Asterisk reads from the channel), out (the audio it writes to the channel) or all.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        put: operations["put_admin_core_channels_by_id_mute"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/core/channels/{id}/variables/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a channel variable
+         * @description Beyond the original spec (issue 13). Getvar: any variable or function, not only those seen by VarSet.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        get: operations["get_admin_core_channels_by_id_variables_by_name"];
+        /**
+         * Set a channel variable
+         * @description Beyond the original spec (issue 13). Setvar.
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        put: operations["put_admin_core_channels_by_id_variables_by_name"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1161,6 +1385,30 @@ export interface paths {
          *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
          */
         delete: operations["delete_admin_park_parkedcalls_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/park/parkedcalls/{id}/pickup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pick up a parked call
+         * @description Beyond the original spec (issue 13). Originates `channel` (e.g. PJSIP/1001) into the parked call: once it answers it runs ParkedCall(<lot>,<space>) and talks to the parkee. Answers 202 with the unique id the new channel gets; the parked call leaves the lot when it is picked up (park.parkedcall.unparked).
+         *
+         *     Needs the **admin** permission.
+         *
+         *     Answered from live AMI state (503 while Asterisk is not connected or the state is being read).
+         */
+        post: operations["post_admin_park_parkedcalls_by_id_pickup"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2595,6 +2843,38 @@ export interface components {
             type: "unsubscribe";
             topic: string;
         };
+        Recording: {
+            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
+            file: string;
+            /** @description the file name alone */
+            file_name: string;
+            /** @description wav, gsm, ulaw ... */
+            format: string;
+            /**
+             * @description recording, paused (MixMonitorMute), or stopped
+             * @enum {string}
+             */
+            state: "recording" | "paused" | "stopped";
+            /** @description ISO 8601 time the recording began */
+            started: string;
+        };
+        ChannelRecording: {
+            /** @description the recorded channel */
+            unique_id: string;
+            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
+            file: string;
+            /** @description the file name alone */
+            file_name: string;
+            /** @description wav, gsm, ulaw ... */
+            format: string;
+            /**
+             * @description recording, paused (MixMonitorMute), or stopped
+             * @enum {string}
+             */
+            state: "recording" | "paused" | "stopped";
+            /** @description ISO 8601 time the recording began */
+            started: string;
+        };
         Channel: {
             /** @description Uniqueid */
             unique_id: string;
@@ -2625,6 +2905,7 @@ export interface components {
             variables: {
                 [key: string]: string;
             };
+            recording: components["schemas"]["Recording"] | null;
             /** @description seconds since the channel was created */
             duration: number;
             /** @description ISO 8601 time of the last change */
@@ -2669,6 +2950,47 @@ export interface components {
             startup_date: string;
             startup_time: string;
             tm_update: string;
+        };
+        OriginateOutcome: {
+            /** @description the unique id the 202 answer gave: the originated channel's */
+            unique_id: string;
+            /** @description the unique id of the second half of a Local channel (;2), also chosen by the gateway */
+            other_unique_id: string;
+            /** @description the channel as asked for, e.g. PJSIP/1001 */
+            channel: string;
+            /** @enum {string} */
+            outcome: "answered" | "failed";
+            /**
+             * @description from OriginateResponse's Reason: 4 answered, 5 busy, 3 or 2 (ringing or ring without answer) no_answer, 8 congestion, 1 hangup (hung up before answer), 0 failed (the channel could not be created or called: unknown endpoint, unreachable), or no_such_extension when the channel is Local/<exten>@<context> and the dialplan has no such extension
+             * @enum {string}
+             */
+            reason: "answered" | "busy" | "no_answer" | "congestion" | "hangup" | "no_such_extension" | "failed";
+            /** @description OriginateResponse's Reason as Asterisk sent it */
+            reason_code: number;
+            /** @description the outcome in words */
+            message: string;
+        };
+        TransferProgress: {
+            /** @description the transferring channel */
+            unique_id: string;
+            /** @enum {string} */
+            kind: "blind" | "attended";
+            /** @enum {string} */
+            state: "started" | "completed" | "cancelled" | "failed";
+            context: string;
+            exten: string;
+            /** @description what happened, in Asterisk's words where it gave some */
+            message: string;
+        };
+        OriginateAccepted: {
+            /** @description the unique id the called channel gets; the outcome event (core.originate.*) carries it */
+            unique_id: string;
+            /** @description the unique id of the second half of a Local channel (;2) */
+            other_unique_id: string;
+        };
+        ChannelVariable: {
+            name: string;
+            value: string;
         };
         UserPermission: {
             /**
@@ -2995,6 +3317,12 @@ export interface components {
             name: string;
             reload: components["schemas"]["ReloadOutcome"];
             parkinglot: components["schemas"]["ParkingLot"] | null;
+        };
+        PickupAccepted: {
+            /** @description the picking channel's unique id */
+            unique_id: string;
+            /** @description the second half of a Local channel (;2) */
+            other_unique_id: string;
         };
         Agent: {
             /** @description agent id (its section in agents.conf) */
@@ -4546,6 +4874,107 @@ export interface operations {
             };
         };
     };
+    post_admin_core_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description what to call, e.g. PJSIP/1001 or Local/100@from-internal */
+                    channel: string;
+                    context?: string | null;
+                    exten?: string | null;
+                    priority?: string | null;
+                    application?: string | null;
+                    data?: string | null;
+                    caller_id_name?: string | null;
+                    caller_id_num?: string | null;
+                    variables?: {
+                        [key: string]: string;
+                    } | null;
+                    timeout_s?: number | null;
+                    account_code?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 202;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["OriginateAccepted"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
     get_admin_core_channels_by_id: {
         parameters: {
             query?: never;
@@ -5434,6 +5863,1153 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description target context */
+                    context: string;
+                    /** @description target extension */
+                    exten: string;
+                    priority?: string | null;
+                    attended?: boolean | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_transfer_complete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_transfer_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_park: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    parking_lot?: string | null;
+                    timeout_s?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    put_admin_core_channels_by_id_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description true pauses, false resumes */
+                    paused: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ChannelRecording"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    format?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ChannelRecording"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    delete_admin_core_channels_by_id_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ChannelRecording"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_core_channels_by_id_dtmf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 0-9, A-D, * and # */
+                    digits: string;
+                    duration_ms?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    put_admin_core_channels_by_id_mute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    direction: "in" | "out" | "all";
+                    muted: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    get_admin_core_channels_by_id_variables_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+                /** @description variable name, or a function such as CALLERID(num) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["ChannelVariable"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    put_admin_core_channels_by_id_variables_by_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description unique id of the channel */
+                id: string;
+                /** @description variable name, or a function such as CALLERID(num) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    value: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 200;
+                        /** Format: date-time */
+                        timestamp: string;
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
                 };
             };
             /** @description Asterisk is not connected, or the plugin has not finished reading its state */
@@ -10255,6 +11831,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description Asterisk refused the action */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error502"];
+                };
+            };
+            /** @description Asterisk is not connected, or the plugin has not finished reading its state */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error503"];
+                };
+            };
+        };
+    };
+    post_admin_park_parkedcalls_by_id_pickup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description parkee unique id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description who picks the call up, e.g. PJSIP/1001 */
+                    channel: string;
+                    timeout_s?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        api_ver: "0.1";
+                        /** @constant */
+                        statuscode: 202;
+                        /** Format: date-time */
+                        timestamp: string;
+                        result: components["schemas"]["PickupAccepted"];
+                    };
+                };
+            };
+            /** @description Bad request: malformed JSON, a wrong type, an unknown field, a line break in a single-line value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description No token, or a wrong or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description The user lacks the permission this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description No such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error413"];
                 };
             };
             /** @description Asterisk refused the action */

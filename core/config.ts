@@ -75,6 +75,9 @@ const flag = (def: boolean, description: string) => {
   );
 };
 
+/** File formats a recording may take (Asterisk's format modules the Debian package ships). */
+export const RECORDING_FORMATS = ['wav', 'WAV', 'gsm', 'ulaw', 'alaw', 'sln', 'g722', 'wav16'] as const;
+
 export const GatewayYamlSchema = mapping(
   {
     http: v.optional(
@@ -133,6 +136,25 @@ export const GatewayYamlSchema = mapping(
           ),
         },
         "Asterisk's own files; relative paths are relative to gateway.yaml",
+      ),
+      {},
+    ),
+    recordings: v.optional(
+      mapping(
+        {
+          dir: v.optional(
+            str('the folder recordings started over REST are written to, as Asterisk sees it (default: its monitor folder)'),
+            '/var/spool/asterisk/monitor',
+          ),
+          format: v.optional(
+            v.pipe(
+              v.picklist(RECORDING_FORMATS, `must be one of ${RECORDING_FORMATS.join(', ')}`),
+              v.description(`the default file format of a recording: ${RECORDING_FORMATS.join(', ')} (default wav)`),
+            ),
+            'wav',
+          ),
+        },
+        'recordings started with POST /admin/core/channels/<unique_id>/recording (MixMonitor); a client never names the path',
       ),
       {},
     ),

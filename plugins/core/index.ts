@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { definePlugin } from '../../core/plugins/contract.ts';
 import { registerRoutes } from './routes.ts';
 import { CoreService } from './service.ts';
+import { CallService } from './calls.ts';
+import { registerCallRoutes } from './call-routes.ts';
 import { CoreState, renderChannel } from './state.ts';
 import { events } from './schemas.ts';
 
@@ -26,6 +28,10 @@ export default definePlugin({
     const state = new CoreState();
     const service = new CoreService(ctx.ami, state, modulesDir(ctx.config.asterisk.config_dir, ctx.config.asterisk.modules_dir));
     registerRoutes(ctx.router, state, service);
+    const calls = new CallService(ctx.ami, state, ctx.config.recordings, (o) => {
+      if (ctx.bus.active) ctx.bus.publish(o.outcome === 'answered' ? events.originateAnswered : events.originateFailed, o);
+    });
+    registerCallRoutes(ctx.router, state, calls, ctx.bus);
     const channel = (m: Parameters<CoreState['upsertChannel']>[0]) => {
       const c = state.upsertChannel(m);
       if (c && ctx.bus.active) ctx.bus.publish(events.channelUpdated, renderChannel(c));
@@ -47,9 +53,15 @@ export default definePlugin({
         NewConnectedLine: channel,
         Newexten: channel,
         VarSet: (m) => state.setVariable(m),
+        OriginateResponse: (m) => calls.onOriginateResponse(m),
+        AttendedTransfer: (m) => {
+          const p = calls.onAttendedTransfer(m);
+          if (p && ctx.bus.active) ctx.bus.publish(events.transfer, p);
+        },
         BridgeEnter: (m) => state.bridge(m, true),
         BridgeLeave: (m) => state.bridge(m, false),
         Hangup: (m) => {
+          calls.forget(m.fields.Uniqueid ?? '');
           const c = state.hangup(m);
           if (c && ctx.bus.active) ctx.bus.publish(events.channelHangup, renderChannel(c));
         },

@@ -46,6 +46,7 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
     hangup_cause: null,
     hangup_cause_desc: null,
     variables: {},
+    recording: null,
     created,
     tm_update: now(),
   };
@@ -77,6 +78,7 @@ export function renderChannel(c: Channel, nowMs = Date.now()): ChannelView {
     hangup_cause: c.hangup_cause,
     hangup_cause_desc: c.hangup_cause_desc,
     variables: c.variables,
+    recording: c.recording,
     tm_update: c.tm_update,
     duration: Math.max(0, Math.floor((nowMs - c.created) / 1000)),
   };

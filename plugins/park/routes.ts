@@ -1,7 +1,7 @@
 // HTTP routes of the park plugin, at the spec's paths. Lots and parked calls come from live state; a lot's PUT and
 // PATCH and DELETE edit its section of res_parking.conf and reload res_parking; DELETE of a parked call hangs it up.
 import { route } from '../../core/contract/route.ts';
-import { listOf, pathName, v } from '../../core/contract/schema.ts';
+import { listOf, name, named, line, obj, opt, pathName, v, int } from '../../core/contract/schema.ts';
 import { ConfigDryRunSchema, WRITE_MODE_QUERY, writeMode } from '../../core/config-files.ts';
 import { ok, okBytes } from '../../core/http/envelope.ts';
 import { badRequest } from '../../core/http/errors.ts';
@@ -18,6 +18,10 @@ import type { ParkService } from './service.ts';
 import { renderParkedCall, type ParkState } from './state.ts';
 
 const tags = ['park'];
+const PickupAcceptedSchema = named(
+  'PickupAccepted',
+  obj({ unique_id: line("the picking channel's unique id"), other_unique_id: line('the second half of a Local channel (;2)') }),
+);
 const lotParam = { name: pathName('parking lot name') };
 const callParam = { id: pathName('parkee unique id') };
 const IF_MATCH =
@@ -141,6 +145,33 @@ export function registerRoutes(ctx: PluginContext, state: ParkState, service: Pa
       responses: { 200: ParkedCallSchema },
       errors: [404],
       handler: (_c, { params }) => ok(renderParkedCall(service.callOr404(params.id))),
+    }),
+  );
+  r.add(
+    route({
+      method: 'POST',
+      path: '/admin/park/parkedcalls/:id/pickup',
+      summary: 'Pick up a parked call',
+      description:
+        'Beyond the original spec (issue 13). Originates `channel` (e.g. PJSIP/1001) into the parked call: once it answers it runs ParkedCall(<lot>,<space>) and talks to the parkee. Answers 202 with the unique id the new channel gets; the parked call leaves the lot when it is picked up (park.parkedcall.unparked).',
+      tags,
+      live: true,
+      params: callParam,
+      body: obj({
+        channel: name('who picks the call up, e.g. PJSIP/1001'),
+        timeout_s: opt(
+          v.pipe(
+            int('seconds to wait for that channel to answer (default 30)'),
+            v.minValue(1, 'must be from 1 to 3600'),
+            v.maxValue(3600, 'must be from 1 to 3600'),
+          ),
+        ),
+      }),
+      responses: {
+        202: PickupAcceptedSchema,
+      },
+      errors: [404, 502],
+      handler: async (_c, { params, body }) => ok(await service.pickup(service.callOr404(params.id), body.channel, body.timeout_s), 202),
     }),
   );
   r.add(

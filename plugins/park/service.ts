@@ -1,5 +1,6 @@
 // Use cases of the park plugin that talk to Asterisk or its files: the Parkinglots / ParkedCalls resync, hanging up
 // a parked call, and editing a lot's section of res_parking.conf followed by a reload of res_parking.
+import { randomUUID } from 'node:crypto';
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiPort } from '../../core/ami/port.ts';
 import type { ConfigDryRun, ConfigFiles, WriteMode } from '../../core/config-files.ts';
@@ -88,6 +89,27 @@ export class ParkService {
       }
       throw e;
     }
+  }
+
+  /** Originate `channel` into ParkedCall(<lot>,<space>): when it answers it is bridged with the parkee. */
+  async pickup(call: ParkedCall, channel: string, timeoutS = 30): Promise<{ unique_id: string; other_unique_id: string }> {
+    const unique_id = randomUUID();
+    const other_unique_id = randomUUID();
+    try {
+      await this.ami.action('Originate', {
+        Channel: channel,
+        Application: 'ParkedCall',
+        Data: `${call.parking_lot},${call.parking_space}`,
+        Timeout: timeoutS * 1000,
+        Async: 'true',
+        ChannelId: unique_id,
+        OtherChannelId: other_unique_id,
+      });
+    } catch (e) {
+      if (e instanceof AmiError && /^invalid /i.test(e.message)) throw badRequest(`Asterisk refused the pickup: ${e.message}`);
+      throw e;
+    }
+    return { unique_id, other_unique_id };
   }
 
   // ---- res_parking.conf ----

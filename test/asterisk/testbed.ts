@@ -61,6 +61,18 @@ export const TESTBED = {
     agentRequest: 'gw-agent-req',
     /** comebackcontext of lot gwlot: where its timed-out parked calls go (NoOp, Hangup). */
     parkTimeout: 'gw-parked-timeout',
+    /** Call control tests: Answer, Set(GW_SEEN=${GW_IN}), Set(GW_CID=${CALLERID(num)}), Playtones(440), Wait(600). */
+    callsAnswer: 'gw-calls-answer',
+    /** Busy() without answering. */
+    callsBusy: 'gw-calls-busy',
+    /** Ringing(), then Wait(600): never answers. */
+    callsNoAnswer: 'gw-calls-noanswer',
+    /** Congestion() without answering. */
+    callsCongestion: 'gw-calls-congestion',
+    /** A transfer target: Answer, Set(GW_TRANSFERRED=${EXTEN}), Wait(600). */
+    callsTarget: 'gw-calls-target',
+    /** Answer, then Dial(Local/${EXTEN}@gw-calls-answer/n,,tT): two channels bridged with transfer features. */
+    callsBridge: 'gw-calls-bridge',
   },
   queues: {
     /** ringall, static member Local/100@gw-test-member/n "Static One". */
@@ -692,6 +704,39 @@ exten => _X!,1,Answer()
 exten => _X!,1,AgentRequest(\${EXTEN})
  same => n,Hangup()
 
+[${ctx.callsAnswer}]
+; call control tests: answers, shows a variable and the caller id given at originate, plays a tone
+exten => _X!,1,Answer()
+ same => n,Set(GW_SEEN=\${GW_IN})
+ same => n,Set(GW_CID=\${CALLERID(num)})
+ same => n,Playtones(440)
+ same => n,Wait(600)
+ same => n,Hangup()
+
+[${ctx.callsBusy}]
+exten => _X!,1,Busy(10)
+
+[${ctx.callsNoAnswer}]
+exten => _X!,1,Ringing()
+ same => n,Wait(600)
+
+[${ctx.callsCongestion}]
+exten => _X!,1,Congestion(10)
+
+[${ctx.callsTarget}]
+; where transfers go
+exten => _X!,1,Answer()
+ same => n,Set(GW_TRANSFERRED=\${EXTEN})
+ same => n,Playtones(350+440)
+ same => n,Wait(600)
+ same => n,Hangup()
+
+[${ctx.callsBridge}]
+; two channels in a bridge that allows transfers (t: the called side, T: the caller)
+exten => _X!,1,Answer()
+ same => n,Dial(Local/\${EXTEN}@${ctx.callsAnswer}/n,,tT)
+ same => n,Hangup()
+
 [${ctx.parkTimeout}]
 ; comebackcontext of lot gwlot: a timed-out parked call ends here
 exten => s,1,NoOp(parked call timed out: lot \${PARKEDLOT} space \${PARKING_SPACE})
@@ -768,6 +813,19 @@ comebackcontext = ${ctx.parkTimeout}
 ${Object.entries(T.agents)
   .map(([id, name]) => `[${id}]\nfullname = ${name}\n`)
   .join('\n')}`,
+    );
+
+    // Atxfer (the AMI action) plays the atxfer feature code into the channel: Asterisk has none by default.
+    this.writeConfig(
+      'features.conf',
+      `
+[general]
+atxferabort => *1
+atxfercomplete => *2
+
+[featuremap]
+atxfer => *3
+`,
     );
 
     const P = T.pjsip;

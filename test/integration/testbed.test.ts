@@ -100,13 +100,22 @@ test('AMI answers: login, banner, CoreSettings says Asterisk 22', { timeout: T }
 
 test('the config files written by start() carry the hand-written comment', { timeout: T }, (t) => {
   if (skipped(t)) return;
-  for (const f of ['manager.conf', 'modules.conf', 'extensions.conf', 'queues.conf', 'res_parking.conf', 'agents.conf', 'pjsip.conf']) {
+  for (const f of [
+    'manager.conf',
+    'modules.conf',
+    'extensions.conf',
+    'queues.conf',
+    'res_parking.conf',
+    'agents.conf',
+    'features.conf',
+    'pjsip.conf',
+  ]) {
     const text = fs.readFileSync(path.join(bed.configDir, f), 'utf8');
     assert.match(text, /^; hand-written by the admin: keep me$/m, f);
   }
   // restored from the pristine copy: a packaged file we do not write is byte-identical to asterisk.dist
-  const dist = fs.readFileSync(path.join(bed.chroot, 'etc/asterisk.dist/features.conf'), 'utf8');
-  assert.equal(fs.readFileSync(path.join(bed.configDir, 'features.conf'), 'utf8'), dist);
+  const dist = fs.readFileSync(path.join(bed.chroot, 'etc/asterisk.dist/rtp.conf'), 'utf8');
+  assert.equal(fs.readFileSync(path.join(bed.configDir, 'rtp.conf'), 'utf8'), dist);
 });
 
 test(`${TESTBED.contexts.wait}: an originated Local channel shows in CoreShowChannels`, { timeout: T }, async (t) => {

@@ -202,7 +202,7 @@ test('malformed JSON is refused with code malformed_json; a known path with anot
   const b = await api.call('PATCH', '/v1/admin/core/channels');
   assert.equal(b.status, 405);
   assert.equal(b.body.result.code, 'method_not_allowed');
-  assert.equal(b.headers.get('allow'), 'GET, HEAD');
+  assert.equal(b.headers.get('allow'), 'GET, POST, HEAD');
   const c = await api.call('GET', '/v1/no/such/route');
   assert.equal(c.status, 404);
   assert.equal(c.body.result.code, 'not_found');
