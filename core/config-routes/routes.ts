@@ -88,7 +88,7 @@ function tagged<T>({ result, etag }: Tagged<T>): Response {
 export function registerConfigFileRoutes(ctx: ConfigRoutesContext, spec: ConfigFileRoutesSpec): void {
   const { router: r } = ctx;
   const { file, base } = spec;
-  const svc = new ConfigFileService(ctx.configFiles, file, base);
+  const svc = new ConfigFileService(ctx.configFiles, file, base, ctx.configOptions);
   const tags = [spec.tag];
   const params = { name: v.pipe(pathName('configuration name'), v.description(`${file}, or a backup of it (${file}.<ISO timestamp>)`)) };
 

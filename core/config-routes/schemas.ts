@@ -1,7 +1,8 @@
 // The whole-file shapes of the config routes (the section shapes are in section-form.ts); the reload outcome is
 // core/config-files.ts's ReloadOutcome.
 import { ReloadOutcomeSchema } from '../config-files.ts';
-import { line, named, nullable, obj, opt, text } from '../contract/schema.ts';
+import { line, named, nullable, obj, opt, text, v } from '../contract/schema.ts';
+import { OptionCheckSchema } from './section-form.ts';
 
 export const ConfigFileSchema = named(
   'ConfigFile',
@@ -17,6 +18,7 @@ export const ConfigFileWrittenSchema = named(
     name: line('the file name'),
     backup: nullable(line('the backup of the file as it was (a name for GET and DELETE); null when nothing changed')),
     reload: ReloadOutcomeSchema,
+    option_check: v.optional(OptionCheckSchema),
   }),
 );
 

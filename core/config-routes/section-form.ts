@@ -218,7 +218,7 @@ const written = {
 };
 
 /** How the option check of options.ts went (pjsip.conf, res_parking.conf, queues.conf only). */
-const OptionCheckSchema = named(
+export const OptionCheckSchema = named(
   'ConfigOptionCheck',
   obj(
     {

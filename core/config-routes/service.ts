@@ -72,8 +72,30 @@ export class ConfigFileService {
     readonly file: string,
     /** The routes' path (messages name it). */
     private readonly base: string,
+    /** Checks the options a whole-file write adds or changes against Asterisk's lists (options.ts), as section writes do. */
+    private readonly options?: Pick<ConfigOptionCatalog, 'check'>,
   ) {
     files.store.resolve(file); // a bad spec fails at start-up, not on the first request
+  }
+
+  /**
+   * The option check of a whole-file write: the options the new text adds or changes (compared with the file as it
+   * is) against Asterisk's lists; 400 unknown_option / invalid_field before anything is written. Text that does not
+   * parse is left to the store, which refuses it naming the line.
+   */
+  private async checkOptions(text: string): Promise<{ option_check?: OptionCheckOutcome }> {
+    const { file, options } = this;
+    if (!options || !(CHECKED_FILES as readonly string[]).includes(file)) return {};
+    let next: ConfigDocument;
+    try {
+      next = parseConfig(text, file);
+    } catch {
+      return {};
+    }
+    const cur = await readOrNull(this.files, file);
+    const before = cur ? parseConfig(cur.text, file).sections() : [];
+    const outcome = await options.check(file, before, next);
+    return outcome ? { option_check: outcome } : {};
   }
 
   /** The name from the URL: the current file, a backup of it, or 404. Never a path (the schema refused those). */
@@ -118,11 +140,12 @@ export class ConfigFileService {
     if (t.backup) throw badRequest(`${t.name} is a backup and cannot be changed; PUT ${base}/${file} to replace the current file`);
     if (body.name !== undefined && body.name !== file)
       throw badRequest(`name: ${JSON.stringify(body.name)} does not match the URL (${file})`);
+    const checked = await this.checkOptions(body.data);
     const res = await this.files.store.replace(file, body.data, { ...(ifMatch === undefined ? {} : { ifMatch }), dryRun: mode.dryRun });
     if (mode.dryRun) return { result: this.files.preview(file, res), etag: res.etag };
     const changed = res.before !== undefined; // set when the write changed (or created) the file
     const reload = changed ? await this.files.settle(file, res, mode) : NOTHING_CHANGED;
-    return { result: { name: file, backup: res.backup, reload }, etag: res.etag };
+    return { result: { name: file, backup: res.backup, reload, ...checked }, etag: res.etag };
   }
 
   async deleteBackup(name: string): Promise<void> {

@@ -94,36 +94,46 @@ test("a dry run returns the diff and the reload, and leaves the file's bytes, mt
   assert.doesNotMatch(await bed.asterisk.cli('queue show gw-dry-q'), /strategy/);
 });
 
-test('an endpoint res_pjsip refuses (unknown option; wrong value type) is rolled back: 422, file byte-identical, earlier endpoints listed', {
+test('a whole-file write: unknown options and wrong types are refused before writing; an endpoint res_pjsip refuses is rolled back (422, file byte-identical, earlier endpoints listed)', {
   skip,
 }, async () => {
   const listedBefore = await endpoints();
   assert.ok(listedBefore.includes(TESTBED.pjsip.endpoint), listedBefore.join());
-  for (const [name, bad] of [
-    ['gw-bad-opt', 'bogus_option = yes'],
-    ['gw-bad-int', 'rtp_timeout = abc'],
+  // caught by the option check against Asterisk's own lists: 400, nothing written, nothing reloaded
+  for (const [name, bad, code] of [
+    ['gw-bad-opt', 'bogus_option = yes', 'unknown_option'],
+    ['gw-bad-int', 'rtp_timeout = abc', 'invalid_field'],
   ] as const) {
     const before = bytes('pjsip.conf');
     const a = await bed.api.put('/v1/admin/pjsip/configurations/pjsip.conf', {
       data: `${text('pjsip.conf')}\n[${name}]\ntype = endpoint\ncontext = ${TESTBED.contexts.wait}\n${bad}\n`,
     });
-    assert.equal(a.status, 422, a.text);
-    assert.equal(a.body.result.code, 'reload_rejected');
-    assert.match(
-      a.body.result.errors[0],
-      new RegExp(`endpoint "${name}" was written to pjsip\\.conf, but after the reload Asterisk does not list it`),
-    );
-    assert.equal(a.body.result.reload.status, 'done', 'the reload itself answers success: only the listing shows the refusal');
-    assert.equal(a.body.result.reload_after_restore.status, 'done');
-    // Asterisk's own words, read from its log (asterisk.log_file) between the reload and the check
-    const option = bad.split(' ')[0]!;
-    assert.ok(
-      (a.body.result.asterisk_log as string[]).some((l) => /\b(ERROR|WARNING)\[/.test(l) && l.includes(option)),
-      `Asterisk's log lines name ${option}: ${JSON.stringify(a.body.result.asterisk_log)}`,
-    );
-    assert.ok(bytes('pjsip.conf').equals(before), 'pjsip.conf byte-identical to before');
-    assert.deepEqual(await endpoints(), listedBefore, 'the earlier endpoints are still listed');
+    assert.equal(a.status, 400, a.text);
+    assert.equal(a.body.result.code, code);
+    assert.ok(bytes('pjsip.conf').equals(before), 'pjsip.conf untouched');
   }
+  // what passes the option check but res_pjsip still refuses (a codec it does not know): written, reloaded, not
+  // listed, rolled back
+  const name = 'gw-bad-codec';
+  const before = bytes('pjsip.conf');
+  const a = await bed.api.put('/v1/admin/pjsip/configurations/pjsip.conf', {
+    data: `${text('pjsip.conf')}\n[${name}]\ntype = endpoint\ncontext = ${TESTBED.contexts.wait}\nallow = nosuchcodec\n`,
+  });
+  assert.equal(a.status, 422, a.text);
+  assert.equal(a.body.result.code, 'reload_rejected');
+  assert.match(
+    a.body.result.errors[0],
+    new RegExp(`endpoint "${name}" was written to pjsip\\.conf, but after the reload Asterisk does not list it`),
+  );
+  assert.equal(a.body.result.reload.status, 'done', 'the reload itself answers success: only the listing shows the refusal');
+  assert.equal(a.body.result.reload_after_restore.status, 'done');
+  // Asterisk's own words, read from its log (asterisk.log_file) between the reload and the check
+  assert.ok(
+    (a.body.result.asterisk_log as string[]).some((l) => /\b(ERROR|WARNING)\[/.test(l) && /nosuchcodec|allow/.test(l)),
+    `Asterisk's log lines name the codec: ${JSON.stringify(a.body.result.asterisk_log)}`,
+  );
+  assert.ok(bytes('pjsip.conf').equals(before), 'pjsip.conf byte-identical to before');
+  assert.deepEqual(await endpoints(), listedBefore, 'the earlier endpoints are still listed');
   // one res_pjsip takes is written and stays
   const ok = await bed.api.put('/v1/admin/pjsip/configurations/pjsip.conf', {
     data: `${text('pjsip.conf')}\n[gw-good]\ntype = endpoint\ncontext = ${TESTBED.contexts.wait}\n`,
