@@ -784,3 +784,31 @@ test('the GETs are live routes (503 while the pjsip state is not current), the w
   assert.equal(doc.paths['/v1/manager/trunks/{name}'].delete['x-live'], false);
   assert.equal(doc.paths['/v1/manager/trunks'].post['x-required-role'], 'manager');
 });
+
+test('?dry_run=true on trunk POST, PUT, PATCH and DELETE: the diff, and no byte, backup or reload', async () => {
+  assert.equal((await api.post('/v1/manager/trunks', { name: 'dry', hostname: 'h.example', context: 'c' })).status, 200);
+  const before = text();
+  const bk = backupNames().length;
+  const r = reloads();
+  const cases: [() => Promise<{ status: number; body: any; text: string }>, RegExp][] = [
+    [
+      () => api.post('/v1/manager/trunks?dry_run=true', { name: 'dry2', hostname: 'h2.example', context: 'c' }),
+      /\+\[dry2\]\n\+type = endpoint\n/,
+    ],
+    [() => api.put('/v1/manager/trunks/dry?dry_run=true', { context: 'c2' }), /-context = c\n\+context = c2\n/],
+    [() => api.call('PATCH', '/v1/manager/trunks/dry?dry_run=true', { context: 'c3' }), /-context = c\n\+context = c3\n/],
+    [() => api.del('/v1/manager/trunks/dry?dry_run=true'), /-\[dry\]\n-type = endpoint\n/],
+  ];
+  for (const [call, diff] of cases) {
+    const a = await call();
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.body.result.dry_run, true);
+    assert.equal(a.body.result.name, 'pjsip.conf');
+    assert.match(a.body.result.diff, diff);
+    assert.equal(a.body.result.reload, 'module reload res_pjsip.so');
+  }
+  assert.equal(text(), before, 'no byte written');
+  assert.equal(backupNames().length, bk, 'no backup');
+  assert.equal(reloads(), r, 'no reload');
+  assert.equal((await api.del('/v1/manager/trunks/dry')).status, 200);
+});
