@@ -139,11 +139,17 @@ export class QueueStatsBook {
     return queue;
   }
 
-  /** AgentComplete: the talk time of the answered call. */
+  /**
+   * AgentComplete: the talk time of the answered call. When the caller's channel is gone by the time app_queue
+   * publishes it (the caller hung up first: seen on Asterisk 22), the event has no channel fields at all, only Queue,
+   * Interface, MemberName, HoldTime, TalkTime and Reason: the call is then the member's latest open one in that queue.
+   */
   complete(m: AmiMessage): string | undefined {
-    const { Uniqueid: id, Queue: queue } = m.fields;
-    if (!id || !queue) return undefined;
-    const r = this.seen(queue, id, 'a');
+    const { Uniqueid: id, Queue: queue, Interface: member } = m.fields;
+    if (!queue) return undefined;
+    let r: CallRecord | undefined;
+    if (id) r = this.seen(queue, id, 'a');
+    else if (member) r = this.calls.findLast((x) => x.q === queue && x.k === 'a' && x.m === member && x.t === undefined);
     if (!r || r.t !== undefined) return undefined;
     r.t = num(m.fields.TalkTime);
     this.calls.touch();

@@ -70,6 +70,8 @@ test('answered and abandoned calls: the figures equal the script and Asterisk', 
   for (let i = 1; i <= ANSWERED; i++) {
     await bed.originate(`Local/${Q.main}@${CTX.queue}`);
     await eventually(async () => (await stats(Q.main)).since_reset.answered === i, 15000, `call ${i} answered`);
+    // the caller's and the member's channels go at once: app_queue's AgentComplete then comes with or without the
+    // caller's channel fields (without them when the caller is gone first); both must complete the call
     await bed.gateway.ami.list('Hangup', { Channel: `/^Local/(${Q.main}@${CTX.queue}|100@${CTX.member})-/` });
     await eventually(async () => (await stats(Q.main)).since_reset.completed === i, 10000, `call ${i} complete`);
   }

@@ -324,3 +324,30 @@ test('gateway.yaml queue_stats: defaults, and a reset time that is not HH:MM is 
   }
   assert.throws(() => parseConfig(`${AMI}queue_stats:\n  reset: "06:30"\n`, '/etc/gw/gateway.yaml', ['queue'], {}), /queue_stats\.reset/);
 });
+
+test("an AgentComplete without channel fields (the caller was gone first) completes the member's open call in that queue", () => {
+  const { clock, b } = book();
+  b.join(join('sales', 'c1'));
+  b.join(join('sales', 'c2'));
+  clock.advance(3 * S);
+  b.connect(connect('sales', 'c1', 3, 'PJSIP/a'));
+  b.connect(connect('sales', 'c2', 3, 'PJSIP/b'));
+  clock.advance(10 * S);
+  // as Asterisk 22 sends it when the caller's channel is already destroyed: Queue, Interface, times, Reason only
+  const bare = ev({
+    Event: 'AgentComplete',
+    Queue: 'sales',
+    Interface: 'PJSIP/b',
+    MemberName: 'b',
+    HoldTime: 3,
+    TalkTime: 10,
+    Reason: 'caller',
+  });
+  assert.equal(b.complete(bare), 'sales');
+  const s = b.stats('sales').since_reset;
+  assert.equal(s.completed, 1);
+  assert.equal(s.avg_talk_s, 10);
+  assert.equal(b.complete(bare), undefined, 'PJSIP/b has no open call left: nothing counted twice');
+  assert.equal(b.complete(ev({ Event: 'AgentComplete', Queue: 'sales', Interface: 'PJSIP/zz', TalkTime: 1 })), undefined);
+  assert.equal(b.stats('sales').since_reset.completed, 1);
+});
