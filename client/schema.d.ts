@@ -3176,18 +3176,6 @@ export interface components {
             wait: number;
             tm_update: string;
         };
-        ConfigFile: {
-            /** @description the file name, or a backup of it: <file>.<ISO timestamp> */
-            name: string;
-            /** @description the whole file */
-            data: string;
-        };
-        ConfigFileWritten: {
-            /** @description the file name */
-            name: string;
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-        };
         /** @description one line of a section, as sent: {"key": "value"} or {"key", "op", "value"} */
         ConfigEntryInput: {
             [key: string]: string | number;
@@ -3267,6 +3255,19 @@ export interface components {
             name: string;
             backup: string | null;
             reload: components["schemas"]["ReloadOutcome"];
+        };
+        ConfigFile: {
+            /** @description the file name, or a backup of it: <file>.<ISO timestamp> */
+            name: string;
+            /** @description the whole file */
+            data: string;
+        };
+        ConfigFileWritten: {
+            /** @description the file name */
+            name: string;
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+            option_check?: components["schemas"]["ConfigOptionCheck"];
         };
         ParkingLot: {
             /** @description parking lot name */
