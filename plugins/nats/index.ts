@@ -43,25 +43,35 @@ export default definePlugin({
 
     let nc: NatsConnection | null = null;
     let closing = false;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
     const opened = (async () => {
-      try {
-        nc = await connect({
-          servers: c.servers,
-          name: `asterisk-gateway ${pbxId}`,
-          user: c.user,
-          pass: c.password,
-          token: c.token,
-          authenticator: c.creds_file ? credsAuthenticator(readFileSync(c.creds_file)) : undefined,
-          tls: c.tls ? {} : undefined,
-          reconnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 500,
-          waitOnFirstConnect: true,
-        });
-      } catch (e) {
-        log.error(`could not connect to NATS (${c.servers.join(', ')}): ${(e as Error).message}`);
-        return;
+      // the first connection is retried here (not with waitOnFirstConnect), so a gateway stopped before the broker
+      // was ever reachable lets go at once; after it, the client reconnects by itself
+      for (let attempt = 0; !closing; attempt++) {
+        try {
+          nc = await connect({
+            servers: c.servers,
+            name: `asterisk-gateway ${pbxId}`,
+            user: c.user,
+            pass: c.password,
+            token: c.token,
+            authenticator: c.creds_file ? credsAuthenticator(readFileSync(c.creds_file)) : undefined,
+            tls: c.tls ? {} : undefined,
+            reconnect: true,
+            maxReconnectAttempts: -1,
+            reconnectTimeWait: 500,
+          });
+          break;
+        } catch (e) {
+          if (attempt === 0) log.error(`could not connect to NATS (${c.servers.join(', ')}), retrying: ${(e as Error).message}`);
+          await new Promise<void>((r) => {
+            retryTimer = setTimeout(r, 1000);
+            wake = r;
+          });
+        }
       }
+      if (!nc) return;
       if (closing) {
         await nc.close();
         return;
@@ -97,6 +107,8 @@ export default definePlugin({
       resync: async () => link.resync('Asterisk (re)connected: the state was read again'),
       close: async () => {
         closing = true;
+        clearTimeout(retryTimer);
+        wake?.();
         unsubscribe();
         link.close();
         const conn = nc as NatsConnection | null;
