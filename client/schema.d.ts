@@ -3978,6 +3978,16 @@ export interface components {
                     capacity: number;
                 };
             };
+            nats: {
+                /** @description linked to a NATS server */
+                connected: boolean;
+                /** @description events waiting for the broker (buffer_max_events bounds them) */
+                buffered: number;
+                /** @description events that did not fit in the buffer, since start (consumers got gateway.resync) */
+                dropped: number;
+                /** @description events JetStream acknowledged, since start */
+                published: number;
+            } | null;
             config: {
                 /** @description config files written with ?reload=later: POST /v1/admin/config/apply reloads them */
                 unapplied: components["schemas"]["ConfigUnapplied"][];

@@ -262,6 +262,58 @@ export const GatewayYamlSchema = mapping(
       ),
       {},
     ),
+    nats: v.optional(
+      mapping(
+        {
+          servers: v.optional(
+            v.pipe(
+              v.array(
+                v.pipe(str('a server'), v.regex(/^(nats|tls):\/\/[^\s/]+$/, 'must be nats://host:port or tls://host:port')),
+                'must be a list of nats://host:port',
+              ),
+              v.minLength(1, 'must name at least one server'),
+              v.description('NATS servers (nats://host:port); default nats://127.0.0.1:4222'),
+            ),
+            ['nats://127.0.0.1:4222'],
+          ),
+          pbx_id: v.optional(
+            v.pipe(
+              str('this PBX in subject names (asterisk.<pbx_id>.<event type>); default the host name'),
+              v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or - (a single NATS subject token)'),
+              v.check((id) => id !== 'all', 'must not be "all" (asterisk.all.api.<path> asks every PBX)'),
+            ),
+          ),
+          stream: v.optional(
+            v.pipe(
+              str('the JetStream stream (created, or its subjects extended, at connect)'),
+              v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+            ),
+            'ASTERISK',
+          ),
+          max_age_s: int(7 * 86400, 0, 10 * 365 * 86400, "the stream's retention: events older than this are removed (0: no limit)"),
+          max_bytes: int(1024 * 1024 * 1024, -1, Number.MAX_SAFE_INTEGER, "the stream's retention in bytes (-1: no limit)"),
+          user: v.optional(str('user name, with password')),
+          password: v.optional(str('password, with user')),
+          token: v.optional(str('an authentication token (instead of user/password)')),
+          creds_file: v.optional(str('a NATS .creds file (JWT and NKey seed; instead of user/password or token)')),
+          tls: flag(false, 'require TLS to the servers (the system CAs check their certificates)'),
+          buffer_max_events: int(
+            10000,
+            1,
+            10_000_000,
+            'events held while the broker is unreachable; past this they are dropped, counted, and consumers get gateway.resync',
+          ),
+          publish_timeout_ms: int(
+            5000,
+            100,
+            60000,
+            'a JetStream publish not acknowledged within this is sent again (same message id: no duplicate)',
+          ),
+        },
+        'the nats plugin: every event to JetStream (asterisk.<pbx_id>.<event type>) and fleet queries (asterisk.<pbx_id>.api.<path>)',
+      ),
+      {},
+    ),
     plugins: v.optional(
       v.pipe(
         v.array(v.string('must be a plugin name'), 'must be a list of plugin names'),
@@ -343,6 +395,10 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
     throw new ConfigFileError('metrics.token', `is required when metrics.host (${m.host}) is not a loopback address`);
   if (m.enabled && m.port !== 0 && m.port === c.http.port)
     throw new ConfigFileError('metrics.port', `must not be the API port (${c.http.port}): the metrics have their own listener`);
+  const n = c.nats;
+  if ((n.user === undefined) !== (n.password === undefined)) throw new ConfigFileError('nats.user', 'needs both user and password');
+  if ([n.user, n.token, n.creds_file].filter((x) => x !== undefined).length > 1)
+    throw new ConfigFileError('nats', 'give one of user/password, token or creds_file');
   const base = path.dirname(path.resolve(file));
   const tls = c.http.tls;
   return {
@@ -361,6 +417,7 @@ export function parseConfig(text: string, file: string, knownPlugins: readonly s
       reload_timeout_s: c.asterisk.reload_timeout_s,
       log_file: path.resolve(base, c.asterisk.log_file),
     },
+    nats: { ...n, creds_file: n.creds_file === undefined ? undefined : path.resolve(base, n.creds_file) },
     data_dir: path.resolve(base, c.data_dir),
     file: path.resolve(file),
   };

@@ -30,7 +30,7 @@ import { createLogger, type Logger } from './log.ts';
 import { serveMetrics, type MetricsListener } from './metrics/listener.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { BUILTIN_PLUGINS } from './plugins/builtin.ts';
-import type { PluginContext } from './plugins/contract.ts';
+import type { BrokerLinkStats, PluginContext } from './plugins/contract.ts';
 import { PluginHost } from './plugins/host.ts';
 import { ProfileRegistry } from './plugins/profile.ts';
 import { Store } from './store/store.ts';
@@ -55,6 +55,15 @@ export const StatusSchema = named(
       seq: int('the last event seq'),
       replay_buffer: obj({ depth: int('events kept for resume'), capacity: int('websocket.replay_buffer_events') }),
     }),
+    // the nats plugin's broker link; null when the plugin is off
+    nats: nullable(
+      obj({
+        connected: bool('linked to a NATS server'),
+        buffered: int('events waiting for the broker (buffer_max_events bounds them)'),
+        dropped: int('events that did not fit in the buffer, since start (consumers got gateway.resync)'),
+        published: int('events JetStream acknowledged, since start'),
+      }),
+    ),
     config: obj({ unapplied: list(UnappliedSchema, 'config files written with ?reload=later: POST /v1/admin/config/apply reloads them') }),
   }),
 );
@@ -97,6 +106,8 @@ export class Gateway {
   events: EventSpec[] = [];
   private readonly startedAt = new Date();
   private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
+  /** The broker link a plugin (nats) reports, when one is enabled. */
+  private brokerLink: (() => BrokerLinkStats) | null = null;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -252,6 +263,13 @@ export class Gateway {
       configFiles: this.configFiles,
       configOptions: this.configOptions,
       profile: this.profile,
+      request: async (req) => this.http.fetch(req),
+      authenticates: (token) => this.authPort().resolve(token) !== undefined,
+      brokerLink: {
+        report: (read) => {
+          this.brokerLink = read;
+        },
+      },
     });
     const defs = this.config.plugins.map((n) => {
       const def = BUILTIN_PLUGINS.find((p) => p.name === n);
@@ -293,6 +311,7 @@ export class Gateway {
       metrics.readFrom({
         amiConnected: () => ami.connected,
         websocket: () => this.ws?.stats() ?? { connected: 0, dropped_slow: 0, dropped_dead: 0 },
+        brokerLink: () => this.brokerLink?.() ?? null,
       });
       ami.onEvent((m: AmiMessage) => metrics.amiEvent(m.fields.Event));
       let logins = 0;
@@ -346,6 +365,7 @@ export class Gateway {
         last_reload: a.reloadedAt?.toISOString() ?? null,
       },
       plugins: this.plugins.status(),
+      nats: this.brokerLink?.() ?? null,
       config: { unapplied: this.configFiles.unappliedFiles() },
       websocket: this.ws?.stats() ?? {
         connected: 0,

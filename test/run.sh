@@ -21,6 +21,7 @@ if [ "$(id -u)" = 0 ]; then
   bash test/browser/provision.sh
   bash test/systemd/provision.sh
   bash test/tls/provision.sh
+  bash test/nats/provision.sh
 elif [ "${CI:-}" = "true" ]; then
   echo "test/run.sh: CI=true but not root: the real-Asterisk tests need root (debootstrap, chroot)" >&2
   exit 1

@@ -26,6 +26,8 @@ export type ReloadOutcomeLabel = 'done' | 'failed' | 'pending' | 'none' | 'timeo
 export interface MetricsSources {
   amiConnected(): boolean;
   websocket(): { connected: number; dropped_slow: number; dropped_dead: number };
+  /** The nats plugin's broker link, null when it is off (its metrics then stay at 0). */
+  brokerLink?(): { connected: boolean; buffered: number; dropped: number; published: number } | null;
 }
 
 /** A set of label values that stops growing at LABEL_CAP. */
@@ -124,6 +126,34 @@ export class Metrics {
         this.reset();
         this.inc({ reason: 'slow' }, ws?.dropped_slow ?? 0);
         this.inc({ reason: 'dead' }, ws?.dropped_dead ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'asterisk_gateway_nats_connected',
+      help: '1 while the nats plugin is linked to a NATS server, else 0 (also 0 when the plugin is off)',
+      registers: [this.registry],
+      collect() {
+        this.set(self.sources?.brokerLink?.()?.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'asterisk_gateway_nats_buffered_events',
+      help: 'Events waiting for the NATS broker (bounded by nats.buffer_max_events)',
+      registers: [this.registry],
+      collect() {
+        this.set(self.sources?.brokerLink?.()?.buffered ?? 0);
+      },
+    });
+    new Counter({
+      name: 'asterisk_gateway_nats_events_total',
+      help: 'Events the nats plugin handled: published (JetStream acknowledged them), dropped (did not fit in the buffer)',
+      labelNames: ['outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        const l = self.sources?.brokerLink?.();
+        this.reset();
+        this.inc({ outcome: 'published' }, l?.published ?? 0);
+        this.inc({ outcome: 'dropped' }, l?.dropped ?? 0);
       },
     });
     // Process metrics (CPU, memory, file descriptors, event loop lag, GC). All of prom-client's default collectors

@@ -9,6 +9,7 @@ import agentsPlugin from '../../plugins/agents/index.ts';
 import dialplanPlugin from '../../plugins/dialplan/index.ts';
 import pjsipPlugin from '../../plugins/pjsip/index.ts';
 import chatPlugin from '../../plugins/chat/index.ts';
+import natsPlugin from '../../plugins/nats/index.ts';
 
 export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [
   corePlugin,
@@ -19,4 +20,5 @@ export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [
   dialplanPlugin,
   pjsipPlugin,
   chatPlugin,
+  natsPlugin,
 ];

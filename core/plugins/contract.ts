@@ -32,6 +32,25 @@ export interface PluginContext {
   readonly configOptions?: ConfigOptionCatalog;
   /** Fields this plugin adds to the caller's GET /me/info (e.g. chat's "chats"), without the users plugin importing it. */
   readonly profile: Profile;
+  /**
+   * Answers a Request exactly as the gateway's HTTP API would (the same routes, authentication, role rules,
+   * validation and envelopes), in process: for plugins that carry API queries over another transport (nats).
+   */
+  readonly request: (req: Request) => Promise<Response>;
+  /** Whether a bearer token or API key is valid now (for transports that must refuse even public routes without one). */
+  readonly authenticates: (token: string) => boolean;
+  /** A plugin that links the gateway to a message broker reports its counters here (/v1/status `nats`, /metrics). */
+  readonly brokerLink: { report(read: () => BrokerLinkStats): void };
+}
+
+export interface BrokerLinkStats {
+  connected: boolean;
+  /** events held while the broker is unreachable or has not yet acknowledged them */
+  buffered: number;
+  /** events that did not fit in the buffer, since start */
+  dropped: number;
+  /** events the broker acknowledged, since start */
+  published: number;
 }
 
 export type AmiEventHandler = (m: AmiMessage) => void;

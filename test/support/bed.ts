@@ -35,9 +35,12 @@ export interface Bed {
   close(): Promise<void>;
 }
 
-/** `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s); `metrics`: its metrics block. */
+/**
+ * `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s); `metrics`: its metrics block;
+ * `nats`: its nats block (the nats plugin).
+ */
 export async function startBed(
-  opts: { plugins?: string[]; ami?: Record<string, unknown>; metrics?: Record<string, unknown> } = {},
+  opts: { plugins?: string[]; ami?: Record<string, unknown>; metrics?: Record<string, unknown>; nats?: Record<string, unknown> } = {},
 ): Promise<Bed> {
   const asterisk = new AsteriskTestbed();
   await asterisk.start();
@@ -64,6 +67,7 @@ export async function startBed(
       auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
       plugins,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.nats ? { nats: opts.nats } : {}),
     }),
     path.join(dataDir, 'gateway.yaml'),
     BUILTIN_PLUGINS.map((p) => p.name),
