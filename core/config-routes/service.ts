@@ -159,6 +159,18 @@ export class ConfigFileService {
 // ---------------------------------------------------------------------------------------------------------------
 // sections
 
+/** A section as a write left it, and whether its name repeats (for the answer's `index`). */
+function sectionAt(doc: ConfigDocument, name: string, index: number | undefined) {
+  return { section: doc.section(name, { sectionIndex: index ?? 0 })!, n: doc.countSections(name) };
+}
+
+/** The answer of a section PUT or PATCH: the dry run's diff, or the section as written with its backup and reload. */
+function sectionAnswer(w: SectionWrite<ReturnType<typeof sectionAt>>, form: SectionForm): Written<SectionView> {
+  if ('dry' in w) return w.dry;
+  const { result, res, reload, checked } = w;
+  return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
+}
+
 export interface SectionSpec {
   file: string;
   base: string;
@@ -184,6 +196,11 @@ export interface SectionChange {
 }
 
 type Written<T> = Tagged<(T & { backup: string | null; reload: ReloadOutcome }) | ConfigDryRun>;
+
+/** What ConfigSectionService.write gives back: a dry run's diff, or the edit's result with its write and reload. */
+type SectionWrite<T> =
+  | { dry: Tagged<ConfigDryRun> }
+  | { result: T; res: WriteResult; reload: ReloadOutcome; checked: { option_check?: OptionCheckOutcome } };
 
 /** The sections of one config file (contexts, parking lots, queues), as far as one path may see them. */
 export class ConfigSectionService {
@@ -299,11 +316,9 @@ export class ConfigSectionService {
           doc.setSectionObject(name, data, sel);
         }
       },
-      (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
+      (doc) => sectionAt(doc, name, index ?? body.index),
     );
-    if ('dry' in w) return w.dry;
-    const { result, res, reload, checked } = w;
-    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
+    return sectionAnswer(w, form);
   }
 
   /** PATCH (section-form.ts patchEntries): only the keys given change; every other line keeps its bytes. */
@@ -331,11 +346,9 @@ export class ConfigSectionService {
         }
         doc.replaceSectionEntries(name, next, sel);
       },
-      (doc) => ({ section: doc.section(name, { sectionIndex: index ?? body.index ?? 0 })!, n: doc.countSections(name) }),
+      (doc) => sectionAt(doc, name, index ?? body.index),
     );
-    if ('dry' in w) return w.dry;
-    const { result, res, reload, checked } = w;
-    return { result: { ...view(result.section, form, result.n > 1), backup: res.backup, reload, ...checked }, etag: res.etag };
+    return sectionAnswer(w, form);
   }
 
   async remove(
@@ -366,9 +379,7 @@ export class ConfigSectionService {
     mode: WriteMode,
     edit: (doc: ConfigDocument) => void,
     after: (doc: ConfigDocument) => T,
-  ): Promise<
-    { dry: Tagged<ConfigDryRun> } | { result: T; res: WriteResult; reload: ReloadOutcome; checked: { option_check?: OptionCheckOutcome } }
-  > {
+  ): Promise<SectionWrite<T>> {
     let result!: T;
     let checked: { option_check?: OptionCheckOutcome } = {};
     const options = (CHECKED_FILES as readonly string[]).includes(this.file) ? this.options : undefined;
