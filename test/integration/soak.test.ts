@@ -10,10 +10,13 @@
 //   sockets   SOCKETS WebSocket clients on /v1/ws?topics=core.,queue.
 // Asserted: every poll 200 with 10,000 (or 10,001) channels and 1,000 (or 1,001) callers; every socket open and
 // receiving frames in every sampling window; after the churn stops, the exact sets of channels and callers; no growth
-// after the first part: at each sample the gateway runs a full GC and reports its RSS and heap; the highest RSS of
-// the last third <= the highest up to 1/3 + SOAK_RSS_MARGIN_MB (20), the heap at the end <= the heap at 1/3 +
-// SOAK_HEAP_MARGIN_MB (5). RSS < 150 MB is asserted only with SOAK_ASSERT_150=1 (not met: ~210 MB on Node, ~180 MB
-// on Bun at peak); the raw RSS (read from /proc before the GC) and the after-GC figures are printed either way.
+// after the first part: the RSS (read from /proc every SAMPLE_MS, nothing forced) highest in the last third <= the
+// highest up to 1/3 + SOAK_RSS_MARGIN_MB (20); the heap after a full GC in the gateway at the end <= after one at
+// 60 % of the run (the replay ring is full by then) + SOAK_HEAP_MARGIN_MB (5). Only those two GCs (and one once
+// loaded) are forced: a GC forced at every sample would lower the RSS it is meant to measure.
+// RSS < 150 MB: asserted under Bun, the runtime the binary embeds, run with the Environment= lines of the shipped
+// systemd unit (deploy/asterisk-gateway.service: BUN_JSC_forceRAMSize, JavaScriptCore's heap sizing); under Node
+// (tsx) only with SOAK_ASSERT_150=1 (not met: ~230 MB, of which ~50 MB is tsx's loader thread), printed either way.
 // Sizes: SOAK_SECONDS of churn (default 25: the quick form CI runs, ~40 s in all); `npm run test:long` runs 300.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -24,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { type FakeAmi, startFakeAmi } from '../../bench/support/fake-ami.ts';
+import { unitEnvironment } from '../support/unit-environment.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 25);
 const CHANNELS = 10_000;
@@ -133,7 +137,8 @@ before(
     ami = await startFakeAmi();
     const script = path.join(HERE, '..', 'support', 'soak-gateway.ts');
     const args = isBun ? [script] : ['--import', 'tsx', script];
-    child = spawn(process.execPath, [...args, String(ami.port), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const env = { ...process.env, ...(isBun ? unitEnvironment() : {}) };
+    child = spawn(process.execPath, [...args, String(ami.port), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
@@ -236,7 +241,8 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
     }
   };
   const pollers = Array.from({ length: POLLERS }, (_, w) => poller(w));
-  const samples: { s: number; rss: number; gcRss: number; heap: number; frames: number[]; polls: number }[] = [];
+  const samples: { s: number; rss: number; frames: number[]; polls: number }[] = [];
+  let gcMid: { rss: number; heap: number } | undefined;
   const silent: string[] = [];
   const t0 = Date.now();
   let k = 0;
@@ -252,11 +258,11 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
       const frames = sockets.map((s) => s.window);
       if (frames.some((f) => f === 0)) silent.push(`at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${frames.join(', ')}`);
       for (const s of sockets) s.window = 0;
-      const rss = rssMb();
-      const g = await retained();
-      samples.push({ s: (Date.now() - t0) / 1000, rss, gcRss: g.rss, heap: g.heap, frames, polls: polls.channels + polls.entries });
+      samples.push({ s: (Date.now() - t0) / 1000, rss: rssMb(), frames, polls: polls.channels + polls.entries });
+      if (!gcMid && Date.now() - t0 >= SECONDS * 600) gcMid = await retained();
     }
   }
+  const gcEnd = await retained(); // still under churn, the pollers still polling
   running = false;
   await Promise.all(pollers);
   const seconds = (Date.now() - t0) / 1000;
@@ -269,10 +275,8 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
   const wantCallers = waiting.flat().map(uid).sort();
 
   const framesTotal = sockets.reduce((a, s) => a + s.frames, 0);
-  const third = samples[Math.floor(samples.length / 3)]!;
-  const end = samples[samples.length - 1]!;
   const peak = Math.max(...samples.map((x) => x.rss));
-  const peakRetained = Math.max(...samples.map((x) => x.gcRss));
+  const mid = gcMid ?? gcEnd;
   const runtime = isBun ? 'Bun' : 'Node';
   console.log(
     `soak (${runtime}, gateway in a child process): ${seconds.toFixed(0)} s, ${events.toLocaleString('en-US')} AMI events, ` +
@@ -285,9 +289,9 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
       `; peak ${peak.toFixed(0)} (goal < ${RSS_GOAL_MB}: ${peak < RSS_GOAL_MB ? 'met' : 'NOT met'})`,
   );
   console.log(
-    `soak after a full GC in the gateway, RSS / heap MB: loaded ${gcLoaded.rss.toFixed(0)} / ${gcLoaded.heap.toFixed(0)}, samples: ` +
-      samples.map((x) => `${x.gcRss.toFixed(0)}/${x.heap.toFixed(0)}`).join(' ') +
-      `; heap at 1/3 ${third.heap.toFixed(0)}, end ${end.heap.toFixed(0)}; RSS peak ${peakRetained.toFixed(0)}`,
+    `soak after a full GC in the gateway, RSS / heap MB: loaded ${gcLoaded.rss.toFixed(0)} / ${gcLoaded.heap.toFixed(0)}, ` +
+      `at 60 % ${mid.rss.toFixed(0)} / ${mid.heap.toFixed(0)}, end ${gcEnd.rss.toFixed(0)} / ${gcEnd.heap.toFixed(0)}` +
+      (isBun ? `; the gateway ran with the unit's ${JSON.stringify(unitEnvironment())}` : ''),
   );
 
   for (const s of sockets) s.ws.close();
@@ -303,14 +307,17 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
     'no socket closed by the gateway',
   );
   assert.ok(samples.length >= 3);
-  // RSS after a GC still swings by ~80 MB on Node (the allocator keeps freed pages at random): the highest of the
-  // last third against the highest up to 1/3. The heap after a GC is steady and compared sample to sample.
-  const firstMax = Math.max(...samples.slice(0, Math.floor(samples.length / 3) + 1).map((x) => x.gcRss));
-  const lastMax = Math.max(...samples.slice(Math.floor((2 * samples.length) / 3)).map((x) => x.gcRss));
+  // RSS swings with the poll rate and the allocators' timing: the highest of the last third against the highest up
+  // to 1/3. The heap after a full GC is steady: the end against 60 % of the run.
+  const firstMax = Math.max(...samples.slice(0, Math.floor(samples.length / 3) + 1).map((x) => x.rss));
+  const lastMax = Math.max(...samples.slice(Math.floor((2 * samples.length) / 3)).map((x) => x.rss));
   assert.ok(
     lastMax <= firstMax + RSS_MARGIN_MB,
-    `RSS (after a full GC) grew: at most ${firstMax.toFixed(0)} MB up to 1/3, ${lastMax.toFixed(0)} MB in the last third`,
+    `RSS grew: at most ${firstMax.toFixed(0)} MB up to 1/3, ${lastMax.toFixed(0)} MB in the last third`,
   );
-  assert.ok(end.heap <= third.heap + HEAP_MARGIN_MB, `heap grew: ${third.heap.toFixed(0)} MB at 1/3, ${end.heap.toFixed(0)} MB at the end`);
-  if (process.env.SOAK_ASSERT_150 === '1') assert.ok(peak < RSS_GOAL_MB, `RSS peak ${peak.toFixed(0)} MB`);
+  assert.ok(
+    gcEnd.heap <= mid.heap + HEAP_MARGIN_MB,
+    `heap grew: ${mid.heap.toFixed(0)} MB at 60 %, ${gcEnd.heap.toFixed(0)} MB at the end`,
+  );
+  if (isBun || process.env.SOAK_ASSERT_150 === '1') assert.ok(peak < RSS_GOAL_MB, `RSS peak ${peak.toFixed(0)} MB (goal < ${RSS_GOAL_MB})`);
 });
