@@ -1,5 +1,6 @@
 // AMI event source for bench/ws-fanout.ts, in its own process so that writing events on time does not wait for the
-// server under test: two fake AMI servers (bench/support/fake-ami.ts), `gw` and `bare`, one per server measured.
+// server under test: fake AMI servers (bench/support/fake-ami.ts), one per server measured: `gw` and `bare`, and
+// `bun` and `node` for the gateway processes whose RSS is measured.
 //   tsx bench/support/ami-feeder.ts        (forked with IPC; sends {gw, bare} ports, then answers commands)
 // {feed, target, events, rate}: write `events` Newchannel/Newstate events for CHANNELS channels (Newchannel the first
 // time a channel is used, Newstate after), `rate` events/s on a timer, or rate 0: as fast as the socket takes them.
@@ -28,10 +29,10 @@ function event(i: number, created: boolean, stamp: number): string {
 }
 
 if (isMain(import.meta.url)) {
-  const amis = { gw: await startFakeAmi(), bare: await startFakeAmi() };
-  const sent = { gw: 0, bare: 0 };
-  process.send!({ gw: amis.gw.port, bare: amis.bare.port });
-  process.on('message', async (m: { target: 'gw' | 'bare'; events: number; rate: number }) => {
+  const amis = { gw: await startFakeAmi(), bare: await startFakeAmi(), bun: await startFakeAmi(), node: await startFakeAmi() };
+  const sent = { gw: 0, bare: 0, bun: 0, node: 0 };
+  process.send!({ gw: amis.gw.port, bare: amis.bare.port, bun: amis.bun.port, node: amis.node.port });
+  process.on('message', async (m: { target: keyof typeof amis; events: number; rate: number }) => {
     const socket = await amis[m.target].loggedIn;
     const write = (count: number): Promise<void> | undefined => {
       const stamp = nowUs();

@@ -2,6 +2,7 @@
 //   tsx bench/support/ws-clients.ts        (forked with IPC; answers each command with one message)
 // {cmd:'connect', group, url, sockets}   open `sockets` sockets to `url` as group `group`
 // {cmd:'reset', group}                   start counting afresh
+// {cmd:'close', group}                   close the group's sockets and forget it
 // {cmd:'wait', group, frames, timeoutMs} until each open socket has `frames` frames carrying a stamp (or timeout);
 //                                        answers frames received, the last one's time, latency p50/p99/max (µs),
 //                                        sockets closed by the server, this process's CPU time, and one frame's text
@@ -86,6 +87,7 @@ async function wait(g: Group, frames: number, timeoutMs: number) {
 type Command =
   | { cmd: 'connect'; group: string; url: string; sockets: number }
   | { cmd: 'reset'; group: string }
+  | { cmd: 'close'; group: string }
   | { cmd: 'wait'; group: string; frames: number; timeoutMs: number };
 
 if (isMain(import.meta.url)) {
@@ -106,6 +108,10 @@ if (isMain(import.meta.url)) {
       for (let i = 0; i < m.sockets; i += 50)
         await Promise.all(Array.from({ length: Math.min(50, m.sockets - i) }, () => connect(g, m.url)));
       process.send!({ sockets: g.sockets.length });
+    } else if (m.cmd === 'close') {
+      for (const s of groups.get(m.group)?.sockets ?? []) s.ws.terminate();
+      groups.delete(m.group);
+      process.send!({});
     } else if (m.cmd === 'reset') {
       reset(groups.get(m.group)!);
       process.send!({});
