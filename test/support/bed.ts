@@ -36,11 +36,17 @@ export interface Bed {
 }
 
 /**
- * `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s); `metrics`: its metrics block;
- * `nats`: its nats block (the nats plugin).
+ * `ami`: gateway.yaml ami keys over the bed's (e.g. a proxy's port, keepalive_s); `metrics`, `nats`, `websocket`:
+ * those gateway.yaml blocks.
  */
 export async function startBed(
-  opts: { plugins?: string[]; ami?: Record<string, unknown>; metrics?: Record<string, unknown>; nats?: Record<string, unknown> } = {},
+  opts: {
+    plugins?: string[];
+    ami?: Record<string, unknown>;
+    metrics?: Record<string, unknown>;
+    nats?: Record<string, unknown>;
+    websocket?: Record<string, unknown>;
+  } = {},
 ): Promise<Bed> {
   const asterisk = new AsteriskTestbed();
   await asterisk.start();
@@ -68,6 +74,7 @@ export async function startBed(
       plugins,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.nats ? { nats: opts.nats } : {}),
+      ...(opts.websocket ? { websocket: opts.websocket } : {}),
     }),
     path.join(dataDir, 'gateway.yaml'),
     BUILTIN_PLUGINS.map((p) => p.name),
