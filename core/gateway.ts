@@ -263,7 +263,7 @@ export class Gateway {
       configFiles: this.configFiles,
       configOptions: this.configOptions,
       profile: this.profile,
-      request: async (req) => this.http.fetch(req),
+      request: async (req, as) => (as ? this.http.fetchAs(req, as) : this.http.fetch(req)),
       authenticates: (token) => this.authPort().resolve(token) !== undefined,
       brokerLink: {
         report: (read) => {

@@ -40,6 +40,22 @@ export function streamSubjects(prefixes: Iterable<string>): string[] {
   return [...new Set(prefixes)].filter((p) => p !== 'api').map((p) => `asterisk.*.${p}.>`);
 }
 
+/**
+ * Whether a stream subject (wildcards allowed) takes in fleet requests, asterisk.<any>.api.<path...>: a stream that
+ * did would store each request and answer it with a PubAck, which the requester would take for an answer.
+ */
+export function capturesApi(subject: string): boolean {
+  const want = ['asterisk', '*', 'api'];
+  const t = subject.split('.');
+  for (let i = 0; i < t.length; i++) {
+    const tok = t[i]!;
+    if (tok === '>') return true; // covers the rest, whatever it is
+    if (i >= want.length) return true; // asterisk.<x>.api.<anything>: a request path
+    if (tok !== '*' && want[i] !== '*' && tok !== want[i]) return false;
+  }
+  return false; // asterisk.<x>.api (no path) or shorter
+}
+
 export class JetStreamLink {
   private readonly queue: Pending[] = [];
   private head = 0;
@@ -150,10 +166,19 @@ export class JetStreamLink {
       this.log.info(`created JetStream stream ${this.opts.stream} (${wanted.join(' ')})`);
       return;
     }
-    // several gateways share the stream: each adds the subjects it needs and keeps the others'
-    const have = info.config.subjects ?? [];
-    const missing = wanted.filter((s) => !have.includes(s) && !have.includes('asterisk.>'));
-    if (missing.length === 0 && info.config.max_age === maxAge && info.config.max_bytes === this.opts.maxBytes) return;
+    // several gateways share the stream: each adds the subjects it needs and keeps the others', except those that
+    // would take in fleet requests (asterisk.>, asterisk.*.>, ...): those are replaced by the explicit ones
+    const all = info.config.subjects ?? [];
+    const capturing = all.filter(capturesApi);
+    const have = all.filter((s) => !capturesApi(s));
+    const missing = wanted.filter((s) => !have.includes(s));
+    if (missing.length === 0 && capturing.length === 0 && info.config.max_age === maxAge && info.config.max_bytes === this.opts.maxBytes)
+      return;
+    if (capturing.length > 0) {
+      this.log.warn(
+        `JetStream stream ${this.opts.stream}: removed ${capturing.join(' ')}, which would store fleet requests (asterisk.*.api.>) and answer them with a PubAck`,
+      );
+    }
     await jsm.streams.update(this.opts.stream, {
       ...info.config,
       subjects: [...have, ...missing],
