@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { ConfigOptionCatalog } from '../config-routes/options.ts';
 import type { ConfigFiles } from '../config-files.ts';
 import type { EventSpec } from '../contract/events.ts';
+import type { BrokerDoc } from '../contract/asyncapi.ts';
 import type { Identity, Router } from '../http/app.ts';
 import type { Profile } from './profile.ts';
 
@@ -43,6 +44,8 @@ export interface PluginContext {
   readonly authenticates: (token: string) => boolean;
   /** A plugin that links the gateway to a message broker reports its counters here (/v1/status `nats`, /metrics). */
   readonly brokerLink: { report(read: () => BrokerLinkStats): void };
+  /** Such a plugin declares the broker's side (server, subjects, request/reply) for the AsyncAPI document here. */
+  readonly asyncApi: { broker(doc: BrokerDoc): void };
 }
 
 export interface BrokerLinkStats {

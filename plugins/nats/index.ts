@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { definePlugin } from '../../core/plugins/contract.ts';
+import { natsBrokerDoc } from './docs.ts';
 import { answerFleetQuery, FLEET_SUBSCRIPTION, FleetKeys } from './fleet.ts';
 import { JetStreamLink } from './link.ts';
 
@@ -27,6 +28,7 @@ export default definePlugin({
     if (c.token) log.addSecret(c.token);
     // only the keys' hashes are in gateway.yaml: the keys themselves are never in this process but in a request
     const fleetKeys = new FleetKeys(c.fleet_keys);
+    ctx.asyncApi.broker(natsBrokerDoc(c.servers));
     const link = new JetStreamLink(
       {
         pbxId,
