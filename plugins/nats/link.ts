@@ -35,6 +35,9 @@ interface Pending {
 
 const enc = new TextEncoder();
 
+/** How many JetStream publishes may wait for their acknowledgement at once (bench/nats.ts publishes alike). */
+export const PUBLISH_WINDOW = 1;
+
 /** The stream's subjects for these event prefixes: asterisk.*.<prefix>.> (never asterisk.*.api: fleet queries). */
 export function streamSubjects(prefixes: Iterable<string>): string[] {
   return [...new Set(prefixes)].filter((p) => p !== 'api').map((p) => `asterisk.*.${p}.>`);
