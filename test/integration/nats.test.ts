@@ -361,6 +361,36 @@ test('the broker restarted mid-churn: no event is lost within the buffer bound',
   assert.equal(frames.filter((f) => f.type === 'gateway.resync').length, 1, 'only the resync of the first AMI connect');
 });
 
+test('the broker killed mid-churn with a full publish window: every event stored once, in order', T, async () => {
+  const fake = fakes[0]!;
+  const from = fake.gw.bus.seq;
+  const churn = setInterval(() => fake.channels(50), 10); // ~5000 events/s: publishes are in flight when it dies
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    await nats.restart(500, 'kill');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    clearInterval(churn);
+  }
+  // the AMI bytes written last may still be read after the churn stops: count once the bus is quiet
+  let seen = -1;
+  await eventually(
+    () => {
+      const quiet = fake.gw.bus.seq === seen;
+      seen = fake.gw.bus.seq;
+      return quiet && fake.gw.status().nats?.connected === true && fake.gw.status().nats?.buffered === 0;
+    },
+    30000,
+    'flushed after the crash',
+  );
+  const to = fake.gw.bus.seq;
+  assert.ok(to - from > 1000, `churned ${to - from} events`);
+  assert.equal(fake.gw.status().nats!.dropped, 0);
+  const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
+  const seqs = contiguous(frames, fake.gw.bus.runId); // in order, no gap, no duplicate
+  assert.deepEqual([seqs.length, seqs[0], seqs.at(-1)], [to, 1, to], 'every event, once, in order');
+});
+
 test('past buffer_max_events the overflow is dropped, counted, and consumers get gateway.resync', T, async () => {
   const tiny = await fakeGateway('pbx-tiny', { servers: [nats.url], buffer_max_events: 5 });
   await eventually(() => tiny.gw.status().nats?.buffered === 0 && tiny.gw.status().nats!.connected, 15000, 'tiny linked');
