@@ -1,12 +1,13 @@
 // npm run bench: every benchmark, one after another, each in its own process so one's JIT and heap do not
 // colour the next. Each prints ratios measured side by side in one run; absolute numbers mean little on a
-// shared machine. config-reload needs root (it starts the real Asterisk test bed) and says so otherwise.
+// shared machine. config-reload needs root (it starts the real Asterisk test bed) and says so otherwise; nats needs
+// nats-server (test/nats/provision.sh) and says so otherwise.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['ami-ingest.ts', 'http.ts', 'churn.ts', 'ws-fanout.ts', 'config-reload.ts'];
+const BENCHES = ['ami-ingest.ts', 'http.ts', 'churn.ts', 'ws-fanout.ts', 'nats.ts', 'config-reload.ts'];
 const only = process.argv.slice(2);
 
 let failed = 0;

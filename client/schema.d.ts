@@ -2668,7 +2668,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The WebSocket events: AsyncAPI 3, generated from the event declarations
+         * The WebSocket events (and the nats plugin's subjects): AsyncAPI 3, generated from the declarations
          * @description No token needed.
          */
         get: operations["get_asyncapi_json"];

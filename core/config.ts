@@ -7,6 +7,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { fieldOf } from './contract/validate.ts';
 import { v, type Out } from './contract/schema.ts';
+import { ROLES } from './auth/accounts.ts';
 import { LEVELS } from './log.ts';
 import { RESET_AT } from './live/windows.ts';
 
@@ -280,7 +281,6 @@ export const GatewayYamlSchema = mapping(
             v.pipe(
               str('this PBX in subject names (asterisk.<pbx_id>.<event type>); default the host name'),
               v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or - (a single NATS subject token)'),
-              v.check((id) => id !== 'all', 'must not be "all" (asterisk.all.api.<path> asks every PBX)'),
             ),
           ),
           stream: v.optional(
@@ -309,8 +309,39 @@ export const GatewayYamlSchema = mapping(
             60000,
             'a JetStream publish not acknowledged within this is sent again (same message id: no duplicate)',
           ),
+          fleet_keys: v.optional(
+            v.pipe(
+              v.array(
+                mapping(
+                  {
+                    name: v.pipe(
+                      str('what the key is for (shown in the request log as fleet-key:<name>)'),
+                      v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _, . or -'),
+                    ),
+                    sha256: v.pipe(
+                      str('the key\'s SHA-256, hex (printf %s "$KEY" | sha256sum): never the key itself'),
+                      v.regex(/^[0-9A-Fa-f]{64}$/, 'must be the 64 hex digits of a SHA-256 (sha256sum), not the key'),
+                      v.transform((h) => h.toLowerCase()),
+                    ),
+                    role: v.pipe(
+                      v.picklist(ROLES, `must be one of ${ROLES.join(', ')}`),
+                      v.description('the role a fleet request with this key is served with'),
+                    ),
+                  },
+                  'one fleet key',
+                ),
+                'must be a list of {name, sha256, role}',
+              ),
+              v.check((ks) => new Set(ks.map((k) => k.name)).size === ks.length, 'names must be unique'),
+              v.check((ks) => new Set(ks.map((k) => k.sha256)).size === ks.length, 'the same key is listed twice'),
+              v.description(
+                'fleet credentials: the SHA-256 of keys installed on every gateway; a fleet request (asterisk.*.api.<path>) whose authtoken is one is served with its role',
+              ),
+            ),
+            [],
+          ),
         },
-        'the nats plugin: every event to JetStream (asterisk.<pbx_id>.<event type>) and fleet queries (asterisk.<pbx_id>.api.<path>)',
+        'the nats plugin: every event to JetStream (asterisk.<pbx_id>.<event type>) and fleet queries (asterisk.<pbx_id or *>.api.<path>)',
       ),
       {},
     ),

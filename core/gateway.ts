@@ -23,6 +23,7 @@ import { ApiError } from './http/errors.ts';
 import { route } from './contract/route.ts';
 import { bool, int, line, list, named, nullable, obj, oneOf } from './contract/schema.ts';
 import type { EventSpec } from './contract/events.ts';
+import type { BrokerDoc } from './contract/asyncapi.ts';
 import { registerDocsRoutes } from './docs/routes.ts';
 import { runtime, serve, upgradeWebSocket, type RunningServer } from './http/serve.ts';
 import { registerWebSocket, type SnapshotReader } from './ws/ws.ts';
@@ -108,6 +109,8 @@ export class Gateway {
   private asterisk: AsteriskInfo = { version: null, startedAt: null, reloadedAt: null };
   /** The broker link a plugin (nats) reports, when one is enabled. */
   private brokerLink: (() => BrokerLinkStats) | null = null;
+  /** The broker sides plugins declare for the AsyncAPI document (nats). */
+  private readonly brokerDocs: BrokerDoc[] = [];
 
   private constructor(
     readonly config: GatewayConfig,
@@ -263,13 +266,14 @@ export class Gateway {
       configFiles: this.configFiles,
       configOptions: this.configOptions,
       profile: this.profile,
-      request: async (req) => this.http.fetch(req),
+      request: async (req, as) => (as ? this.http.fetchAs(req, as) : this.http.fetch(req)),
       authenticates: (token) => this.authPort().resolve(token) !== undefined,
       brokerLink: {
         report: (read) => {
           this.brokerLink = read;
         },
       },
+      asyncApi: { broker: (doc) => void this.brokerDocs.push(doc) },
     });
     const defs = this.config.plugins.map((n) => {
       const def = BUILTIN_PLUGINS.find((p) => p.name === n);
@@ -288,6 +292,7 @@ export class Gateway {
     await registerDocsRoutes(this.http, {
       routes: () => this.http.routes,
       events: () => this.events,
+      brokers: () => this.brokerDocs,
       plugins: () => this.plugins.names(),
     });
     this.http.seal();

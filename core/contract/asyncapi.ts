@@ -1,7 +1,10 @@
-// The AsyncAPI 3 document of the WebSocket (/v1/ws), generated from the event declarations the plugins publish with.
+// The AsyncAPI 3 document of the WebSocket (/v1/ws), generated from the event declarations the plugins publish with;
+// with a broker plugin (nats), also the broker's side: its server, the event subjects (the same frames) and the
+// request/reply channel of GET queries, from the BrokerDoc the plugin declares.
+import type * as v from 'valibot';
 import type { EventAccess, EventSpec } from './events.ts';
 import { requiredRole } from './route.ts';
-import { componentSchemas, jsonSchema } from './openapi.ts';
+import { componentSchemas, ERROR_RESULT, envelope, jsonSchema } from './openapi.ts';
 import { ClientMessageSchema } from '../ws/ws.ts';
 
 type Json = Record<string, unknown>;
@@ -43,6 +46,39 @@ export const SOCKET_MESSAGES: { type: string; summary: string; data?: Json; extr
   },
 ];
 
+/** A subject (channel address) parameter. */
+export interface BrokerParameter {
+  description: string;
+  examples?: string[];
+}
+
+/**
+ * What a plugin that links the gateway to a message broker declares for the AsyncAPI document (nats): the document's
+ * channels and messages are generated from it and from the event declarations.
+ */
+export interface BrokerDoc {
+  /** the server entry (its key in `servers`) */
+  server: { key: string; host: string; protocol: string; protocolVersion?: string; description: string };
+  /** the subject of each event frame: its address holds {event_type} and the parameters below */
+  events: {
+    address: string;
+    description: string;
+    parameters: Record<string, BrokerParameter>;
+    /** the message headers each frame carries */
+    headers: v.GenericSchema;
+    /** whether events for named members only (chat) are carried */
+    membersOnly: boolean;
+  };
+  /** GET queries by request/reply: the request subject, its payload; the reply is the REST envelope */
+  requests?: {
+    address: string;
+    description: string;
+    parameters: Record<string, BrokerParameter>;
+    payload: v.GenericSchema;
+    replyHeaders: v.GenericSchema;
+  };
+}
+
 function accessDocs(access: EventAccess): Json {
   if ('members' in access) {
     return { description: `Who receives it: ${access.members} only.`, 'x-required-role': 'members', 'x-audience': access.members };
@@ -56,7 +92,7 @@ function accessDocs(access: EventAccess): Json {
   };
 }
 
-export function asyncApiDocument(events: readonly EventSpec[], info: { version: string }): Json {
+export function asyncApiDocument(events: readonly EventSpec[], info: { version: string }, brokers: readonly BrokerDoc[] = []): Json {
   const messages: Record<string, Json> = {};
   const key = (type: string) => type.replace(/[^A-Za-z0-9_.-]/g, '_');
   const wrap = (type: string, data: Json | undefined, extra: Json = {}) => ({
@@ -86,6 +122,111 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
     summary: 'sent by the client; answered with ack or error',
     payload: jsonSchema(ClientMessageSchema, 'input', '#/components/schemas/'),
   };
+  const channels: Record<string, Json> = {
+    events: {
+      address: '/v1/ws',
+      title: 'gateway events',
+      messages: Object.fromEntries(Object.entries(messages).map(([k, m]) => [k, m])),
+    },
+  };
+  const operations: Record<string, Json> = {
+    receiveEvents: { action: 'receive', channel: { $ref: '#/channels/events' }, messages: Object.values(refs) },
+    sendRequests: {
+      action: 'send',
+      channel: { $ref: '#/channels/events' },
+      messages: [{ $ref: '#/channels/events/messages/client_request' }],
+    },
+  };
+  const schemas = componentSchemas('output', '#/components/schemas/');
+  const servers: Record<string, Json> = {};
+  if (brokers.length > 0) {
+    // with a broker, each channel says where it is: the WebSocket on the gateway, the subjects on the broker
+    servers.gateway = {
+      host: '{host}',
+      protocol: 'ws',
+      description: "the gateway's HTTP listener (wss with http.tls)",
+      variables: { host: { default: 'localhost:8088', description: 'http.host:http.port' } },
+    };
+    channels.events!.servers = [{ $ref: '#/servers/gateway' }];
+    schemas.ErrorResult = ERROR_RESULT;
+  }
+  for (const b of brokers) {
+    const k = b.server.key;
+    const { key: _key, ...server } = b.server;
+    servers[k] = server;
+    const on = [{ $ref: `#/servers/${k}` }];
+    // the frames carried: every event the socket sends (but members-only ones unless carried) and gateway.resync
+    const carried = [...events]
+      .filter((e) => b.events.membersOnly || !('members' in e.access))
+      .map((e) => e.type)
+      .concat('gateway.resync')
+      .sort();
+    const headers = jsonSchema(b.events.headers, 'output', '#/components/schemas/');
+    const eventMessages: Record<string, Json> = {};
+    for (const type of carried) {
+      const m = messages[key(type)]!;
+      eventMessages[key(type)] = {
+        name: type,
+        summary: m.summary,
+        headers,
+        // the very frame the WebSocket sends
+        payload: { $ref: `#/channels/events/messages/${key(type)}/payload` },
+      };
+    }
+    channels[`${k}Events`] = {
+      address: b.events.address,
+      title: `gateway events on ${k}`,
+      description: b.events.description,
+      servers: on,
+      parameters: {
+        ...b.events.parameters,
+        event_type: { description: 'the event type (its dots are subject separators)', enum: carried },
+      },
+      messages: eventMessages,
+    };
+    operations[`receive${cap(k)}Events`] = {
+      action: 'receive',
+      channel: { $ref: `#/channels/${k}Events` },
+      messages: Object.keys(eventMessages).map((m) => ({ $ref: `#/channels/${k}Events/messages/${m}` })),
+    };
+    const rq = b.requests;
+    if (!rq) continue;
+    channels[`${k}Requests`] = {
+      address: rq.address,
+      title: `GET queries on ${k}`,
+      description: rq.description,
+      servers: on,
+      parameters: rq.parameters,
+      messages: {
+        request: { name: 'request', summary: 'a GET query', payload: jsonSchema(rq.payload, 'input', '#/components/schemas/') },
+      },
+    };
+    channels[`${k}Replies`] = {
+      address: null,
+      title: `answers to GET queries on ${k}`,
+      description: "the request's reply subject (an inbox of the requester): one answer per gateway that answers",
+      servers: on,
+      messages: {
+        reply: {
+          name: 'reply',
+          summary: 'the envelope GET /v1/<path> answers over REST (result as in the OpenAPI document), or an error envelope',
+          headers: jsonSchema(rq.replyHeaders, 'output', '#/components/schemas/'),
+          payload: {
+            oneOf: [
+              envelope({ description: 'what GET /v1/<path> answers (see the OpenAPI document)' }, 200),
+              envelope({ $ref: '#/components/schemas/ErrorResult' }),
+            ],
+          },
+        },
+      },
+    };
+    operations[`send${cap(k)}Requests`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/${k}Requests` },
+      messages: [{ $ref: `#/channels/${k}Requests/messages/request` }],
+      reply: { channel: { $ref: `#/channels/${k}Replies` }, messages: [{ $ref: `#/channels/${k}Replies/messages/reply` }] },
+    };
+  }
   return {
     asyncapi: '3.0.0',
     info: {
@@ -99,23 +240,18 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
         'events missed since <run>:<seq>, or answers gateway.resync and a snapshot when they are no longer kept.',
         'Close codes: 4001 the token ended (logout, expiry, user deleted), 4003 the user lost a permission,',
         '1013 too slow (more than websocket.max_buffered_bytes unsent); a socket that misses a ping is dropped.',
+        ...brokers.map(
+          (b) =>
+            `On ${b.server.key} (server ${b.server.key}): the same frames on ${b.events.address} (channel ${b.server.key}Events)` +
+            (b.requests ? `, and GET queries by request/reply on ${b.requests.address} (channel ${b.server.key}Requests).` : '.'),
+        ),
       ].join(' '),
     },
-    channels: {
-      events: {
-        address: '/v1/ws',
-        title: 'gateway events',
-        messages: Object.fromEntries(Object.entries(messages).map(([k, m]) => [k, m])),
-      },
-    },
-    operations: {
-      receiveEvents: { action: 'receive', channel: { $ref: '#/channels/events' }, messages: Object.values(refs) },
-      sendRequests: {
-        action: 'send',
-        channel: { $ref: '#/channels/events' },
-        messages: [{ $ref: '#/channels/events/messages/client_request' }],
-      },
-    },
-    components: { schemas: componentSchemas('output', '#/components/schemas/') },
+    ...(brokers.length > 0 ? { servers } : {}),
+    channels,
+    operations,
+    components: { schemas },
   };
 }
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

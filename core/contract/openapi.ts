@@ -59,10 +59,12 @@ export function componentSchemas(mode: 'input' | 'output' = 'output', refBase = 
   return defs;
 }
 
-function envelope(result: Json | null, status: number): Json {
+/** The answer envelope {api_ver, statuscode, timestamp, result}: of one status, or (status undefined) of any. */
+export function envelope(result: Json | null, status?: number): Json {
   const properties: Json = {
     api_ver: { type: 'string', const: API_VERSION },
-    statuscode: { type: 'integer', const: status },
+    statuscode:
+      status === undefined ? { type: 'integer', description: 'the HTTP status the REST answer has' } : { type: 'integer', const: status },
     timestamp: { type: 'string', format: 'date-time' },
   };
   if (result) properties.result = result;
@@ -74,7 +76,7 @@ function envelope(result: Json | null, status: number): Json {
   };
 }
 
-const ERROR_RESULT: Json = {
+export const ERROR_RESULT: Json = {
   type: 'object',
   properties: {
     message: { type: 'string', description: 'what was wrong, for a person' },

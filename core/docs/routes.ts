@@ -1,6 +1,6 @@
 // GET /v1/openapi.json, /v1/asyncapi.json and the interactive docs page /v1/docs, all generated from the
 // declarations (routes and events) of the plugins enabled in this gateway.yaml.
-import { asyncApiDocument } from '../contract/asyncapi.ts';
+import { asyncApiDocument, type BrokerDoc } from '../contract/asyncapi.ts';
 import type { EventSpec } from '../contract/events.ts';
 import { openApiDocument } from '../contract/openapi.ts';
 import { route } from '../contract/route.ts';
@@ -40,6 +40,8 @@ window.ui = SwaggerUIBundle({
 export interface DocsSources {
   routes(): readonly RegisteredRoute[];
   events(): readonly EventSpec[];
+  /** the broker sides plugins declare (nats); none without such a plugin */
+  brokers?(): readonly BrokerDoc[];
   plugins(): string[];
 }
 
@@ -67,12 +69,12 @@ export async function registerDocsRoutes(http: HttpApp, src: DocsSources): Promi
     route({
       method: 'GET',
       path: '/asyncapi.json',
-      summary: 'The WebSocket events: AsyncAPI 3, generated from the event declarations',
+      summary: "The WebSocket events (and the nats plugin's subjects): AsyncAPI 3, generated from the declarations",
       tags: ['docs'],
       public: true,
       responses: { 200: { schema: null, description: 'the AsyncAPI document (not in the envelope)', contentType: 'application/json' } },
       handler: () => {
-        asyncapi ??= JSON.stringify(asyncApiDocument(src.events(), { version: GATEWAY_VERSION }));
+        asyncapi ??= JSON.stringify(asyncApiDocument(src.events(), { version: GATEWAY_VERSION }, src.brokers?.() ?? []));
         return json(asyncapi);
       },
     }),

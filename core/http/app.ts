@@ -18,12 +18,15 @@ import { UNMATCHED, type Metrics } from '../metrics/metrics.ts';
 export type { GatewayEnv };
 export { requiredRole };
 
+/** Who a request is answered for (what AuthPort.resolve finds behind a token). */
+export type Identity = { userUuid: string; roles: Set<Role>; apiKey?: boolean };
+
 export interface AuthPort {
   /**
    * The user and roles behind a token (a login token or an API key), or undefined if it is unknown, expired, revoked
    * or (API keys) used from outside its networks. `from` is the client address from the socket, when known.
    */
-  resolve(token: string, from?: string): { userUuid: string; roles: Set<Role>; apiKey?: boolean } | undefined;
+  resolve(token: string, from?: string): Identity | undefined;
 }
 
 /** The client address from the socket (@hono/node-server gives the IncomingMessage as c.env.incoming, under Node and Bun). */
@@ -142,6 +145,8 @@ export class HttpApp {
   private readonly allowed = new Hono();
   /** Per request, what its log line says beyond method and status (only while a request log is kept). */
   private readonly notes = new WeakMap<Request, RequestNote>();
+  /** Requests answered for a given identity instead of their token (fetchAs: in-process transports like nats). */
+  private readonly identities = new WeakMap<Request, Identity>();
 
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
@@ -182,9 +187,10 @@ export class HttpApp {
       const note: RequestNote | undefined = logging ? { route: template } : undefined;
       if (note) this.notes.set(c.req.raw, note);
       if (!route.public) {
-        const token = tokenOf(c);
-        if (!token) throw unauthorized();
-        const who = auth.resolve(token, clientAddress(c));
+        const preset = this.identities.get(c.req.raw);
+        const token = preset ? '' : tokenOf(c);
+        if (!preset && !token) throw unauthorized();
+        const who = preset ?? auth.resolve(token as string, clientAddress(c));
         if (!who) throw unauthorized('authtoken is invalid or expired; log in again');
         if (!hasRole(who.roles, need)) throw forbidden(`this route needs the ${need} permission`);
         // an API key belongs to no user: the caller's own records (/me/...) need a user's login
@@ -192,7 +198,7 @@ export class HttpApp {
           throw forbidden("an API key belongs to no user: routes on the caller's own record need a user login token");
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
-        c.set('token', token);
+        c.set('token', token as string);
         c.set('apiKey', who.apiKey === true);
         if (note) {
           note.user = who.userUuid;
@@ -306,6 +312,15 @@ export class HttpApp {
     this.inFlight--;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
   };
+
+  /**
+   * Answers `req` for `who` (its bearer token, if any, is not looked at): for a transport whose credential the app
+   * does not know (the nats plugin's fleet keys). Only in process: nothing on the wire can set it.
+   */
+  fetchAs(req: Request, who: Identity): Response | Promise<Response> {
+    this.identities.set(req, who);
+    return this.fetch(req);
+  }
 
   fetch = (req: Request, env?: unknown): Response | Promise<Response> => {
     if (this.stopping) {

@@ -10,10 +10,11 @@ import type { Store } from '../store/store.ts';
 import type { ConfigOptionCatalog } from '../config-routes/options.ts';
 import type { ConfigFiles } from '../config-files.ts';
 import type { EventSpec } from '../contract/events.ts';
-import type { Router } from '../http/app.ts';
+import type { BrokerDoc } from '../contract/asyncapi.ts';
+import type { Identity, Router } from '../http/app.ts';
 import type { Profile } from './profile.ts';
 
-export type { Router };
+export type { Identity, Router };
 
 export interface PluginContext {
   readonly name: string;
@@ -35,12 +36,16 @@ export interface PluginContext {
   /**
    * Answers a Request exactly as the gateway's HTTP API would (the same routes, authentication, role rules,
    * validation and envelopes), in process: for plugins that carry API queries over another transport (nats).
+   * With `as`, the request is answered for that identity (a credential only the transport knows, e.g. the fleet key)
+   * instead of its bearer token: the role rules are still the route's.
    */
-  readonly request: (req: Request) => Promise<Response>;
+  readonly request: (req: Request, as?: Identity) => Promise<Response>;
   /** Whether a bearer token or API key is valid now (for transports that must refuse even public routes without one). */
   readonly authenticates: (token: string) => boolean;
   /** A plugin that links the gateway to a message broker reports its counters here (/v1/status `nats`, /metrics). */
   readonly brokerLink: { report(read: () => BrokerLinkStats): void };
+  /** Such a plugin declares the broker's side (server, subjects, request/reply) for the AsyncAPI document here. */
+  readonly asyncApi: { broker(doc: BrokerDoc): void };
 }
 
 export interface BrokerLinkStats {

@@ -1,13 +1,15 @@
 // nats plugin (off unless listed in gateway.yaml's plugins): a fleet of PBXs through NATS JetStream.
 //  - every bus event is published to JetStream on asterisk.<pbx_id>.<event type> (plugins/nats/link.ts);
-//  - fleet queries: a request on asterisk.<pbx_id>.api.<path with / as .> (or asterisk.all.api.<path>: every PBX
-//    answers) is answered as the REST GET of /v1/<path> (plugins/nats/fleet.ts).
+//  - fleet queries: a request on asterisk.<pbx_id>.api.<path with / as .> (or asterisk.*.api.<path>: every PBX
+//    answers) is answered as the REST GET of /v1/<path> (plugins/nats/fleet.ts), for the fleet key
+//    (nats.fleet_keys) or one of this gateway's tokens and API keys.
 // The link's counters are in /v1/status (nats) and /metrics (asterisk_gateway_nats_*).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { definePlugin } from '../../core/plugins/contract.ts';
-import { answerFleetQuery, FLEET_ALL } from './fleet.ts';
+import { natsBrokerDoc } from './docs.ts';
+import { answerFleetQuery, FLEET_SUBSCRIPTION, FleetKeys } from './fleet.ts';
 import { JetStreamLink } from './link.ts';
 
 /** The host name as one subject token (its first label; anything but letters, digits, _ and - becomes _). */
@@ -24,6 +26,9 @@ export default definePlugin({
     const log = ctx.log;
     if (c.password) log.addSecret(c.password);
     if (c.token) log.addSecret(c.token);
+    // only the keys' hashes are in gateway.yaml: the keys themselves are never in this process but in a request
+    const fleetKeys = new FleetKeys(c.fleet_keys);
+    ctx.asyncApi.broker(natsBrokerDoc(c.servers));
     const link = new JetStreamLink(
       {
         pbxId,
@@ -79,16 +84,14 @@ export default definePlugin({
       log.info(`connected to NATS ${nc.getServer()} as pbx_id ${pbxId}; events to stream ${c.stream}`);
       link.attach(nc);
       const conn = nc;
-      // NATS routes wildcards on the subscribing side only (a request on asterisk.*.api.status reaches no one):
-      // a question to every PBX goes to asterisk.all.api.<path>, which every gateway answers
-      for (const target of [pbxId, FLEET_ALL]) {
-        conn.subscribe(`asterisk.${target}.api.>`, {
-          callback: (err, msg) => {
-            if (err) return;
-            void answerFleetQuery(ctx, pbxId, `asterisk.${target}.api.`, msg).catch((e) => log.error('fleet query failed:', e));
-          },
-        });
-      }
+      // a request published to asterisk.*.api.<path> (a literal * as the pbx token) reaches only subscriptions with
+      // a wildcard there: every gateway listens on asterisk.*.api.> and answers its own pbx_id and *
+      conn.subscribe(FLEET_SUBSCRIPTION, {
+        callback: (err, msg) => {
+          if (err) return;
+          void answerFleetQuery(ctx, pbxId, fleetKeys, msg).catch((e) => log.error('fleet query failed:', e));
+        },
+      });
       void (async () => {
         for await (const s of conn.status()) {
           if (s.type === 'disconnect') {

@@ -1,10 +1,13 @@
 // The bus -> JetStream publisher. Every bus event becomes one JetStream message on asterisk.<pbx_id>.<event type>
 // with the WebSocket's frame as its JSON payload ({type, seq, run, timestamp, data}) and the header Pbx-Id.
 //
-// Order: one publish is in flight at a time. A pipelined window would be faster, but when the link breaks, a publish
-// written to the dead socket is lost while the ones still in the client's outbound buffer go out after the reconnect,
-// and the retry of the lost one would land after them. Each message carries Nats-Msg-Id <run>:<seq>, so a publish
-// retried after a lost acknowledgement is stored once (JetStream's duplicate window).
+// Order: up to PUBLISH_WINDOW publishes wait for their acknowledgement at once; JetStream stores one connection's
+// publishes in the order they were sent. When the link breaks, the publishes written to the dead socket are lost
+// (each a prefix of what was sent on it), and one written while the client is already dialling again would go out
+// on the new connection ahead of their retry: so after a failure, or a link loss, nothing new is sent until every
+// publish of the window has settled (acknowledged, failed or timed out), then sending starts again from the oldest
+// event not acknowledged. Each message carries Nats-Msg-Id <run>:<seq>, so one sent again after a lost
+// acknowledgement is stored once (JetStream's duplicate window) and one already acknowledged is not sent again.
 //
 // While the broker is unreachable the events wait in a bounded queue (buffer_max_events) and go out in order when it
 // is back. An event that does not fit is dropped and counted; a gateway.resync then takes its place in the queue
@@ -31,13 +34,34 @@ interface Pending {
   subject: string;
   id: string;
   body: Uint8Array;
+  /** JetStream acknowledged it (it stays in the queue until every event before it is acknowledged too) */
+  acked?: boolean;
 }
 
 const enc = new TextEncoder();
 
+/** How many JetStream publishes may wait for their acknowledgement at once (bench/nats.ts publishes alike). */
+export const PUBLISH_WINDOW = 64;
+
 /** The stream's subjects for these event prefixes: asterisk.*.<prefix>.> (never asterisk.*.api: fleet queries). */
 export function streamSubjects(prefixes: Iterable<string>): string[] {
   return [...new Set(prefixes)].filter((p) => p !== 'api').map((p) => `asterisk.*.${p}.>`);
+}
+
+/**
+ * Whether a stream subject (wildcards allowed) takes in fleet requests, asterisk.<any>.api.<path...>: a stream that
+ * did would store each request and answer it with a PubAck, which the requester would take for an answer.
+ */
+export function capturesApi(subject: string): boolean {
+  const want = ['asterisk', '*', 'api'];
+  const t = subject.split('.');
+  for (let i = 0; i < t.length; i++) {
+    const tok = t[i]!;
+    if (tok === '>') return true; // covers the rest, whatever it is
+    if (i >= want.length) return true; // asterisk.<x>.api.<anything>: a request path
+    if (tok !== '*' && want[i] !== '*' && tok !== want[i]) return false;
+  }
+  return false; // asterisk.<x>.api (no path) or shorter
 }
 
 export class JetStreamLink {
@@ -47,8 +71,17 @@ export class JetStreamLink {
   private js: JetStreamClient | null = null;
   private streamReady = false;
   private readonly prefixes: Set<string>;
-  private pumping = false;
   private closed = false;
+  /** queue index of the next event to send (head <= sent <= queue.length) */
+  private sent = 0;
+  private inFlight = 0;
+  /** the link's generation (one more at each loss), and the one the publishes in flight were sent in */
+  private gen = 0;
+  private inFlightGen = 0;
+  /** a publish of the window failed: send nothing new until the window has settled, then start again from head */
+  private failed = false;
+  private ensuring = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** events dropped since the last gateway.resync was queued */
   private gap = 0;
   connected = false;
@@ -85,6 +118,7 @@ export class JetStreamLink {
 
   linkDown(): void {
     this.connected = false;
+    this.gen++;
   }
 
   /** A bus event. Members-only events (chat messages) are not carried: the broker has no per-user audience. */
@@ -150,10 +184,19 @@ export class JetStreamLink {
       this.log.info(`created JetStream stream ${this.opts.stream} (${wanted.join(' ')})`);
       return;
     }
-    // several gateways share the stream: each adds the subjects it needs and keeps the others'
-    const have = info.config.subjects ?? [];
-    const missing = wanted.filter((s) => !have.includes(s) && !have.includes('asterisk.>'));
-    if (missing.length === 0 && info.config.max_age === maxAge && info.config.max_bytes === this.opts.maxBytes) return;
+    // several gateways share the stream: each adds the subjects it needs and keeps the others', except those that
+    // would take in fleet requests (asterisk.>, asterisk.*.>, ...): those are replaced by the explicit ones
+    const all = info.config.subjects ?? [];
+    const capturing = all.filter(capturesApi);
+    const have = all.filter((s) => !capturesApi(s));
+    const missing = wanted.filter((s) => !have.includes(s));
+    if (missing.length === 0 && capturing.length === 0 && info.config.max_age === maxAge && info.config.max_bytes === this.opts.maxBytes)
+      return;
+    if (capturing.length > 0) {
+      this.log.warn(
+        `JetStream stream ${this.opts.stream}: removed ${capturing.join(' ')}, which would store fleet requests (asterisk.*.api.>) and answer them with a PubAck`,
+      );
+    }
     await jsm.streams.update(this.opts.stream, {
       ...info.config,
       subjects: [...have, ...missing],
@@ -164,49 +207,86 @@ export class JetStreamLink {
   }
 
   private pump(): void {
-    if (this.pumping || this.closed || !this.connected) return;
-    this.pumping = true;
-    void this.run().finally(() => {
-      this.pumping = false;
-      if (!this.closed && this.connected && this.buffered > 0) setTimeout(() => this.pump(), 250).unref?.();
-    });
+    if (this.closed || !this.connected || this.ensuring || this.retryTimer) return;
+    const nc = this.nc;
+    const js = this.js;
+    if (!nc || !js) return;
+    if (this.inFlight > 0 && (this.failed || !this.streamReady || this.inFlightGen !== this.gen)) return; // let it settle
+    if (this.failed) {
+      // the window has settled after a failure: a short pause, then again from the oldest event not acknowledged
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.failed = false;
+        this.sent = this.head;
+        this.pump();
+      }, 250);
+      this.retryTimer.unref?.();
+      return;
+    }
+    if (this.buffered === 0) return;
+    if (!this.streamReady) {
+      this.ensuring = true;
+      this.ensureStream(nc).then(
+        () => {
+          this.streamReady = true;
+          this.ensuring = false;
+          this.pump();
+        },
+        (e) => {
+          this.ensuring = false;
+          this.log.debug(`JetStream stream check failed, retrying: ${(e as Error).message}`);
+          this.failed = true;
+          this.pump();
+        },
+      );
+      return;
+    }
+    while (this.sent < this.queue.length && this.sent - this.head < PUBLISH_WINDOW) {
+      const p = this.queue[this.sent++]!;
+      if (p.acked) continue; // acknowledged before an earlier one failed: stored already
+      const h = natsHeaders();
+      h.set('Pbx-Id', this.opts.pbxId);
+      this.inFlight++;
+      this.inFlightGen = this.gen;
+      js.publish(p.subject, p.body, { msgID: p.id, headers: h, timeout: this.opts.publishTimeoutMs }).then(
+        () => this.acked(p),
+        (e) => {
+          if (!this.failed) this.log.debug(`JetStream publish failed, retrying: ${(e as Error).message}`);
+          this.failed = true;
+          this.streamReady = false;
+          this.settle();
+        },
+      );
+    }
   }
 
-  private async run(): Promise<void> {
-    const h = natsHeaders();
-    h.set('Pbx-Id', this.opts.pbxId);
-    while (!this.closed && this.connected && this.buffered > 0) {
-      const nc = this.nc;
-      const js = this.js;
-      if (!nc || !js) return;
-      try {
-        if (!this.streamReady) {
-          await this.ensureStream(nc);
-          this.streamReady = true;
-        }
-        const p = this.queue[this.head]!;
-        await js.publish(p.subject, p.body, { msgID: p.id, headers: h, timeout: this.opts.publishTimeoutMs });
-        this.published++;
-        this.queue[this.head] = undefined as unknown as Pending;
-        this.head++;
-        // room again after a gap: the resync goes right after the events that fitted, even if no event follows
-        if (this.gap > 0 && this.buffered < this.opts.bufferMax) {
-          this.pushResync(`${this.gap} event(s) did not fit in the gateway's buffer while the broker was unreachable`);
-          this.gap = 0;
-        }
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-      } catch (e) {
-        this.streamReady = false;
-        this.log.debug(`JetStream publish failed, retrying: ${(e as Error).message}`);
-        return; // pump() schedules the retry
-      }
+  private acked(p: Pending): void {
+    p.acked = true;
+    this.published++;
+    while (this.head < this.queue.length && this.queue[this.head]!.acked) {
+      this.queue[this.head] = undefined as unknown as Pending;
+      this.head++;
     }
+    // room again after a gap: the resync goes right after the events that fitted, even if no event follows
+    if (this.gap > 0 && this.buffered < this.opts.bufferMax) {
+      this.pushResync(`${this.gap} event(s) did not fit in the gateway's buffer while the broker was unreachable`);
+      this.gap = 0;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.sent -= this.head;
+      this.head = 0;
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    this.pump();
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.retryTimer);
   }
 }

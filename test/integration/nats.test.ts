@@ -4,11 +4,12 @@
 // Run: flock /tmp/asterisk-test.lock node --import tsx --test --test-concurrency=1 test/integration/nats.test.ts
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startFakeAmi, type FakeAmi } from '../../bench/support/fake-ami.ts';
 import { parseConfig } from '../../core/config.ts';
@@ -20,6 +21,7 @@ import { client, eventually } from '../support/http.ts';
 import { testLogger } from '../support/log.ts';
 import { value } from '../support/metrics.ts';
 import { NatsServer, natsSkipReason } from '../support/nats.ts';
+import { noteSecret } from '../support/secrets.ts';
 
 const skip = skipReason() ?? natsSkipReason() ?? false;
 const T = { timeout: 120_000, skip };
@@ -27,6 +29,17 @@ const STREAM = 'FLEET';
 let nats: NatsServer;
 let bed: Bed;
 let nc: NatsConnection;
+
+// The fleet keys, as an operator makes them (openssl rand -hex 32); the gateways get only their SHA-256.
+const FLEET_KEY = randomBytes(32).toString('hex');
+const WALLBOARD_KEY = randomBytes(32).toString('hex');
+noteSecret(FLEET_KEY);
+noteSecret(WALLBOARD_KEY);
+const sha256 = (k: string) => createHash('sha256').update(k).digest('hex');
+const FLEET_KEYS = [
+  { name: 'central', sha256: sha256(FLEET_KEY), role: 'admin' },
+  { name: 'wallboard', sha256: sha256(WALLBOARD_KEY), role: 'user' },
+];
 
 interface Frame {
   type: string;
@@ -60,7 +73,7 @@ async function fakeGateway(pbxId: string, nats: Record<string, unknown>, metrics
       data_dir: dir,
       auth: { token_ttl_s: 3600, bootstrap_admin: ADMIN },
       plugins: ['core', 'nats'],
-      nats: { pbx_id: pbxId, stream: STREAM, publish_timeout_ms: 1000, ...nats },
+      nats: { pbx_id: pbxId, stream: STREAM, publish_timeout_ms: 1000, fleet_keys: FLEET_KEYS, ...nats },
       ...(metrics ? { metrics: { enabled: true, port: 0 } } : {}),
     }),
     path.join(dir, 'gateway.yaml'),
@@ -127,18 +140,17 @@ function contiguous(frames: Frame[], run: string): number[] {
   return seqs;
 }
 
-/** All answers to a request within `ms` (a wildcard subject may reach several gateways). */
-async function requestAll(subject: string, payload: unknown, ms = 1500): Promise<{ pbx: string | undefined; body: any }[]> {
-  const inbox = createInbox();
+/**
+ * All answers to a request within `ms` (a wildcard subject may reach several gateways), with the client's
+ * requestMany; anything that is not a gateway's envelope (a JetStream PubAck) fails the test.
+ */
+async function requestAll(subject: string, payload: unknown, ms = 1500, conn = nc): Promise<{ pbx: string | undefined; body: any }[]> {
   const answers: { pbx: string | undefined; body: any }[] = [];
-  const sub = nc.subscribe(inbox, {
-    callback: (_e, m) => {
-      answers.push({ pbx: m.headers?.get('Pbx-Id'), body: m.json() });
-    },
-  });
-  nc.publish(subject, JSON.stringify(payload), { reply: inbox });
-  await new Promise((r) => setTimeout(r, ms));
-  sub.unsubscribe();
+  for await (const m of await conn.requestMany(subject, JSON.stringify(payload), { strategy: 'timer', maxWait: ms })) {
+    const body = m.json<any>();
+    assert.equal(typeof body.statuscode, 'number', `not an envelope: ${m.string()}`);
+    answers.push({ pbx: m.headers?.get('Pbx-Id'), body });
+  }
   return answers;
 }
 
@@ -147,7 +159,7 @@ before(async () => {
   nats = await NatsServer.start();
   bed = await startBed({
     plugins: ['core', 'nats'],
-    nats: { servers: [nats.url], pbx_id: 'pbx-real', stream: STREAM, publish_timeout_ms: 1000 },
+    nats: { servers: [nats.url], pbx_id: 'pbx-real', stream: STREAM, publish_timeout_ms: 1000, fleet_keys: FLEET_KEYS },
   });
   nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   await eventually(async () => (await bed.api.get('/v1/status')).body.result.nats?.connected === true, 15000, 'nats linked');
@@ -216,20 +228,29 @@ test('a second gateway (another pbx_id) publishes into the same stream; a consum
   assert.equal(value(metrics, 'asterisk_gateway_nats_events_total', { outcome: 'dropped' }), 0);
 });
 
-test('fleet queries: a request to asterisk.all reaches both gateways; the answers are the REST ones; no credential: 401', T, async () => {
+test('fleet queries: a request to asterisk.* reaches both gateways; the answers are the REST ones; no credential: 401', T, async () => {
   const fake = fakes[0]!;
-  // one wildcard request, each gateway's credential: the gateway that knows it answers 200, the other 401
+  // one wildcard request, each gateway's own credential: the gateway that knows it answers 200, the other 401
   for (const [token, yes, no] of [
     [bed.api.token, 'pbx-real', 'pbx-fake'],
     [fake.api.token, 'pbx-fake', 'pbx-real'],
   ] as const) {
-    const answers = await requestAll('asterisk.all.api.status', { authtoken: token });
+    const answers = await requestAll('asterisk.*.api.status', { authtoken: token });
     assert.deepEqual(answers.map((a) => a.pbx).sort(), ['pbx-fake', 'pbx-real']);
     const ok = answers.find((a) => a.pbx === yes)!.body;
     assert.equal(ok.statuscode, 200);
     assert.equal(ok.result.nats.connected, true);
     assert.equal(answers.find((a) => a.pbx === no)!.body.statuscode, 401);
   }
+  // a request to one PBX: only that gateway answers (the others see it on asterisk.*.api.> and leave it)
+  const one = await requestAll('asterisk.pbx-fake.api.status', { authtoken: fake.api.token }, 800);
+  assert.deepEqual(
+    one.map((a) => [a.pbx, a.body.statuscode]),
+    [['pbx-fake', 200]],
+  );
+  // the stream never takes in a request (it would answer a PubAck, which requestAll refuses)
+  const info = await (await jetstreamManager(nc)).streams.info(STREAM);
+  assert.ok(!info.config.subjects.some((x) => x === 'asterisk.>' || x.startsWith('asterisk.*.api')), info.config.subjects.join(' '));
   // the same envelope as the REST GET, query included
   const rest = await bed.api.get('/v1/admin/core/channels');
   const [ch] = await requestAll('asterisk.pbx-real.api.admin.core.channels', { authtoken: bed.api.token, query: {} }, 800);
@@ -247,6 +268,72 @@ test('fleet queries: a request to asterisk.all reaches both gateways; the answer
   const [post] = await requestAll('asterisk.pbx-real.api.admin.core.channels', { authtoken: bed.api.token, method: 'POST' }, 800);
   assert.equal(post!.body.statuscode, 405);
   assert.equal(post!.body.result.code, 'method_not_allowed');
+});
+
+test('the fleet key: one key answers on every gateway, with its role; a wrong key is refused', T, async () => {
+  const fake = fakes[0]!;
+  // an admin fleet key, one wildcard request: both gateways answer their channel list, as their REST GET does
+  const answers = await requestAll('asterisk.*.api.admin.core.channels', { authtoken: FLEET_KEY, query: {} });
+  assert.deepEqual(answers.map((a) => a.pbx).sort(), ['pbx-fake', 'pbx-real']);
+  for (const a of answers) assert.equal(a.body.statuscode, 200, JSON.stringify(a.body).slice(0, 300));
+  const restFake = await fake.api.get('/v1/admin/core/channels');
+  const ids = (r: { list: { unique_id: string }[] }) => r.list.map((c) => c.unique_id).sort();
+  assert.deepEqual(ids(answers.find((a) => a.pbx === 'pbx-fake')!.body.result), ids(restFake.body.result));
+  assert.ok(answers.find((a) => a.pbx === 'pbx-fake')!.body.result.list.length >= 200, 'the fake PBX has its channels');
+  // a key that is not listed (and the listed hash itself, which is not the key): 401 from every gateway
+  for (const wrong of [randomBytes(32).toString('hex'), FLEET_KEYS[0]!.sha256]) {
+    const refused = await requestAll('asterisk.*.api.status', { authtoken: wrong });
+    assert.deepEqual(refused.map((a) => [a.pbx, a.body.statuscode, a.body.result.code]).sort(), [
+      ['pbx-fake', 401, 'unauthorized'],
+      ['pbx-real', 401, 'unauthorized'],
+    ]);
+  }
+  // a user-role fleet key: an admin path is 403 everywhere, a path for any user is answered
+  const denied = await requestAll('asterisk.*.api.admin.core.channels', { authtoken: WALLBOARD_KEY });
+  assert.deepEqual(denied.map((a) => [a.pbx, a.body.statuscode, a.body.result.code]).sort(), [
+    ['pbx-fake', 403, 'forbidden'],
+    ['pbx-real', 403, 'forbidden'],
+  ]);
+  const status = await requestAll('asterisk.*.api.status', { authtoken: WALLBOARD_KEY });
+  assert.deepEqual(
+    status.map((a) => a.body.statuscode),
+    [200, 200],
+  );
+  // the key is not a REST credential: only its hash is on the gateway, and only the nats plugin checks it
+  const rest = await fetch(`${bed.base}/v1/status`, { headers: { authorization: `Bearer ${FLEET_KEY}` } });
+  assert.equal(rest.status, 200, '/status is public');
+  const restAdmin = await fetch(`${bed.base}/v1/admin/core/channels`, { headers: { authorization: `Bearer ${FLEET_KEY}` } });
+  assert.equal(restAdmin.status, 401);
+});
+
+test('a stream made by the operator with asterisk.> is narrowed: requests never get a PubAck', T, async () => {
+  const other = await NatsServer.start();
+  const oc = await connect({ servers: other.url });
+  try {
+    const jsm = await jetstreamManager(oc);
+    await jsm.streams.add({ name: STREAM, subjects: ['asterisk.>'] });
+    // what the gateway prevents: the stream takes in the request and its PubAck comes back as an "answer"
+    const ack = (await oc.request('asterisk.*.api.status', '{}', { timeout: 2000 })).json<any>();
+    assert.equal(ack.stream, STREAM, 'a PubAck');
+    const gw = await fakeGateway('pbx-narrow', { servers: [other.url] });
+    await eventually(
+      () => (gw.gw.status().nats?.published ?? 0) >= 1 && gw.gw.status().nats?.buffered === 0,
+      15000,
+      'the first resync stored',
+    );
+    const info = await jsm.streams.info(STREAM);
+    assert.deepEqual(info.config.subjects.sort(), ['asterisk.*.core.>', 'asterisk.*.gateway.>']);
+    const answers = await requestAll('asterisk.*.api.status', { authtoken: FLEET_KEY }, 800, oc);
+    assert.deepEqual(
+      answers.map((a) => [a.pbx, a.body.statuscode]),
+      [['pbx-narrow', 200]],
+    );
+    await gw.close();
+    fakes.splice(fakes.indexOf(gw), 1);
+  } finally {
+    await oc.close();
+    await other.close();
+  }
 });
 
 test('the broker restarted mid-churn: no event is lost within the buffer bound', T, async () => {
@@ -272,6 +359,36 @@ test('the broker restarted mid-churn: no event is lost within the buffer bound',
     'every event, once, in order',
   );
   assert.equal(frames.filter((f) => f.type === 'gateway.resync').length, 1, 'only the resync of the first AMI connect');
+});
+
+test('the broker killed mid-churn with a full publish window: every event stored once, in order', T, async () => {
+  const fake = fakes[0]!;
+  const from = fake.gw.bus.seq;
+  const churn = setInterval(() => fake.channels(50), 10); // ~5000 events/s: publishes are in flight when it dies
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    await nats.restart(500, 'kill');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    clearInterval(churn);
+  }
+  // the AMI bytes written last may still be read after the churn stops: count once the bus is quiet
+  let seen = -1;
+  await eventually(
+    () => {
+      const quiet = fake.gw.bus.seq === seen;
+      seen = fake.gw.bus.seq;
+      return quiet && fake.gw.status().nats?.connected === true && fake.gw.status().nats?.buffered === 0;
+    },
+    30000,
+    'flushed after the crash',
+  );
+  const to = fake.gw.bus.seq;
+  assert.ok(to - from > 1000, `churned ${to - from} events`);
+  assert.equal(fake.gw.status().nats!.dropped, 0);
+  const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
+  const seqs = contiguous(frames, fake.gw.bus.runId); // in order, no gap, no duplicate
+  assert.deepEqual([seqs.length, seqs[0], seqs.at(-1)], [to, 1, to], 'every event, once, in order');
 });
 
 test('past buffer_max_events the overflow is dropped, counted, and consumers get gateway.resync', T, async () => {

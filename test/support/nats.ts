@@ -89,7 +89,7 @@ export class NatsServer {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));
     p.kill('SIGTERM');
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
@@ -97,9 +97,19 @@ export class NatsServer {
     clearTimeout(t);
   }
 
-  /** Stop, then start again on the same port with the same store (a broker restart). */
-  async restart(downMs = 0): Promise<void> {
-    await this.stop();
+  /** Kill the server (SIGKILL: what it had not read from its sockets is gone) and wait until it is gone. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Stop (or kill), then start again on the same port with the same store (a broker restart, or a crash). */
+  async restart(downMs = 0, how: 'stop' | 'kill' = 'stop'): Promise<void> {
+    await (how === 'kill' ? this.kill() : this.stop());
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     await this.run();
   }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { parseConfig } from '../../core/config.ts';
 import { openApiPath } from '../../core/contract/route.ts';
 import { Gateway } from '../../core/gateway.ts';
@@ -137,6 +138,116 @@ test('the AsyncAPI document lists every event type the plugins declare', async (
   // every event frame carries seq and run
   const ev = Object.values<Json>(a.channels.events.messages).find((m) => m.name === 'core.channel.updated')!;
   assert.deepEqual(ev.payload.required, ['type', 'seq', 'run', 'data', 'timestamp']);
+});
+
+/** Every local $ref in the document (a JSON pointer into it), and what it points at. */
+function refsOf(doc: Json): { ref: string; target: unknown }[] {
+  const out: { ref: string; target: unknown }[] = [];
+  const walk = (x: unknown) => {
+    if (!x || typeof x !== 'object') return;
+    if (Array.isArray(x)) return x.forEach(walk);
+    for (const [k, val] of Object.entries(x)) {
+      if (k === '$ref' && typeof val === 'string') {
+        let t: any = doc;
+        for (const part of val.replace(/^#\//, '').split('/')) t = t?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+        out.push({ ref: val, target: t });
+      } else walk(val);
+    }
+  };
+  walk(doc);
+  return out;
+}
+
+test('with the nats plugin, the AsyncAPI document describes the NATS subjects, payloads and request/reply', async () => {
+  const a = (await api.get('/v1/asyncapi.json')).body as unknown as Json;
+  // every reference resolves; every payload and header schema compiles as JSON Schema 2020-12
+  const refs = refsOf(a);
+  assert.ok(refs.length > 100, `${refs.length} refs`);
+  assert.deepEqual(
+    refs.filter((r) => r.target === undefined).map((r) => r.ref),
+    [],
+  );
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  ajv.addSchema(a, 'asyncapi');
+  const check = (pointer: string) => ajv.compile({ $ref: `asyncapi${pointer}` });
+  for (const [ck, ch] of Object.entries<Json>(a.channels)) {
+    for (const [mk, m] of Object.entries<Json>(ch.messages)) {
+      check(`#/channels/${ck}/messages/${mk.replace(/~/g, '~0').replace(/\//g, '~1')}/payload`);
+      if (m.headers) check(`#/channels/${ck}/messages/${mk}/headers`);
+    }
+  }
+  // the server and the channels; each channel on its server
+  assert.equal(a.servers.nats.protocol, 'nats');
+  assert.equal(a.servers.nats.host, '127.0.0.1:4222');
+  assert.deepEqual(a.channels.events.servers, [{ $ref: '#/servers/gateway' }]);
+  const ev = a.channels.natsEvents;
+  assert.equal(ev.address, 'asterisk.{pbx_id}.{event_type}');
+  assert.deepEqual(ev.servers, [{ $ref: '#/servers/nats' }]);
+  // the events carried: every declared event but members-only ones, and gateway.resync; each the WebSocket's frame
+  const carried = gw.events
+    .filter((e) => !('members' in e.access))
+    .map((e) => e.type)
+    .concat('gateway.resync')
+    .sort();
+  assert.ok(
+    gw.events.some((e) => 'members' in e.access),
+    'some event is for members only (chat)',
+  );
+  assert.deepEqual(ev.parameters.event_type.enum, carried);
+  assert.deepEqual(
+    Object.values<Json>(ev.messages).map((m) => m.name),
+    carried,
+  );
+  for (const [k, m] of Object.entries<Json>(ev.messages)) {
+    assert.equal(m.payload.$ref, `#/channels/events/messages/${k}/payload`);
+    assert.deepEqual(m.headers.required, ['Pbx-Id', 'Nats-Msg-Id']);
+  }
+  const resync = check('#/channels/natsEvents/messages/gateway.resync/payload');
+  assert.equal(resync({ type: 'gateway.resync', seq: 3, run: 'r1', data: { reason: 'x' }, timestamp: new Date().toISOString() }), true);
+  assert.equal(resync({ type: 'gateway.resync', seq: 3, data: { reason: 'x' } }), false, 'run and timestamp are required');
+  assert.deepEqual(a.operations.receiveNatsEvents.messages.length, carried.length);
+  // request/reply: the request payload, the reply envelope (one real answer of each kind validates)
+  const rq = a.channels.natsRequests;
+  assert.equal(rq.address, 'asterisk.{pbx_id}.api.{path}');
+  assert.deepEqual(Object.keys(rq.parameters), ['pbx_id', 'path']);
+  const request = check('#/channels/natsRequests/messages/request/payload');
+  assert.equal(request({ authtoken: 'k', query: { limit: 10, state: ['up', 'ring'] } }), true);
+  assert.equal(request({ query: {} }), false, 'authtoken is required');
+  assert.equal(request({ authtoken: 'k', method: 'POST' }), false);
+  const reply = check('#/channels/natsReplies/messages/reply/payload');
+  assert.equal(reply((await api.get('/v1/status')).body), true);
+  assert.equal(reply((await api.call('GET', '/v1/admin/core/channels', undefined, { authorization: 'Bearer nope' })).body), true);
+  assert.equal(reply({ statuscode: 200 }), false);
+  assert.deepEqual(a.operations.sendNatsRequests.reply.channel, { $ref: '#/channels/natsReplies' });
+});
+
+test('without the nats plugin the AsyncAPI document has no NATS side', async () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-nonats-'));
+  try {
+    const plugins = ALL.filter((p) => p !== 'nats');
+    const config = parseConfig(
+      JSON.stringify({
+        ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y' },
+        asterisk: { config_dir: d, modules_dir: d },
+        data_dir: d,
+        plugins,
+      }),
+      path.join(d, 'gateway.yaml'),
+      ALL,
+    );
+    const g = await Gateway.create(config, testLogger('contract-nonats'));
+    try {
+      const a = (await (await g.http.fetch(new Request('http://x/v1/asyncapi.json'))).json()) as Json;
+      assert.equal(a.servers, undefined);
+      assert.deepEqual(Object.keys(a.channels), ['events']);
+      assert.deepEqual(Object.keys(a.operations), ['receiveEvents', 'sendRequests']);
+      assert.doesNotMatch(JSON.stringify(a), /asterisk\.\{pbx_id\}/);
+    } finally {
+      await g.stop();
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 // ---- every documented request schema refuses bad input ----
