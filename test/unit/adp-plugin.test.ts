@@ -14,13 +14,12 @@ import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts'
 import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { testLogger } from '../support/log.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import { Store } from '../../core/store/store.ts';
 import dialplan from '../../plugins/dialplan/index.ts';
-import { client, eventually } from '../support/http.ts';
+import { routeApp } from '../support/app.ts';
+import { type client, eventually } from '../support/http.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
 const enc = (s: string) => encodeURIComponent(s);
@@ -175,39 +174,22 @@ before(async () => {
   writeFileSync(path.join(dir, 'extensions.conf'), '[general]\nstatic=yes\n');
   ami = new FakeAsterisk();
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: {
-      resolve: (t) =>
-        t === 'tok'
-          ? { userUuid: 'u1', roles: new Set(['admin'] as const) }
-          : t === 'usr'
-            ? { userUuid: 'u2', roles: new Set(['user'] as const) }
-            : undefined,
-    },
-    liveness: () => live,
-    logError: () => {},
-  });
   const bus = new EventBus();
   bus.subscribe((m) => published.push(m));
   bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   store = await Store.open(path.join(dir, 'data'));
-  const ctx = {
-    name: 'dialplan',
-    router: http.router('dialplan'),
-    ami,
-    bus,
-    log,
-    config,
-    store,
-    configFiles: new ConfigFiles(config, ami as never, log),
-  };
-  inst = await dialplan.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => dialplan.publishes ?? [], plugins: () => ['dialplan'] });
-  http.seal();
+  ({ api } = await routeApp({
+    plugins: ['dialplan'],
+    events: () => dialplan.publishes ?? [],
+    tokens: { tok: { userUuid: 'u1', roles: new Set(['admin']) }, usr: { userUuid: 'u2', roles: new Set(['user']) } },
+    liveness: () => live,
+    mount: async (http) => {
+      const configFiles = new ConfigFiles(config, ami as never, log);
+      const ctx = { name: 'dialplan', router: http.router('dialplan'), ami, bus, log, config, store, configFiles };
+      inst = await dialplan.setup(ctx as unknown as PluginContext);
+    },
+  }));
   ami.emit = (m) => inst.events![m.fields.Event!]?.(m);
-  api = client(http.fetch);
-  api.setToken('tok');
 });
 after(async () => {
   await inst.close?.();

@@ -10,11 +10,10 @@ import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
 import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
 import { parseConfig } from '../../core/config.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
 import core from '../../plugins/core/index.ts';
-import { client } from '../support/http.ts';
+import { routeApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 import { testLogger } from '../support/log.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
@@ -61,23 +60,20 @@ before(async () => {
     '/tmp/gateway.yaml',
     ['core'],
   );
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
-    liveness: () => null,
-    logError: (e) => {
-      throw e;
-    },
-  });
   const bus = new EventBus();
   bus.subscribe((m) => published.push(m));
   bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const ctx = { name: 'core', router: http.router('core'), ami, bus, log: testLogger('test'), config };
-  inst = await core.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => core.publishes ?? [], plugins: () => ['core'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+  ({ api } = await routeApp({
+    plugins: ['core'],
+    events: () => core.publishes ?? [],
+    logError: (e) => {
+      throw e;
+    },
+    mount: async (http) => {
+      const ctx = { name: 'core', router: http.router('core'), ami, bus, log: testLogger('test'), config };
+      inst = await core.setup(ctx as unknown as PluginContext);
+    },
+  }));
   // one channel the gateway knows
   inst.events!.Newchannel!(
     msg({
