@@ -1,9 +1,16 @@
 // Routes under test without a gateway: a bare HttpApp with what a test mounts on it, tokens it resolves, and its own
 // OpenAPI document served (so the test client checks every answer against it, as on a gateway).
+import type { AmiPort } from '../../core/ami/port.ts';
 import type { Role } from '../../core/auth/accounts.ts';
+import { type BusMessage, EventBus } from '../../core/bus/bus.ts';
+import type { GatewayConfig } from '../../core/config.ts';
+import { ConfigFiles } from '../../core/config-files.ts';
 import type { EventSpec } from '../../core/contract/events.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp, type HttpAppOptions } from '../../core/http/app.ts';
+import type { PluginContext, PluginDefinition, PluginInstance } from '../../core/plugins/contract.ts';
+import type { Store } from '../../core/store/store.ts';
+import { testLogger } from './log.ts';
 import { client } from './http.ts';
 
 export interface Who {
@@ -39,4 +46,47 @@ export async function routeApp(opts: {
   const api = client(http.fetch);
   api.setToken(Object.keys(tokens)[0]);
   return { http, api };
+}
+
+/**
+ * One plugin set up on a routeApp, with a fake AMI: its context has its router, `ami`, a new bus (every message into
+ * `published`, every payload that does not match its declared schema into `invalid`), a logger, `config`, Asterisk's
+ * config files under it (unless `configFiles: false`) and `store` when given; the document lists its events.
+ */
+export async function pluginApp(
+  plugin: PluginDefinition,
+  opts: {
+    ami: AmiPort | object;
+    config: GatewayConfig;
+    published: BusMessage[];
+    invalid: string[];
+    configFiles?: boolean;
+    store?: Store;
+  } & Omit<Parameters<typeof routeApp>[0], 'plugins' | 'mount' | 'events'>,
+): Promise<{ http: HttpApp; api: ReturnType<typeof client>; inst: PluginInstance; bus: EventBus }> {
+  const { ami, config, published, invalid, configFiles = true, store, ...app } = opts;
+  const bus = new EventBus();
+  bus.subscribe((m) => published.push(m));
+  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
+  const log = testLogger('test');
+  let inst: PluginInstance | undefined;
+  const { http, api } = await routeApp({
+    ...app,
+    plugins: [plugin.name],
+    events: () => plugin.publishes ?? [],
+    mount: async (http) => {
+      const ctx = {
+        name: plugin.name,
+        router: http.router(plugin.name),
+        ami,
+        bus,
+        log,
+        config,
+        ...(configFiles ? { configFiles: new ConfigFiles(config, ami as never, log) } : {}),
+        ...(store ? { store } : {}),
+      };
+      inst = await plugin.setup(ctx as unknown as PluginContext);
+    },
+  });
+  return { http, api, inst: inst!, bus };
 }

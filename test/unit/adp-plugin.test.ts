@@ -11,14 +11,13 @@ import path from 'node:path';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import { Store } from '../../core/store/store.ts';
 import dialplan from '../../plugins/dialplan/index.ts';
-import { routeApp } from '../support/app.ts';
+import { pluginApp } from '../support/app.ts';
 import { type client, eventually } from '../support/http.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
@@ -167,27 +166,22 @@ let live: { reason: string; connected: boolean } | null = null;
 const published: BusMessage[] = [];
 /** Events whose payload did not match their declared schema. */
 const invalid: string[] = [];
-const log = testLogger('test');
+const _log = testLogger('test');
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-adp-'));
   writeFileSync(path.join(dir, 'extensions.conf'), '[general]\nstatic=yes\n');
   ami = new FakeAsterisk();
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   store = await Store.open(path.join(dir, 'data'));
-  ({ api } = await routeApp({
-    plugins: ['dialplan'],
-    events: () => dialplan.publishes ?? [],
+  ({ api, inst } = await pluginApp(dialplan, {
+    ami,
+    config,
+    published,
+    invalid,
+    store,
     tokens: { tok: { userUuid: 'u1', roles: new Set(['admin']) }, usr: { userUuid: 'u2', roles: new Set(['user']) } },
     liveness: () => live,
-    mount: async (http) => {
-      const configFiles = new ConfigFiles(config, ami as never, log);
-      const ctx = { name: 'dialplan', router: http.router('dialplan'), ami, bus, log, config, store, configFiles };
-      inst = await dialplan.setup(ctx as unknown as PluginContext);
-    },
   }));
   ami.emit = (m) => inst.events![m.fields.Event!]?.(m);
 });

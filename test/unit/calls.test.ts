@@ -8,13 +8,12 @@ import { encodeAction } from '../../core/ami/encoder.ts';
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import { parseConfig } from '../../core/config.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import core from '../../plugins/core/index.ts';
-import { routeApp } from '../support/app.ts';
+import { pluginApp } from '../support/app.ts';
 import type { client } from '../support/http.ts';
-import { testLogger } from '../support/log.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
 
@@ -60,18 +59,14 @@ before(async () => {
     '/tmp/gateway.yaml',
     ['core'],
   );
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  ({ api } = await routeApp({
-    plugins: ['core'],
-    events: () => core.publishes ?? [],
+  ({ api, inst } = await pluginApp(core, {
+    ami,
+    config,
+    published,
+    invalid,
+    configFiles: false,
     logError: (e) => {
       throw e;
-    },
-    mount: async (http) => {
-      const ctx = { name: 'core', router: http.router('core'), ami, bus, log: testLogger('test'), config };
-      inst = await core.setup(ctx as unknown as PluginContext);
     },
   }));
   // one channel the gateway knows

@@ -11,17 +11,15 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { type BusMessage, EventBus } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
 import { bestContact, codecs, contactAddress, monitorStatus, peerFields, registryOf, sipUriParts } from '../../plugins/pjsip/peers.ts';
 import { endpointRow, registrationFrom } from '../../plugins/pjsip/rows.ts';
 import type { Contact } from '../../plugins/pjsip/schemas.ts';
 import { DEBOUNCE_MS } from '../../plugins/pjsip/service.ts';
-import { routeApp } from '../support/app.ts';
+import { pluginApp } from '../support/app.ts';
 import type { client } from '../support/http.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -324,27 +322,13 @@ before(async () => {
     { ObjectName: 'prov-reg', ClientUri: 'sip:2345@sip_proxy', ServerUri: 'sip:sip_proxy', Expiration: '120', Status: 'Unregistered' },
   ];
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const log = testLogger('test');
-  ({ api } = await routeApp({
-    plugins: ['pjsip'],
-    events: () => pjsip.publishes ?? [],
+  ({ api, inst } = await pluginApp(pjsip, {
+    ami,
+    config,
+    published,
+    invalid,
     // an ordinary user: /peers and /registries need no role
     tokens: { tok: { userUuid: 'u1', roles: new Set(['user']) } },
-    mount: async (http) => {
-      const ctx = {
-        name: 'pjsip',
-        router: http.router('pjsip'),
-        ami,
-        bus,
-        log,
-        config,
-        configFiles: new ConfigFiles(config, ami as never, log),
-      };
-      inst = await pjsip.setup(ctx as unknown as PluginContext);
-    },
   }));
   await inst.resync!();
 });

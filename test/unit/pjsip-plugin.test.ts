@@ -11,14 +11,12 @@ import path from 'node:path';
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
 import { DEBOUNCE_MS, DETAIL_CONCURRENCY, mapLimit } from '../../plugins/pjsip/service.ts';
-import { routeApp } from '../support/app.ts';
+import { pluginApp } from '../support/app.ts';
 import type { client } from '../support/http.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,26 +162,7 @@ before(async () => {
   writeFileSync(path.join(dir, 'pjsip.conf'), '[t]\ntype = transport\n');
   ami = new FakeAsterisk();
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const log = testLogger('test');
-  ({ api } = await routeApp({
-    plugins: ['pjsip'],
-    events: () => pjsip.publishes ?? [],
-    mount: async (http) => {
-      const ctx = {
-        name: 'pjsip',
-        router: http.router('pjsip'),
-        ami,
-        bus,
-        log,
-        config,
-        configFiles: new ConfigFiles(config, ami as never, log),
-      };
-      inst = await pjsip.setup(ctx as unknown as PluginContext);
-    },
-  }));
+  ({ api, inst } = await pluginApp(pjsip, { ami, config, published, invalid }));
 });
 after(async () => {
   await inst.close?.();
