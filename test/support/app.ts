@@ -5,11 +5,16 @@ import type { Role } from '../../core/auth/accounts.ts';
 import { type BusMessage, EventBus } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
+import type { ConfigRoutesContext } from '../../core/config-routes/routes.ts';
 import type { EventSpec } from '../../core/contract/events.ts';
 import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp, type HttpAppOptions } from '../../core/http/app.ts';
 import type { PluginContext, PluginDefinition, PluginInstance } from '../../core/plugins/contract.ts';
 import type { Store } from '../../core/store/store.ts';
+import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
+import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
+import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
+import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { testLogger } from './log.ts';
 import { client } from './http.ts';
 
@@ -89,4 +94,23 @@ export async function pluginApp(
     },
   });
   return { http, api, inst: inst!, bus };
+}
+
+const CONFIG_ROUTES = {
+  dialplan: registerDialplanConfigRoutes,
+  pjsip: registerPjsipConfigRoutes,
+  park: registerParkConfigRoutes,
+  queue: registerQueueConfigRoutes,
+};
+
+/**
+ * The config-file routes of `plugins` on `http`, as each plugin's index.ts wires them (without their live parts),
+ * each on its plugin's router with `ctx` (configFiles, and configOptions when the test checks option names).
+ */
+export function mountConfigRoutes(
+  http: HttpApp,
+  ctx: Omit<ConfigRoutesContext, 'router'>,
+  plugins: (keyof typeof CONFIG_ROUTES)[] = ['dialplan', 'pjsip', 'park', 'queue'],
+): void {
+  for (const name of plugins) CONFIG_ROUTES[name]({ ...ctx, router: http.router(name) });
 }

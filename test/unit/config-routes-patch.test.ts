@@ -10,10 +10,7 @@ import { AmiNotConnectedError } from '../../core/ami/errors.ts';
 import { parseConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import { patchEntries } from '../../core/config-routes/section-form.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
-import { routeApp } from '../support/app.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import type { client } from '../support/http.ts';
 import { testLogger } from '../support/log.ts';
 
@@ -89,12 +86,7 @@ before(async () => {
     tokens: { t: { userUuid: 'a', roles: new Set(['admin']) } },
     bodyLimitBytes: 65536,
     logError: (e) => failures.push(e),
-    mount: (http) => {
-      const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-      registerDialplanConfigRoutes(ctx('dialplan'));
-      registerParkConfigRoutes(ctx('park'));
-      registerQueueConfigRoutes(ctx('queue'));
-    },
+    mount: (http) => mountConfigRoutes(http, { configFiles: files }, ['dialplan', 'park', 'queue']),
   }));
 });
 after(() => {

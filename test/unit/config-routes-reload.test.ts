@@ -12,11 +12,7 @@ import { HttpApp } from '../../core/http/app.ts';
 import { testLogger } from '../support/log.ts';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
-import { routeApp } from '../support/app.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -62,14 +58,11 @@ before(async () => {
   ({ http, api } = await routeApp({
     plugins: ['dialplan', 'pjsip', 'park', 'queue', 'other'],
     mount: (app) => {
-      const ctx = (name: string) => ({ router: app.router(name), configFiles: files });
-      registerDialplanConfigRoutes(ctx('dialplan'));
-      registerPjsipConfigRoutes(ctx('pjsip'));
-      registerParkConfigRoutes(ctx('park'));
-      registerQueueConfigRoutes(ctx('queue'));
+      mountConfigRoutes(app, { configFiles: files });
       // a file that needs no reload
-      registerConfigSectionRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/sections', tag: 'other', form: 'object' });
-      registerConfigFileRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/configurations', tag: 'other' });
+      const other = { router: app.router('other'), configFiles: files };
+      registerConfigSectionRoutes(other, { file: 'other.conf', base: '/admin/other/sections', tag: 'other', form: 'object' });
+      registerConfigFileRoutes(other, { file: 'other.conf', base: '/admin/other/configurations', tag: 'other' });
     },
   }));
 });

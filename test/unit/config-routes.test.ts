@@ -12,11 +12,7 @@ import { AmiNotConnectedError } from '../../core/ami/errors.ts';
 import { parseConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import { testLogger } from '../support/log.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
-import { routeApp } from '../support/app.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -156,14 +152,7 @@ before(async () => {
     },
     bodyLimitBytes: cfg.http.body_limit_bytes,
     logError: (e) => failures.push(e),
-    mount: (http) => {
-      // What each plugin's index.ts wires, without their live parts.
-      const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-      registerDialplanConfigRoutes(ctx('dialplan'));
-      registerPjsipConfigRoutes(ctx('pjsip'));
-      registerParkConfigRoutes(ctx('park'));
-      registerQueueConfigRoutes(ctx('queue'));
-    },
+    mount: (http) => mountConfigRoutes(http, { configFiles: files }),
   });
   api = app.api;
   manager = client(app.http.fetch);

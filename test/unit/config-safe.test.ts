@@ -13,12 +13,8 @@ import type { AmiMessage } from '../../core/ami/message.ts';
 import { ConfigFiles, changedObjects, registerConfigApplyRoute } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { parseConfig, unifiedDiff } from '../../config-store/index.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { testLogger } from '../support/log.ts';
-import { routeApp } from '../support/app.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import type { client } from '../support/http.ts';
 
 let dir: string;
@@ -112,11 +108,7 @@ before(async () => {
   ({ api } = await routeApp({
     plugins: ['dialplan', 'pjsip', 'park', 'queue', 'core'],
     mount: (http) => {
-      const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-      registerDialplanConfigRoutes(ctx('dialplan'));
-      registerPjsipConfigRoutes(ctx('pjsip'));
-      registerParkConfigRoutes(ctx('park'));
-      registerQueueConfigRoutes(ctx('queue'));
+      mountConfigRoutes(http, { configFiles: files });
       registerConfigApplyRoute(http.router('core'), files);
     },
   }));
