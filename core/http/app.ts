@@ -103,7 +103,12 @@ export interface HttpAppOptions {
   metrics?: Pick<Metrics, 'httpRequest'>;
 }
 
-/** What a request line says beyond method and status: set by the route's handler as it learns it. */
+/**
+ * What the request log line and the HTTP metrics say beyond method, status and duration: set by the route's handler
+ * as it learns it. `route` is the declared template, or UNMATCHED when no route matched (the 404/405 answer); left
+ * unset (a request the app answers outside its routes, e.g. the WebSocket upgrade), it is logged as unmatched and
+ * not counted.
+ */
 interface RequestNote {
   route?: string;
   user?: string;
@@ -143,7 +148,7 @@ export class HttpApp {
    * route goes through exactly one handler (no middleware chain on the hot GETs).
    */
   private readonly allowed = new Hono();
-  /** Per request, what its log line says beyond method and status (only while a request log is kept). */
+  /** Per request, what its log line and metrics say beyond method and status (only while either is kept). */
   private readonly notes = new WeakMap<Request, RequestNote>();
   /** Requests answered for a given identity instead of their token (fetchAs: in-process transports like nats). */
   private readonly identities = new WeakMap<Request, Identity>();
@@ -151,17 +156,11 @@ export class HttpApp {
   constructor(private readonly opts: HttpAppOptions) {
     const { hono } = this;
     // The body limit (413) is applied where a body is read: by the routes that declare one (core/contract/validate.ts).
-    const metrics = opts.metrics;
-    hono.notFound(
-      metrics
-        ? async (c) => {
-            const t0 = performance.now();
-            const res = await this.allowed.fetch(c.req.raw);
-            metrics.httpRequest(UNMATCHED, c.req.method, res.status, (performance.now() - t0) / 1000);
-            return res;
-          }
-        : (c) => this.allowed.fetch(c.req.raw),
-    );
+    hono.notFound((c) => {
+      const note = this.notes.get(c.req.raw);
+      if (note) note.route = UNMATCHED;
+      return this.allowed.fetch(c.req.raw);
+    });
     hono.onError((err) => errorResponse(err, opts.logError));
     this.allowed.notFound((c) => errorResponse(notFound(`no such route: ${c.req.method} ${c.req.path}`)));
   }
@@ -182,10 +181,9 @@ export class HttpApp {
     const hasInput = Boolean(route.params || route.query || route.body);
     const ownRecord = isOwnRecord(route);
     const template = openApiPath(route.path);
-    const logging = Boolean(this.opts.requestLog);
     const handler = async (c: Context<GatewayEnv>) => {
-      const note: RequestNote | undefined = logging ? { route: template } : undefined;
-      if (note) this.notes.set(c.req.raw, note);
+      const note = this.notes.get(c.req.raw);
+      if (note) note.route = template;
       if (!route.public) {
         const preset = this.identities.get(c.req.raw);
         const token = preset ? '' : tokenOf(c);
@@ -224,23 +222,7 @@ export class HttpApp {
       if (audit && !route.public && route.method !== 'GET' && answer.status < 400) await this.record(c, route, answer);
       return answer;
     };
-    const metrics = this.opts.metrics;
-    // Timed here, in the route's own handler, so the label is the declared template; an error is answered here too
-    // (as onError would) to count its status.
-    const timed = metrics
-      ? async (c: Context<GatewayEnv>) => {
-          const t0 = performance.now();
-          let res: Response;
-          try {
-            res = await handler(c);
-          } catch (e) {
-            res = errorResponse(e, this.opts.logError);
-          }
-          metrics.httpRequest(template, c.req.method, res === RESPONSE_ALREADY_SENT ? 200 : res.status, (performance.now() - t0) / 1000);
-          return res;
-        }
-      : handler;
-    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, timed);
+    for (const p of [`/v1${route.path}`, route.path]) this.hono.on(route.method, p, handler);
   }
 
   /** The audit entry of a change: who, which route and object, and a config write's backup and reload outcome. */
@@ -341,29 +323,37 @@ export class HttpApp {
     return r;
   };
 
+  /**
+   * The one place a request is timed: its answer feeds the request log line and the HTTP metrics (by the route
+   * template its handler noted). With neither kept, the request is not timed at all.
+   */
   private answer(req: Request, env?: unknown): Response | Promise<Response> {
-    const log = this.opts.requestLog;
-    if (!log) return this.hono.fetch(req, env);
+    const { requestLog: log, metrics } = this.opts;
+    if (!log && !metrics) return this.hono.fetch(req, env);
     const t0 = performance.now();
-    const id = requestId(req.headers.get('x-request-id'));
+    const note: RequestNote = {};
+    this.notes.set(req, note);
     const node = env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    const id = log ? requestId(req.headers.get('x-request-id')) : undefined;
     // On node:http the header goes on before any answer is written (answers written straight to the socket too).
-    node?.outgoing?.setHeader('x-request-id', id);
+    if (id) node?.outgoing?.setHeader('x-request-id', id);
     const done = (res: Response): Response => {
+      const ms = performance.now() - t0;
+      if (metrics && note.route !== undefined) metrics.httpRequest(note.route, req.method, res.status, ms / 1000);
+      if (!log || !id) return res;
       if (!node?.outgoing) {
         try {
           res.headers.set('x-request-id', id);
         } catch {} // an immutable Response (none of ours): the line still carries the id
       }
-      const note = this.notes.get(req);
       const line = {
         req_id: id,
         method: req.method,
-        route: note?.route ?? 'unmatched',
+        route: note.route ?? UNMATCHED,
         path: pathOf(req.url),
         status: res.status,
-        ms: Math.round((performance.now() - t0) * 10) / 10,
-        ...(note?.user ? { user: note.user, api_key: note.apiKey === true } : {}),
+        ms: Math.round(ms * 10) / 10,
+        ...(note.user ? { user: note.user, api_key: note.apiKey === true } : {}),
         ip: node?.incoming?.socket?.remoteAddress,
       };
       if (res.status >= 500) log.error(line, 'request');

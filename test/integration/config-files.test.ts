@@ -4,32 +4,19 @@
 // byte-identical afterwards.
 //
 // Run: node --import tsx --test --test-concurrency=1 test/integration/config-files.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { writeFileSync } from 'node:fs';
+import { configFiles, useBed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 
-const reason = skipReason();
-const skip = reason ?? false;
-let bed: Bed;
+const { skip, bed } = useBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
 
 /** The test bed writes this at the top of every config file it makes. */
 const HAND_WRITTEN = '; hand-written by the admin: keep me\n';
 
-before(async () => {
-  if (reason) return;
-  bed = await startBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
-});
-after(async () => {
-  await bed?.close();
-});
-
-const file = (name: string) => path.join(bed.asterisk.configDir, name);
-const bytes = (name: string) => readFileSync(file(name));
-const text = (name: string) => readFileSync(file(name), 'utf8');
+const { file, bytes, text } = configFiles(bed);
 
 function assertHandWritten(name: string): void {
   assert.ok(text(name).startsWith(HAND_WRITTEN), `${name} still starts with the admin's hand-written comment`);

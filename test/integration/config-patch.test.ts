@@ -3,27 +3,15 @@
 // lot PATCH keeps the options not given.
 //
 // Run: flock /tmp/asterisk-test.lock node --import tsx --test --test-concurrency=1 test/integration/config-patch.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { configFiles, useBed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 
-const reason = skipReason();
-const skip = reason ?? false;
-let bed: Bed;
+const { skip, bed } = useBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
 
-before(async () => {
-  if (reason) return;
-  bed = await startBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
-});
-after(async () => {
-  await bed?.close();
-});
-
-const text = (name: string) => readFileSync(path.join(bed.asterisk.configDir, name), 'utf8');
+const { text } = configFiles(bed);
 
 /** The lines that differ between two texts of the same length in lines: [line number, before, after]. */
 function changedLines(a: string, b: string): [number, string, string][] {

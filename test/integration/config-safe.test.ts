@@ -9,28 +9,16 @@
 // of type 'endpoint'") while the reload still answers "Module reloaded.": the gateway sees it missing and rolls back.
 //
 // Run: flock /tmp/asterisk-test.lock node --import tsx --test --test-concurrency=1 test/integration/config-safe.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { configFiles, useBed } from '../support/bed.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 
-const reason = skipReason();
-const skip = reason ?? false;
-let bed: Bed;
+const { skip, bed } = useBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
 
-before(async () => {
-  if (reason) return;
-  bed = await startBed({ plugins: ['core', 'dialplan', 'park', 'queue', 'pjsip'] });
-});
-after(async () => {
-  await bed?.close();
-});
-
-const file = (name: string) => path.join(bed.asterisk.configDir, name);
-const bytes = (name: string) => readFileSync(file(name));
-const text = (name: string) => readFileSync(file(name), 'utf8');
+const { file, bytes, text } = configFiles(bed);
 const backups = () => (existsSync(path.join(bed.dataDir, 'backups')) ? readdirSync(path.join(bed.dataDir, 'backups')).sort() : []);
 
 /** The endpoint names `pjsip show endpoints` lists. */

@@ -6,11 +6,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { chromium } from 'playwright-core';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { skipReason } from '../support/bed.ts';
+import { chromiumMissing, launchChromium } from '../support/browser.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const skip = skipReason() ?? false;
@@ -21,8 +21,6 @@ const START_MS = 120_000;
 const CHANNEL_MS = 20_000;
 /** How long SIGINT may take to end the demo, its Asterisk and its gateway. */
 const STOP_MS = 30_000;
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Like sleep, but the timer does not keep the process alive once the test is over. */
@@ -56,27 +54,13 @@ function alive(pid: number): boolean {
  * as Swagger UI's authorization, and "try it out" on GET /v1/admin/core/channels answers 200 with a demo call in it.
  */
 async function liveThroughDocsPage(base: string, token: string): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') throw new Error('CI=true: the demo test needs Chromium (test/browser/provision.sh)');
-    return;
-  }
+  if (chromiumMissing('demo')) return;
   const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as {
     paths: Record<string, Record<string, { operationId: string; tags: string[] }>>;
   };
   const op = doc.paths['/v1/admin/core/channels']?.get;
   assert.ok(op, 'GET /v1/admin/core/channels is in the document');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/v1/docs`);

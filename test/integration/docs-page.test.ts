@@ -2,11 +2,10 @@
 // the page renders the route list from /v1/openapi.json, a "try it" call of /v1/status succeeds, and the page
 // fetches nothing outside the gateway (PBX hosts are often offline).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 
 /** The page's window, as the functions run inside the page see it (this project's types have no DOM lib). */
 type PageWindow = {
@@ -15,32 +14,25 @@ type PageWindow = {
   scrollTo(x: number, y: number): void;
   document: { body: { scrollHeight: number } };
 };
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
 import { testLogger } from '../support/log.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
+import { chromiumMissing, launchChromium } from '../support/browser.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-function skipReason(): string | null {
-  if (existsSync(CHROMIUM)) return null;
-  if (process.env.CI === 'true') throw new Error('CI=true: the docs-page test needs Chromium (test/browser/provision.sh)');
-  return 'Chromium is not installed (run test/browser/provision.sh as root)';
-}
-const skip = skipReason();
+const skip = chromiumMissing('docs-page');
 const T = { skip: skip ?? undefined, timeout: 120000 };
 
-let gw: Gateway;
+let gateway: TempGateway;
 let base: string;
-let dir: string;
 let browser: Browser;
 
 before(
   async () => {
     if (skip) return;
-    dir = mkdtempSync(path.join(os.tmpdir(), 'gw-docs-'));
     const all = BUILTIN_PLUGINS.map((p) => p.name);
-    const config = parseConfig(
-      JSON.stringify({
+    gateway = await tempGateway({
+      prefix: 'gw-docs',
+      yaml: (dir) => ({
         http: { host: '127.0.0.1', port: 0 },
         ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y', reconnect_max_ms: 60000 },
         asterisk: { config_dir: dir, modules_dir: dir },
@@ -48,32 +40,19 @@ before(
         auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
         plugins: all,
       }),
-      path.join(dir, 'gateway.yaml'),
-      all,
-    );
-    gw = await Gateway.create(config, testLogger('docs'));
-    const server = await gw.start();
-    base = `http://127.0.0.1:${server.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      known: all,
+      logger: testLogger('docs'),
+      start: true,
     });
+    base = gateway.base;
+    browser = await launchChromium();
   },
   { timeout: 60000 },
 );
 
 after(async () => {
   await browser?.close();
-  await gw?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await gateway?.close();
 });
 
 test('/v1/docs renders the route list offline, and "try it" on /v1/status succeeds', T, async () => {

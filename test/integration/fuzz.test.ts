@@ -18,11 +18,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { type Bed, skipReason, startBed } from '../support/bed.ts';
+import { collect } from '../support/gc.ts';
 
 type Json = Record<string, any>;
 
@@ -80,19 +79,6 @@ function diff(before: Map<string, string>, after: Map<string, string>): string[]
 
 // ---- memory ----
 
-declare const Bun: { gc(force: boolean): void } | undefined;
-let gcFn: (() => void) | undefined;
-function collect(): void {
-  if (typeof Bun !== 'undefined') {
-    Bun.gc(true);
-    return;
-  }
-  if (!gcFn) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = vm.runInNewContext('gc') as () => void;
-  }
-  gcFn();
-}
 async function rssMb(): Promise<number> {
   for (let i = 0; i < 3; i++) {
     collect();

@@ -3,28 +3,17 @@
 // with res_parking.conf on disk.
 //
 // Run: node --import tsx --test --test-concurrency=1 test/integration/park.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { useBed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 import type { BusMessage } from '../../core/bus/bus.ts';
 
-const reason = skipReason();
-const skip = reason ?? false;
-let bed: Bed;
 const bus: BusMessage[] = [];
-
-before(async () => {
-  if (reason) return;
-  bed = await startBed({ plugins: ['park'] });
-  bed.gateway.bus.subscribe((m) => bus.push(m));
-});
-after(async () => {
-  await bed?.close();
-});
+const { skip, bed } = useBed({ plugins: ['park'] }, { started: (b) => b.gateway.bus.subscribe((m) => bus.push(m)) });
 
 const L = TESTBED.lots;
 

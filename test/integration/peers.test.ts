@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { BusMessage } from '../../core/bus/bus.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
-import { type Bed, skipReason, startBed } from '../support/bed.ts';
+import { amiList, type Bed, skipReason, startBed } from '../support/bed.ts';
 import { eventually, getWithBody } from '../support/http.ts';
 import { answerOptions, newUa, sipRegister, startRegistrar } from '../support/sip.ts';
 
@@ -112,16 +112,6 @@ async function registry(key: string): Promise<any> {
   return a.body.result;
 }
 
-/** Asterisk's own list over AMI; "No ... found" (Response: Error) is an empty list. */
-async function amiList(action: string, event: string): Promise<Record<string, string>[]> {
-  try {
-    return (await bed.gateway.ami.list(action)).events.filter((e) => e.fields.Event === event).map((e) => e.fields);
-  } catch (e) {
-    if (/^No \w+ found/.test((e as Error).message)) return [];
-    throw e;
-  }
-}
-
 const PEER_FIELDS = [
   'peer',
   'status',
@@ -144,7 +134,7 @@ const PEER_FIELDS = [
 
 test('GET /peers: one PJSIP/<endpoint> per endpoint Asterisk has; every field of the spec as a string', T, async () => {
   const list = (await bed.api.get('/v1/peers')).body.result.list;
-  const eps = (await amiList('PJSIPShowEndpoints', 'EndpointList')).map((e) => `PJSIP/${e.ObjectName}`);
+  const eps = (await amiList(bed, 'PJSIPShowEndpoints', 'EndpointList')).map((e) => `PJSIP/${e.ObjectName}`);
   assert.deepEqual(list.map((p: { peer: string }) => p.peer).sort(), eps.sort());
   assert.deepEqual(list.map((p: { peer: string }) => p.peer).sort(), [`PJSIP/${P.endpoint}`, `PJSIP/${PHONE}`]);
 
@@ -205,7 +195,7 @@ test(
         'peer Registered',
       );
       assert.equal(reg.address, `127.0.0.1:${ua.port}`, 'where the REGISTER came from');
-      const amiContact = (await amiList('PJSIPShowContacts', 'ContactList')).find((c) => c.Endpoint === PHONE)!;
+      const amiContact = (await amiList(bed, 'PJSIPShowContacts', 'ContactList')).find((c) => c.Endpoint === PHONE)!;
       assert.equal(`${amiContact.ViaAddr}:${amiContact.ViaPort}`, reg.address);
 
       const ok = await eventually(
@@ -293,7 +283,7 @@ test('GET /registries: an accepted registration is Registered, a refused one (40
       tm_update: '',
     },
   );
-  const amiRegs = await amiList('PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail');
+  const amiRegs = await amiList(bed, 'PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail');
   assert.equal(amiRegs.find((r) => r.ObjectName === 'gw-prov')!.Status, ok.state);
 
   const no = await eventually(
@@ -308,7 +298,9 @@ test('GET /registries: an accepted registration is Registered, a refused one (40
   assert.equal(no.registration_time, 0, 'never registered');
   assert.equal(no.username, 'refuseduser');
   assert.equal(no.refresh, 3600, "Asterisk's default expiration");
-  const amiNo = (await amiList('PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail')).find((r) => r.ObjectName === 'gw-refused')!;
+  const amiNo = (await amiList(bed, 'PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail')).find(
+    (r) => r.ObjectName === 'gw-refused',
+  )!;
   assert.equal(amiNo.Status, 'Rejected');
   assert.match(await bed.asterisk.cli('pjsip show registrations'), /gw-refused\/sip:127\.0\.0\.1:\d+\s+.*Rejected/);
 

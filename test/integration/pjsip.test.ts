@@ -5,34 +5,20 @@
 // Every answer is checked against the gateway's OpenAPI document, every published event against its schema.
 //
 // Run: node --import tsx --test --test-concurrency=1 test/integration/pjsip.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { TESTBED } from '../asterisk/testbed.ts';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { amiList, useBed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { newUa, sipRegister, startRegistrar } from '../support/sip.ts';
 
-const skip = skipReason() ?? false;
+const { skip, bed } = useBed({ plugins: ['pjsip'] }, { timeout: { start: 90_000, close: 60_000 } });
 const T = { timeout: 90_000, skip };
 const P = TESTBED.pjsip;
 const CONF = '/v1/admin/pjsip/configurations/pjsip.conf';
-let bed: Bed;
-
-before(
-  async () => {
-    if (!skip) bed = await startBed({ plugins: ['pjsip'] });
-  },
-  { timeout: 90_000 },
-);
-after(
-  async () => {
-    await bed?.close();
-  },
-  { timeout: 60_000 },
-);
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -46,16 +32,6 @@ async function detail(what: string, name: string): Promise<any> {
   const a = await bed.api.get(`/v1/admin/pjsip/${what}/${encodeURIComponent(name)}`);
   assert.equal(a.status, 200, a.text);
   return a.body.result;
-}
-
-/** Asterisk's own list over AMI; "No ... found" (Response: Error) is an empty list. */
-async function amiList(action: string, event: string): Promise<Record<string, string>[]> {
-  try {
-    return (await bed.gateway.ami.list(action)).events.filter((e) => e.fields.Event === event).map((e) => e.fields);
-  } catch (e) {
-    if (/^No \w+ found/.test((e as Error).message)) return [];
-    throw e;
-  }
 }
 
 const names = (rows: { object_name?: string }[]) => rows.map((r) => r.object_name!).sort();
@@ -251,7 +227,10 @@ const CONTACT_STRINGS = [
 
 test("endpoints, aors and auths match Asterisk, with the spec's fields and JSON types; no secret is returned", T, async () => {
   const eps = await list('endpoints');
-  assert.deepEqual(names(eps), names((await amiList('PJSIPShowEndpoints', 'EndpointList')).map((e) => ({ object_name: e.ObjectName }))));
+  assert.deepEqual(
+    names(eps),
+    names((await amiList(bed, 'PJSIPShowEndpoints', 'EndpointList')).map((e) => ({ object_name: e.ObjectName }))),
+  );
   assert.deepEqual(names(eps), await cliEndpoints());
   assert.deepEqual(names(eps), [P.endpoint]);
 
@@ -266,13 +245,13 @@ test("endpoints, aors and auths match Asterisk, with the spec's fields and JSON 
   assert.equal(ep.allow, '(ulaw)');
   assert.equal(ep.rel_100, 'yes');
   assert.equal(ep.caller_id, '<unknown>');
-  const amiEp = (await amiList('PJSIPShowEndpoints', 'EndpointList'))[0]!;
+  const amiEp = (await amiList(bed, 'PJSIPShowEndpoints', 'EndpointList'))[0]!;
   assert.equal(ep.device_state, amiEp.DeviceState);
   assert.equal(ep.active_channels, amiEp.ActiveChannels);
   assert.deepEqual(Object.keys(ep), [...Object.keys(ep)].sort(), 'fields in alphabetical order, as in the spec');
 
   const aors = await list('aors');
-  assert.deepEqual(names(aors), names((await amiList('PJSIPShowAors', 'AorList')).map((e) => ({ object_name: e.ObjectName }))));
+  assert.deepEqual(names(aors), names((await amiList(bed, 'PJSIPShowAors', 'AorList')).map((e) => ({ object_name: e.ObjectName }))));
   const aor = await detail('aors', P.endpoint);
   assertTypes(aor, AOR_NUMBERS, AOR_STRINGS, 'aor');
   assert.equal(aor.object_type, 'aor');
@@ -283,7 +262,7 @@ test("endpoints, aors and auths match Asterisk, with the spec's fields and JSON 
   assert.equal(aor.total_contacts, 0);
 
   const auths = await list('auths');
-  assert.deepEqual(names(auths), names((await amiList('PJSIPShowAuths', 'AuthList')).map((e) => ({ object_name: e.ObjectName }))));
+  assert.deepEqual(names(auths), names((await amiList(bed, 'PJSIPShowAuths', 'AuthList')).map((e) => ({ object_name: e.ObjectName }))));
   const auth = await detail('auths', P.endpoint);
   assertTypes(auth, ['nonce_lifetime'], AUTH_STRINGS, 'auth');
   assert.equal(auth.username, P.endpoint);
@@ -298,7 +277,7 @@ test("endpoints, aors and auths match Asterisk, with the spec's fields and JSON 
   }
 
   assert.deepEqual(await list('contacts'), []);
-  assert.deepEqual(await amiList('PJSIPShowContacts', 'ContactList'), []);
+  assert.deepEqual(await amiList(bed, 'PJSIPShowContacts', 'ContactList'), []);
   assert.deepEqual(await cliContacts(), []);
   assert.deepEqual(await list('registration_outbounds'), []);
   // unversioned paths serve the same
@@ -345,7 +324,7 @@ test('a SIP REGISTER makes a live contact with its details; unregister removes i
     assert.equal(c.qualify_timout, 3);
     assert.ok(Math.abs(c.reg_expire - (Date.now() / 1000 + 300)) < 10, `reg_expire ${c.reg_expire} is about now + 300 s`);
     // the same as Asterisk's own answers
-    const ami = (await amiList('PJSIPShowContacts', 'ContactList'))[0]!;
+    const ami = (await amiList(bed, 'PJSIPShowContacts', 'ContactList'))[0]!;
     assert.equal(c.id, ami.ObjectName);
     assert.equal(c.reg_expire, Number(ami.ExpirationTime));
     assert.deepEqual(ourContacts(await list('contacts')), await cliContacts());
@@ -364,7 +343,7 @@ test('a SIP REGISTER makes a live contact with its details; unregister removes i
     );
     assert.equal(aor.contacts_registered, 1);
     assert.equal(aor.contacts, `${P.endpoint}/${c.uri}`);
-    const amiAor = (await amiList('PJSIPShowAors', 'AorList')).find((a) => a.ObjectName === P.endpoint)!;
+    const amiAor = (await amiList(bed, 'PJSIPShowAors', 'AorList')).find((a) => a.ObjectName === P.endpoint)!;
     assert.equal(aor.contacts, amiAor.Contacts);
     await eventually(async () => (await detail('endpoints', P.endpoint)).device_state === 'Not in use', 10000, 'device_state Not in use');
 
@@ -453,7 +432,7 @@ max_random_initial_delay = 0
     assert.deepEqual(names(await list('aors')), ['gw-ep1', 'gw-ep2', 'gw-lone']);
     assert.deepEqual(
       names(await list('aors')),
-      names((await amiList('PJSIPShowAors', 'AorList')).map((e) => ({ object_name: e.ObjectName }))),
+      names((await amiList(bed, 'PJSIPShowAors', 'AorList')).map((e) => ({ object_name: e.ObjectName }))),
     );
     assert.deepEqual(names(await list('auths')), ['gw-ep1', 'gw-ep2', 'gw-reg-auth']);
     const regAuth = await detail('auths', 'gw-reg-auth');
@@ -509,7 +488,7 @@ max_random_initial_delay = 0
     assert.equal(reg.client_uri, `sip:reguser@127.0.0.1:${registrar.port}`);
     assert.equal(reg.retry_interval, 60);
     assert.equal(reg.expiration, 120);
-    const amiReg = (await amiList('PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail'))[0]!;
+    const amiReg = (await amiList(bed, 'PJSIPShowRegistrationsOutbound', 'OutboundRegistrationDetail'))[0]!;
     assert.equal(reg.status, amiReg.Status);
     // NextReg is pjsip's "seconds until the next REGISTER" (0 in Asterisk 22, which times refreshes itself)
     assert.ok(Math.abs(reg.next_reg - Number(amiReg.NextReg)) <= 2, `next_reg ${reg.next_reg} vs NextReg ${amiReg.NextReg}`);

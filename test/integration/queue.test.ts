@@ -2,27 +2,16 @@
 // queues, and every answer of the gateway is compared with Asterisk's own QueueStatus.
 //
 // Run: node --import tsx --test --test-concurrency=1 test/integration/queue.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { skipReason, startBed, type Bed } from '../support/bed.ts';
+import { useBed } from '../support/bed.ts';
 import { eventually } from '../support/http.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { BusMessage } from '../../core/bus/bus.ts';
 
-const reason = skipReason();
-const skip = reason ?? false;
-let bed: Bed;
 const bus: BusMessage[] = [];
-
-before(async () => {
-  if (reason) return;
-  bed = await startBed({ plugins: ['queue'] });
-  bed.gateway.bus.subscribe((m) => bus.push(m));
-});
-after(async () => {
-  await bed?.close();
-});
+const { skip, bed } = useBed({ plugins: ['queue'] }, { started: (b) => b.gateway.bus.subscribe((m) => bus.push(m)) });
 
 const Q = TESTBED.queues;
 

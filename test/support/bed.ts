@@ -1,11 +1,12 @@
 // Integration harness: a real Asterisk 22 (test/asterisk/testbed.ts) plus a gateway wired to it, served on a real
 // loopback port. Under CI=true a missing Asterisk is a failure; elsewhere (not root) the tests are skipped with why.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { AsteriskTestbed } from '../asterisk/testbed.ts';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
+import { gatewayIn } from './gateway.ts';
 import { testLogger } from './log.ts';
 import { noteSecret } from './secrets.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
@@ -53,8 +54,9 @@ export async function startBed(
   noteSecret(asterisk.amiSecret);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-bed-'));
   const plugins = opts.plugins ?? BUILTIN_PLUGINS.map((p) => p.name);
-  const config = parseConfig(
-    JSON.stringify({
+  const gateway = await gatewayIn(
+    dataDir,
+    {
       http: { host: '127.0.0.1', port: 0 },
       ami: {
         host: '127.0.0.1',
@@ -75,11 +77,10 @@ export async function startBed(
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.nats ? { nats: opts.nats } : {}),
       ...(opts.websocket ? { websocket: opts.websocket } : {}),
-    }),
-    path.join(dataDir, 'gateway.yaml'),
+    },
     BUILTIN_PLUGINS.map((p) => p.name),
+    { logger: testLogger('gw') },
   );
-  const gateway = await Gateway.create(config, testLogger('gw'));
   // Every event a plugin publishes is checked against its declared schema (the AsyncAPI document's); a mismatch
   // fails the test file when the bed closes.
   const badEvents: string[] = [];
@@ -124,4 +125,52 @@ export async function startBed(
         );
     },
   };
+}
+
+/**
+ * The set-up most integration files share: a bed with `opts` started before the file's tests and closed after them,
+ * unless the real Asterisk is missing (`skip`, the reason, for the tests' options). `bed` is an empty object until
+ * the start, then the started bed's own fields (so module-level helpers can hold it). `started(bed)` runs right after
+ * the start, in the same hook (node:test does not wait for one `before` hook before the next); `timeout` bounds the
+ * start and the close.
+ */
+export function useBed(
+  opts: Parameters<typeof startBed>[0] = {},
+  more: { started?: (bed: Bed) => unknown; timeout?: { start: number; close: number } } = {},
+): { skip: string | false; bed: Bed } {
+  const skip = skipReason() ?? false;
+  const bed = {} as Bed;
+  let started = false;
+  before(
+    async () => {
+      if (skip) return;
+      Object.assign(bed, await startBed(opts));
+      started = true;
+      await more.started?.(bed);
+    },
+    more.timeout ? { timeout: more.timeout.start } : {},
+  );
+  after(
+    async () => {
+      if (started) await bed.close();
+    },
+    more.timeout ? { timeout: more.timeout.close } : {},
+  );
+  return { skip, bed };
+}
+
+/** The files of the bed's Asterisk config dir by name: the path, the bytes, the text (read when called). */
+export function configFiles(bed: Bed) {
+  const file = (name: string) => path.join(bed.asterisk.configDir, name);
+  return { file, bytes: (name: string) => readFileSync(file(name)), text: (name: string) => readFileSync(file(name), 'utf8') };
+}
+
+/** Asterisk's own list over AMI (the events named `event`); "No ... found" (Response: Error) is an empty list. */
+export async function amiList(bed: Bed, action: string, event: string): Promise<Record<string, string>[]> {
+  try {
+    return (await bed.gateway.ami.list(action)).events.filter((e) => e.fields.Event === event).map((e) => e.fields);
+  } catch (e) {
+    if (/^No \w+ found/.test((e as Error).message)) return [];
+    throw e;
+  }
 }

@@ -8,42 +8,30 @@
 //   node --import tsx test/support/soak-gateway.ts <ami port> <data dir>     (or: bun test/support/soak-gateway.ts ...)
 import path from 'node:path';
 import v8 from 'node:v8';
-import vm from 'node:vm';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
+import { collect } from './gc.ts';
+import { gatewayIn } from './gateway.ts';
 
 const [amiPort, dir] = process.argv.slice(2) as [string, string];
 const plugins = ['core', 'users', 'queue'];
-const cfg = parseConfig(
-  JSON.stringify({
+const gw = await gatewayIn(
+  dir,
+  {
     http: { host: '127.0.0.1', port: 0 },
     ami: { host: '127.0.0.1', port: Number(amiPort), username: 'soak', secret: 'soak' },
     data_dir: dir,
     asterisk: { config_dir: dir },
     auth: { token_ttl_s: 3600, bootstrap_admin: { username: 'admin', password: 'soak-pw' } },
     plugins,
-  }),
-  path.join(dir, 'gateway.yaml'),
+  },
   plugins,
+  { logger: createLogger('soak', 'silent') },
 );
-const gw = await Gateway.create(cfg, createLogger('soak', 'silent'));
 const server = await gw.start();
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
 
-declare const Bun: { gc(force: boolean): void } | undefined;
-let gcFn: (() => void) | undefined;
-function collect(): void {
-  if (typeof Bun !== 'undefined') {
-    Bun.gc(true);
-    return;
-  }
-  if (!gcFn) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = vm.runInNewContext('gc') as () => void;
-  }
-  gcFn();
-}
+declare const Bun: unknown;
+
 const snapshotsAt = new Set((process.env.SOAK_HEAPSNAPSHOTS ?? '').split(',').filter(Boolean).map(Number));
 let collections = 0;
 process.stdin.setEncoding('utf8');

@@ -11,16 +11,14 @@ import path from 'node:path';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import { Store } from '../../core/store/store.ts';
 import dialplan from '../../plugins/dialplan/index.ts';
-import { client, eventually } from '../support/http.ts';
+import { pluginApp } from '../support/app.ts';
+import { type client, eventually } from '../support/http.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
 const enc = (s: string) => encodeURIComponent(s);
@@ -168,46 +166,24 @@ let live: { reason: string; connected: boolean } | null = null;
 const published: BusMessage[] = [];
 /** Events whose payload did not match their declared schema. */
 const invalid: string[] = [];
-const log = testLogger('test');
+const _log = testLogger('test');
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gw-adp-'));
   writeFileSync(path.join(dir, 'extensions.conf'), '[general]\nstatic=yes\n');
   ami = new FakeAsterisk();
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: {
-      resolve: (t) =>
-        t === 'tok'
-          ? { userUuid: 'u1', roles: new Set(['admin'] as const) }
-          : t === 'usr'
-            ? { userUuid: 'u2', roles: new Set(['user'] as const) }
-            : undefined,
-    },
-    liveness: () => live,
-    logError: () => {},
-  });
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
   store = await Store.open(path.join(dir, 'data'));
-  const ctx = {
-    name: 'dialplan',
-    router: http.router('dialplan'),
+  ({ api, inst } = await pluginApp(dialplan, {
     ami,
-    bus,
-    log,
     config,
+    published,
+    invalid,
     store,
-    configFiles: new ConfigFiles(config, ami as never, log),
-  };
-  inst = await dialplan.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => dialplan.publishes ?? [], plugins: () => ['dialplan'] });
-  http.seal();
+    tokens: { tok: { userUuid: 'u1', roles: new Set(['admin']) }, usr: { userUuid: 'u2', roles: new Set(['user']) } },
+    liveness: () => live,
+  }));
   ami.emit = (m) => inst.events![m.fields.Event!]?.(m);
-  api = client(http.fetch);
-  api.setToken('tok');
 });
 after(async () => {
   await inst.close?.();

@@ -3,17 +3,17 @@
 // networks (the client address from the socket), once expired, or once revoked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { hashKey, inNetworks, parseNetwork } from '../../core/auth/apikeys.ts';
 import { serve, type RunningServer } from '../../core/http/serve.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import WebSocket from 'ws';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let admin: ReturnType<typeof client>;
@@ -50,26 +50,25 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; k
 }
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-apikeys-'));
-  const config = parseConfig(
-    `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
-data_dir: ${dir}
-asterisk: {config_dir: ${dir}}
+  gateway = await tempGateway({
+    prefix: 'gw-apikeys',
+    yaml: (d) => `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
+data_dir: ${d}
+asterisk: {config_dir: ${d}}
 auth: {bootstrap_admin: {username: admin, password: 'adm1n pass'}}
 plugins: [core, users]
 `,
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-  gw = await Gateway.create(config, capture('gateway'));
+    known: ['core', 'users'],
+    logger: capture('gateway'),
+  });
+  ({ gw, dir } = gateway);
   admin = client(gw.http.fetch);
   await admin.login('admin', 'adm1n pass');
   server = await serve(gw.http.fetch, '127.0.0.1', 0);
 });
 after(async () => {
   await server?.close();
-  await gw.store.flush();
-  rmSync(dir, { recursive: true, force: true });
+  await gateway?.close();
 });
 
 test('CIDR matching: IPv4, IPv6, IPv4-mapped IPv6, single addresses; bad networks refused', () => {

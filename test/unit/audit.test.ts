@@ -2,46 +2,41 @@
 // write's backup and reload), readable by administrators at GET /admin/audit with filters; bodies (passwords) are
 // never logged; the file rotates.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
-import { testLogger } from '../support/log.ts';
+import type { Gateway } from '../../core/gateway.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let api: ReturnType<typeof client>;
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-audit-'));
-  const conf = path.join(dir, 'asterisk');
-  mkdirSync(conf);
-  writeFileSync(path.join(conf, 'extensions.conf'), '[general]\nstatic=yes\n\n[from-internal]\nexten => 100,1,NoOp()\n');
-  gw = await Gateway.create(
-    parseConfig(
-      JSON.stringify({
-        ami: { port: 1, username: 'u', secret: 's' },
-        asterisk: { config_dir: conf, modules_dir: conf },
-        data_dir: path.join(dir, 'data'),
-        auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
-        audit: { max_bytes: 2048, keep: 3 },
-        plugins: ['core', 'users', 'dialplan'],
-      }),
-      path.join(dir, 'gateway.yaml'),
-      ['core', 'users', 'dialplan'],
-    ),
-    testLogger('t'),
-  );
+  const conf = (d: string) => path.join(d, 'asterisk');
+  gateway = await tempGateway({
+    prefix: 'gw-audit',
+    prepare: (d) => {
+      mkdirSync(conf(d));
+      writeFileSync(path.join(conf(d), 'extensions.conf'), '[general]\nstatic=yes\n\n[from-internal]\nexten => 100,1,NoOp()\n');
+    },
+    yaml: (d) => ({
+      ami: { port: 1, username: 'u', secret: 's' },
+      asterisk: { config_dir: conf(d), modules_dir: conf(d) },
+      data_dir: path.join(d, 'data'),
+      auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
+      audit: { max_bytes: 2048, keep: 3 },
+      plugins: ['core', 'users', 'dialplan'],
+    }),
+    known: ['core', 'users', 'dialplan'],
+  });
+  ({ gw, dir } = gateway);
   api = client((r) => gw.http.fetch(r));
   await api.login('admin', 'pw');
 });
-after(async () => {
-  await gw.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 test('user changes are recorded with who, route and object; the password never is', async () => {
   const made = await api.post('/v1/admin/user/users', {

@@ -8,14 +8,12 @@ import { encodeAction } from '../../core/ami/encoder.ts';
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import { parseConfig } from '../../core/config.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import core from '../../plugins/core/index.ts';
-import { client } from '../support/http.ts';
-import { testLogger } from '../support/log.ts';
+import { pluginApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 
 const msg = (fields: Record<string, string>): AmiMessage => ({ fields });
 
@@ -61,23 +59,16 @@ before(async () => {
     '/tmp/gateway.yaml',
     ['core'],
   );
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
-    liveness: () => null,
+  ({ api, inst } = await pluginApp(core, {
+    ami,
+    config,
+    published,
+    invalid,
+    configFiles: false,
     logError: (e) => {
       throw e;
     },
-  });
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const ctx = { name: 'core', router: http.router('core'), ami, bus, log: testLogger('test'), config };
-  inst = await core.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => core.publishes ?? [], plugins: () => ['core'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+  }));
   // one channel the gateway knows
   inst.events!.Newchannel!(
     msg({

@@ -2,16 +2,16 @@
 // gateway.json, chat.message.created over a real WebSocket, and /me/info embedding chats and contacts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { testLogger } from '../support/log.ts';
+import { gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 import { parseTimestamp } from '../../plugins/chat/schemas.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let base: string;
@@ -23,17 +23,13 @@ const uuid: Record<string, string> = {};
 /** Every bus payload that did not match its declared schema (the bus checks them when this is set). */
 const invalidEvents: string[] = [];
 
-function config(d: string) {
-  return parseConfig(
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: admin, password: pw}}\nplugins: [users, chat]\n`,
-    path.join(d, 'gateway.yaml'),
-    ['core', 'users', 'chat'],
-  );
-}
+const KNOWN = ['core', 'users', 'chat'];
+const yaml = (d: string) =>
+  `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: admin, password: pw}}\nplugins: [users, chat]\n`;
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-'));
-  gw = await Gateway.create(config(dir), testLogger('test'));
+  gateway = await tempGateway({ prefix: 'gw-chat', yaml, known: KNOWN, logger: testLogger('test') });
+  ({ gw, dir } = gateway);
   gw.bus.onInvalid = (type, problem) => invalidEvents.push(`${type}: ${problem}`);
   const server = await gw.start();
   base = `127.0.0.1:${server.port}`;
@@ -49,10 +45,7 @@ before(async () => {
   }
   ({ alice, bob, carol } = users as Record<'alice' | 'bob' | 'carol', ReturnType<typeof client>>);
 });
-after(async () => {
-  await gw.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 async function newChat(by: ReturnType<typeof client>, members: string[], name = 'room') {
   const a = await by.post('/v1/me/chats', { name, detail: 'd', type: 1, members });
@@ -213,7 +206,7 @@ test('messages are kept in their own files, not in gateway.json, and survive a r
   assert.match(readFileSync(path.join(roomDir, files[0]!), 'utf8'), /kept-apart-7d1f/);
 
   // a second gateway on the same data_dir reads them back (and keeps tm_create increasing)
-  const g2 = await Gateway.create(config(dir), testLogger('test'));
+  const g2 = await gatewayIn(dir, yaml(dir), KNOWN, { logger: testLogger('test') });
   const c2 = client(g2.http.fetch);
   await c2.login('alice', 'pw-alice', 'me');
   const again = await c2.get(`/v1/me/chats/${chat.uuid}/messages`);
@@ -360,17 +353,15 @@ test('a deleted user leaves every room; a room whose last member is deleted is g
 });
 
 test('chat needs the users plugin: a gateway.yaml enabling chat alone is refused', async () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'gw-chat-alone-'));
-  try {
-    const cfg = parseConfig(`ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nplugins: [chat]\n`, path.join(d, 'gateway.yaml'), [
-      'core',
-      'users',
-      'chat',
-    ]);
-    await assert.rejects(Gateway.create(cfg, testLogger('test')), /plugin chat needs plugin users/);
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
+  await assert.rejects(
+    tempGateway({
+      prefix: 'gw-chat-alone',
+      yaml: (d) => `ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nplugins: [chat]\n`,
+      known: KNOWN,
+      logger: testLogger('test'),
+    }),
+    /plugin chat needs plugin users/,
+  );
 });
 
 test('every event published during these tests matched its declared schema', () => {

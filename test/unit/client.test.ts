@@ -13,27 +13,18 @@ test('client/schema.d.ts matches the current OpenAPI document (run npm run clien
 });
 
 test('the typed client calls a gateway: typed answers, typed errors', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const { parseConfig } = await import('../../core/config.ts');
-  const { Gateway } = await import('../../core/gateway.ts');
-  const { testLogger } = await import('../support/log.ts');
   const { gatewayClient } = await import('../../client/index.ts');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-client-'));
-  const gw = await Gateway.create(
-    parseConfig(
-      JSON.stringify({
-        ami: { port: 1, username: 'u', secret: 's' },
-        data_dir: dir,
-        auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
-        plugins: ['core', 'users', 'queue'],
-      }),
-      path.join(dir, 'gateway.yaml'),
-      ['core', 'users', 'queue'],
-    ),
-    testLogger('t'),
-  );
+  const { tempGateway } = await import('../support/gateway.ts');
+  const { gw, close } = await tempGateway({
+    prefix: 'gw-client',
+    yaml: (dir) => ({
+      ami: { port: 1, username: 'u', secret: 's' },
+      data_dir: dir,
+      auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
+      plugins: ['core', 'users', 'queue'],
+    }),
+    known: ['core', 'users', 'queue'],
+  });
   try {
     const fetch = async (req: Request) => gw.http.fetch(req);
     const anon = gatewayClient('http://gw', undefined, fetch);
@@ -53,7 +44,6 @@ test('the typed client calls a gateway: typed answers, typed errors', async () =
     assert.equal(members.response.status, 503);
     assert.equal(members.error?.result.code, 'ami_unavailable');
   } finally {
-    await gw.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });

@@ -7,16 +7,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { AmiNotConnectedError } from '../../core/ami/errors.ts';
-import type { Role } from '../../core/auth/accounts.ts';
 import { parseConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import { ConfigOptionCatalog, closest, editDistance, valueProblem } from '../../core/config-routes/options.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
-import { client } from '../support/http.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 import { testLogger } from '../support/log.ts';
 
 let dir: string;
@@ -139,21 +134,13 @@ before(async () => {
     },
     command,
   });
-  const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = { t: { userUuid: 'a', roles: new Set(['admin']) } };
-  const http = new HttpApp({
+  ({ api } = await routeApp({
+    plugins: ['pjsip', 'park', 'queue'],
+    tokens: { t: { userUuid: 'a', roles: new Set(['admin']) } },
     bodyLimitBytes: 65536,
-    auth: { resolve: (t) => tokens[t] },
-    liveness: () => null,
     logError: (e) => failures.push(e),
-  });
-  const ctx = (name: string) => ({ router: http.router(name), configFiles: files, configOptions: catalog });
-  registerPjsipConfigRoutes(ctx('pjsip'));
-  registerParkConfigRoutes(ctx('park'));
-  registerQueueConfigRoutes(ctx('queue'));
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => [], plugins: () => ['pjsip', 'park', 'queue'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('t');
+    mount: (http) => mountConfigRoutes(http, { configFiles: files, configOptions: catalog }, ['pjsip', 'park', 'queue']),
+  }));
 });
 after(() => {
   rmSync(dir, { recursive: true, force: true });

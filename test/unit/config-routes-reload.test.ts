@@ -8,15 +8,11 @@ import path from 'node:path';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
 import { registerConfigFileRoutes, registerConfigSectionRoutes } from '../../core/config-routes/routes.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
 import { HttpApp } from '../../core/http/app.ts';
 import { testLogger } from '../support/log.ts';
 import { AmiError, AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -58,29 +54,17 @@ before(async () => {
   writeFileSync(path.join(etc, 'other.conf'), '; keep me\n[a]\nb = c\n');
   const config = { asterisk: { config_dir: etc }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
   files = new ConfigFiles(config, ami as never, testLogger('test'));
-  http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
-    liveness: () => null,
-    logError: () => {},
-  });
-  const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-  registerDialplanConfigRoutes(ctx('dialplan'));
-  registerPjsipConfigRoutes(ctx('pjsip'));
-  registerParkConfigRoutes(ctx('park'));
-  registerQueueConfigRoutes(ctx('queue'));
-  // a file that needs no reload
-  registerConfigSectionRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/sections', tag: 'other', form: 'object' });
-  registerConfigFileRoutes(ctx('other'), { file: 'other.conf', base: '/admin/other/configurations', tag: 'other' });
   // the app serves its document, so the answers below are checked against it
-  await registerDocsRoutes(http, {
-    routes: () => http.routes,
-    events: () => [],
-    plugins: () => ['dialplan', 'pjsip', 'park', 'queue', 'other'],
-  });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+  ({ http, api } = await routeApp({
+    plugins: ['dialplan', 'pjsip', 'park', 'queue', 'other'],
+    mount: (app) => {
+      mountConfigRoutes(app, { configFiles: files });
+      // a file that needs no reload
+      const other = { router: app.router('other'), configFiles: files };
+      registerConfigSectionRoutes(other, { file: 'other.conf', base: '/admin/other/sections', tag: 'other', form: 'object' });
+      registerConfigFileRoutes(other, { file: 'other.conf', base: '/admin/other/configurations', tag: 'other' });
+    },
+  }));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

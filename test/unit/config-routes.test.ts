@@ -9,16 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { AmiNotConnectedError } from '../../core/ami/errors.ts';
-import type { Role } from '../../core/auth/accounts.ts';
 import { parseConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { HttpApp } from '../../core/http/app.ts';
 import { testLogger } from '../support/log.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
 import { client } from '../support/http.ts';
 
 let dir: string;
@@ -150,27 +144,18 @@ before(async () => {
   writeFileSync(path.join(dir, 'secret.conf'), SECRET);
   const cfg = config();
   const files = new ConfigFiles(cfg, ami, testLogger('test'));
-  const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = {
-    'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
-    'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },
-  };
-  const http = new HttpApp({
+  const app = await routeApp({
+    plugins: ['dialplan', 'pjsip', 'park', 'queue'],
+    tokens: {
+      'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
+      'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },
+    },
     bodyLimitBytes: cfg.http.body_limit_bytes,
-    auth: { resolve: (t) => tokens[t] },
-    liveness: () => null,
     logError: (e) => failures.push(e),
+    mount: (http) => mountConfigRoutes(http, { configFiles: files }),
   });
-  // What each plugin's index.ts wires, without their live parts.
-  const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-  registerDialplanConfigRoutes(ctx('dialplan'));
-  registerPjsipConfigRoutes(ctx('pjsip'));
-  registerParkConfigRoutes(ctx('park'));
-  registerQueueConfigRoutes(ctx('queue'));
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => [], plugins: () => ['dialplan', 'pjsip', 'park', 'queue'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('admin-token');
-  manager = client(http.fetch);
+  api = app.api;
+  manager = client(app.http.fetch);
   manager.setToken('manager-token');
 });
 after(async () => {

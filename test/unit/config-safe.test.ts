@@ -12,15 +12,10 @@ import { AmiNotConnectedError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { ConfigFiles, changedObjects, registerConfigApplyRoute } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { HttpApp } from '../../core/http/app.ts';
 import { parseConfig, unifiedDiff } from '../../config-store/index.ts';
-import { registerDialplanConfigRoutes } from '../../plugins/dialplan/config-routes.ts';
-import { registerParkConfigRoutes } from '../../plugins/park/config-routes.ts';
-import { registerPjsipConfigRoutes } from '../../plugins/pjsip/config-routes.ts';
-import { registerQueueConfigRoutes } from '../../plugins/queue/config-routes.ts';
 import { testLogger } from '../support/log.ts';
-import { client } from '../support/http.ts';
+import { mountConfigRoutes, routeApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 
 let dir: string;
 let etc: string;
@@ -110,26 +105,13 @@ before(async () => {
     backups: { retention: 50 },
   } as GatewayConfig;
   files = new ConfigFiles(config, ami as never, testLogger('test'));
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
-    liveness: () => null,
-    logError: () => {},
-  });
-  const ctx = (name: string) => ({ router: http.router(name), configFiles: files });
-  registerDialplanConfigRoutes(ctx('dialplan'));
-  registerPjsipConfigRoutes(ctx('pjsip'));
-  registerParkConfigRoutes(ctx('park'));
-  registerQueueConfigRoutes(ctx('queue'));
-  registerConfigApplyRoute(http.router('core'), files);
-  await registerDocsRoutes(http, {
-    routes: () => http.routes,
-    events: () => [],
-    plugins: () => ['dialplan', 'pjsip', 'park', 'queue', 'core'],
-  });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+  ({ api } = await routeApp({
+    plugins: ['dialplan', 'pjsip', 'park', 'queue', 'core'],
+    mount: (http) => {
+      mountConfigRoutes(http, { configFiles: files });
+      registerConfigApplyRoute(http.router('core'), files);
+    },
+  }));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,14 +2,14 @@
 // Asterisk. Contact passwords are stored but always answered as "".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { testLogger } from '../support/log.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let admin: ReturnType<typeof client>;
@@ -18,13 +18,14 @@ let bob: ReturnType<typeof client>;
 const uuid: Record<string, string> = {};
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-contacts-'));
-  const cfg = parseConfig(
-    `ami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}\nauth: {bootstrap_admin: {username: admin, password: pw}}\nplugins: [users]\n`,
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users', 'chat'],
-  );
-  gw = await Gateway.create(cfg, testLogger('test'));
+  gateway = await tempGateway({
+    prefix: 'gw-contacts',
+    yaml: (d) =>
+      `ami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: admin, password: pw}}\nplugins: [users]\n`,
+    known: ['core', 'users', 'chat'],
+    logger: testLogger('test'),
+  });
+  ({ gw, dir } = gateway);
   admin = client(gw.http.fetch);
   await admin.login('admin', 'pw');
   uuid.admin = gw.accounts.byUsername('admin')!.uuid;
@@ -39,10 +40,7 @@ before(async () => {
   }
   [alice, bob] = users as [ReturnType<typeof client>, ReturnType<typeof client>];
 });
-after(async () => {
-  await gw.store.flush();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 const spec = () => ({
   user_uuid: uuid.alice,

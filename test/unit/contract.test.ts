@@ -3,55 +3,52 @@
 // the answer checker the other tests go through really fails on an answer the document does not describe.
 import { schemaTools } from '../support/openapi-samples.ts';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { parseConfig } from '../../core/config.ts';
 import { openApiPath } from '../../core/contract/route.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { ERROR_CODES } from '../../core/http/errors.ts';
 import { testLogger } from '../support/log.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { ContractChecker } from '../support/contract.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
 type Json = Record<string, any>;
 const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
 const ALL = BUILTIN_PLUGINS.map((p) => p.name);
 
+let gateway: TempGateway;
 let gw: Gateway;
-let dir: string;
 let doc: Json;
 let api: ReturnType<typeof client>;
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-'));
-  const confDir = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-conf-'));
-  const config = parseConfig(
-    JSON.stringify({
+  const conf = (d: string) => path.join(d, 'asterisk');
+  gateway = await tempGateway({
+    prefix: 'gw-contract',
+    prepare: (d) => mkdirSync(conf(d)),
+    yaml: (d) => ({
       ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y' },
-      asterisk: { config_dir: confDir, modules_dir: confDir },
-      data_dir: dir,
+      asterisk: { config_dir: conf(d), modules_dir: conf(d) },
+      data_dir: d,
       auth: { bootstrap_admin: { username: 'admin', password: 'pw' } },
       plugins: ALL,
     }),
-    path.join(dir, 'gateway.yaml'),
-    ALL,
-  );
+    known: ALL,
+    logger: testLogger('contract'),
+  });
   // Not started: no AMI; input is validated before the live guard, so every refusal below is the schema's.
-  gw = await Gateway.create(config, testLogger('contract'));
+  gw = gateway.gw;
   api = client((req) => gw.http.fetch(req));
   doc = (await api.get('/v1/openapi.json')).body as unknown as Json;
   await api.login('admin', 'pw');
 });
 
-after(async () => {
-  await gw?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 test('the OpenAPI document validates as OpenAPI 3.1', async () => {
   assert.equal(doc.openapi, '3.1.0');
@@ -222,31 +219,25 @@ test('with the nats plugin, the AsyncAPI document describes the NATS subjects, p
 });
 
 test('without the nats plugin the AsyncAPI document has no NATS side', async () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'gw-contract-nonats-'));
+  const t = await tempGateway({
+    prefix: 'gw-contract-nonats',
+    yaml: (d) => ({
+      ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y' },
+      asterisk: { config_dir: d, modules_dir: d },
+      data_dir: d,
+      plugins: ALL.filter((p) => p !== 'nats'),
+    }),
+    known: ALL,
+    logger: testLogger('contract-nonats'),
+  });
   try {
-    const plugins = ALL.filter((p) => p !== 'nats');
-    const config = parseConfig(
-      JSON.stringify({
-        ami: { host: '127.0.0.1', port: 1, username: 'x', secret: 'y' },
-        asterisk: { config_dir: d, modules_dir: d },
-        data_dir: d,
-        plugins,
-      }),
-      path.join(d, 'gateway.yaml'),
-      ALL,
-    );
-    const g = await Gateway.create(config, testLogger('contract-nonats'));
-    try {
-      const a = (await (await g.http.fetch(new Request('http://x/v1/asyncapi.json'))).json()) as Json;
-      assert.equal(a.servers, undefined);
-      assert.deepEqual(Object.keys(a.channels), ['events']);
-      assert.deepEqual(Object.keys(a.operations), ['receiveEvents', 'sendRequests']);
-      assert.doesNotMatch(JSON.stringify(a), /asterisk\.\{pbx_id\}/);
-    } finally {
-      await g.stop();
-    }
+    const a = (await (await t.gw.http.fetch(new Request('http://x/v1/asyncapi.json'))).json()) as Json;
+    assert.equal(a.servers, undefined);
+    assert.deepEqual(Object.keys(a.channels), ['events']);
+    assert.deepEqual(Object.keys(a.operations), ['receiveEvents', 'sendRequests']);
+    assert.doesNotMatch(JSON.stringify(a), /asterisk\.\{pbx_id\}/);
   } finally {
-    rmSync(d, { recursive: true, force: true });
+    await t.close();
   }
 });
 

@@ -2,41 +2,35 @@
 // users and permissions. AMI is never started, so live routes must answer 503.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { testLogger } from '../support/log.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let api: ReturnType<typeof client>;
 
-function config(extra = '') {
-  return parseConfig(
-    `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
-data_dir: ${dir}
-asterisk: {config_dir: ${dir}}
+before(async () => {
+  gateway = await tempGateway({
+    prefix: 'gw-http',
+    yaml: (d) => `ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
+data_dir: ${d}
+asterisk: {config_dir: ${d}}
 http: {body_limit_bytes: 2048}
 auth: {token_ttl_s: 4, bootstrap_admin: {username: admin, password: 'adm1n pass'}}
 plugins: [core, users]
-${extra}`,
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-}
-
-before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-http-'));
-  gw = await Gateway.create(config(), testLogger('test'));
+`,
+    known: ['core', 'users'],
+    logger: testLogger('test'),
+  });
+  ({ gw, dir } = gateway);
   api = client(gw.http.fetch);
 });
-after(async () => {
-  await gw.store.flush();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 test('status is public, enveloped, and served with and without /v1', async () => {
   for (const p of ['/v1/status', '/status']) {
@@ -320,16 +314,15 @@ test('live routes answer 503 while AMI is down', async () => {
 });
 
 test("a disabled plugin's routes answer 404", async () => {
-  const d2 = mkdtempSync(path.join(os.tmpdir(), 'gw-http2-'));
-  const cfg = parseConfig(
-    `ami: {username: u, secret: s}\ndata_dir: ${d2}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [users]\n`,
-    path.join(d2, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-  const g2 = await Gateway.create(cfg, testLogger('test'));
-  const c2 = client(g2.http.fetch);
+  const g2 = await tempGateway({
+    prefix: 'gw-http2',
+    yaml: (d2) => `ami: {username: u, secret: s}\ndata_dir: ${d2}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [users]\n`,
+    known: ['core', 'users'],
+    logger: testLogger('test'),
+  });
+  const c2 = client(g2.gw.http.fetch);
   await c2.login('a', 'b');
   assert.equal((await c2.get('/v1/admin/core/channels')).status, 404);
   assert.equal((await c2.get('/v1/admin/user/users')).status, 200);
-  rmSync(d2, { recursive: true, force: true });
+  await g2.close();
 });

@@ -6,33 +6,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import { gatewayIn } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
-import { testLogger } from '../support/log.ts';
 
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function config(dir: string) {
-  return parseConfig(
+const gateway = (dir: string) =>
+  gatewayIn(
+    dir,
     `http: {host: 127.0.0.1, port: 0, shutdown_timeout_s: 5}
 ami: {host: 127.0.0.1, port: 1, username: u, secret: s}
 data_dir: ${dir}
 asterisk: {config_dir: ${dir}}
 auth: {bootstrap_admin: {username: admin, password: 'admin-pass'}}
 plugins: [core, users]`,
-    path.join(dir, 'gateway.yaml'),
     ['core', 'users'],
   );
-}
 
 test('GET /v1/ready: 503 not_ready naming what it waits for while Asterisk is down; /v1/status still 200', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-ready-'));
   dirs.push(dir);
-  const gw = await Gateway.create(config(dir), testLogger('t'));
+  const gw = await gateway(dir);
   const api = client(gw.http.fetch);
   const r = await api.get('/v1/ready');
   assert.equal(r.status, 503);
@@ -46,7 +43,7 @@ test('GET /v1/ready: 503 not_ready naming what it waits for while Asterisk is do
 test('stop: writes under way finish and are kept, sockets get 1001, new requests are refused', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-stop-'));
   dirs.push(dir);
-  const gw = await Gateway.create(config(dir), testLogger('t'));
+  const gw = await gateway(dir);
   const server = await gw.start();
   const base = `http://127.0.0.1:${server.port}`;
   const api = client((req) => fetch(req), base);
@@ -80,7 +77,7 @@ test('stop: writes under way finish and are kept, sockets get 1001, new requests
   assert.equal(await closed, 1001);
 
   // every acknowledged write is in the store after a restart
-  const again = await Gateway.create(config(dir), testLogger('t'));
+  const again = await gateway(dir);
   const api2 = client(again.http.fetch);
   await api2.login('admin', 'admin-pass');
   const list = (await api2.get('/v1/admin/user/users')).body.result.list as { username: string }[];

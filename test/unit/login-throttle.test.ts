@@ -2,42 +2,36 @@
 // (even for the right password) per username and per address; a success clears the counts; every failure is one log
 // line that the shipped fail2ban filter matches, and a hostile username cannot forge another line.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { LoginThrottle } from '../../core/auth/throttle.ts';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-let dir: string;
+let gateway: TempGateway;
 let gw: Gateway;
 const lines: string[] = [];
 const sink = { write: (line: string) => lines.push(line.trimEnd()) };
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-throttle-'));
-  gw = await Gateway.create(
-    parseConfig(
-      JSON.stringify({
-        ami: { port: 1, username: 'u', secret: 's' },
-        data_dir: dir,
-        auth: { bootstrap_admin: { username: 'admin', password: 'right' }, throttle: { free_failures: 2, lock_after: 4, max_lock_s: 60 } },
-        plugins: ['core', 'users'],
-      }),
-      path.join(dir, 'gateway.yaml'),
-      ['core', 'users'],
-    ),
-    createLogger('gateway', 'warn', sink),
-  );
+  gateway = await tempGateway({
+    prefix: 'gw-throttle',
+    yaml: (d) => ({
+      ami: { port: 1, username: 'u', secret: 's' },
+      data_dir: d,
+      auth: { bootstrap_admin: { username: 'admin', password: 'right' }, throttle: { free_failures: 2, lock_after: 4, max_lock_s: 60 } },
+      plugins: ['core', 'users'],
+    }),
+    known: ['core', 'users'],
+    logger: createLogger('gateway', 'warn', sink),
+  });
+  gw = gateway.gw;
 });
-after(async () => {
-  await gw.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
 

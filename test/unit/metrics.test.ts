@@ -3,16 +3,16 @@
 // config writes and reload outcomes, store writes; gateway.yaml's metrics block and its refusals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AmiNotConnectedError, AmiTimeoutError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { ConfigFileError, parseConfig, type GatewayConfig } from '../../core/config.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics/metrics.ts';
+import { configIn, gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 import { series, value } from '../support/metrics.ts';
 
@@ -20,24 +20,21 @@ const TOKEN = 'unit-metrics-token-7f3a9c1e';
 const ADMIN_PW = 'adm1n pass w0rd';
 const AMI_SECRET = 'ami-s3cret-value';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let api: ReturnType<typeof client>;
 let metricsUrl: string;
 
-function config(extra: string, plugins = ['core', 'users']) {
-  return parseConfig(
-    `ami: {host: 127.0.0.1, port: 1, username: u, secret: ${AMI_SECRET}}
-data_dir: ${dir}
-asterisk: {config_dir: ${dir}}
+const KNOWN = ['core', 'users'];
+const yaml = (d: string, extra: string) => `ami: {host: 127.0.0.1, port: 1, username: u, secret: ${AMI_SECRET}}
+data_dir: ${d}
+asterisk: {config_dir: ${d}}
 http: {host: 127.0.0.1, port: 0}
 auth: {bootstrap_admin: {username: admin, password: '${ADMIN_PW}'}}
-plugins: [${plugins.join(', ')}]
-${extra}`,
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-}
+plugins: [core, users]
+${extra}`;
+const config = (extra: string) => configIn(dir, yaml(dir, extra), KNOWN);
 
 const scrape = (headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) => fetch(metricsUrl, { headers });
 const metricsText = async () => {
@@ -47,16 +44,18 @@ const metricsText = async () => {
 };
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-metrics-'));
-  gw = await Gateway.create(config(`metrics: {enabled: true, port: 0, token: ${TOKEN}}`), createLogger('test', 'silent'));
-  const server = await gw.start();
-  api = client((req) => fetch(req), `http://127.0.0.1:${server.port}`);
+  gateway = await tempGateway({
+    prefix: 'gw-metrics',
+    yaml: (d) => yaml(d, `metrics: {enabled: true, port: 0, token: ${TOKEN}}`),
+    known: KNOWN,
+    logger: createLogger('test', 'silent'),
+    start: true,
+  });
+  ({ gw, dir } = gateway);
+  api = client((req) => fetch(req), gateway.base);
   metricsUrl = `http://127.0.0.1:${gw.metricsPort}/metrics`;
 });
-after(async () => {
-  await gw?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 test('requests are counted by route template, method and status; raw paths never appear', async () => {
   const before = await metricsText();
@@ -148,7 +147,7 @@ test('the listener: 401 without or with a wrong token, 404 elsewhere, 405 for PO
 });
 
 test('metrics off (the default): no listener, nothing counted', async () => {
-  const gw2 = await Gateway.create(config(''), createLogger('test', 'silent'));
+  const gw2 = await gatewayIn(dir, yaml(dir, ''), KNOWN, { logger: createLogger('test', 'silent') });
   try {
     assert.equal(gw2.config.metrics.enabled, false);
     assert.equal(gw2.metrics, undefined);

@@ -4,44 +4,42 @@
 // other status: 2xx, or 400/404/503 for the junk input and the absent Asterisk here). Answers are also checked
 // against the OpenAPI document by the test client.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Role } from '../../core/auth/accounts.ts';
-import { parseConfig } from '../../core/config.ts';
 import { isOwnRecord, openApiPath } from '../../core/contract/route.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { hasRole } from '../../core/http/app.ts';
-import { testLogger } from '../support/log.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { client } from '../support/http.ts';
 
 const ALL = BUILTIN_PLUGINS.map((p) => p.name);
-let dir: string;
+let gateway: TempGateway;
 let gw: Gateway;
 let api: ReturnType<typeof client>;
 const tokens: Record<string, string> = {};
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-matrix-'));
-  const conf = path.join(dir, 'asterisk');
-  mkdirSync(conf);
-  for (const f of ['extensions.conf', 'pjsip.conf', 'queues.conf', 'res_parking.conf']) writeFileSync(path.join(conf, f), '[general]\n');
-  gw = await Gateway.create(
-    parseConfig(
-      JSON.stringify({
-        ami: { port: 1, username: 'u', secret: 's' },
-        asterisk: { config_dir: conf, modules_dir: conf },
-        data_dir: path.join(dir, 'data'),
-        auth: { token_ttl_s: 5, bootstrap_admin: { username: 'admin', password: 'pw' } },
-        plugins: ALL,
-      }),
-      path.join(dir, 'gateway.yaml'),
-      ALL,
-    ),
-    testLogger('t'),
-  );
+  const conf = (d: string) => path.join(d, 'asterisk');
+  gateway = await tempGateway({
+    prefix: 'gw-matrix',
+    prepare: (d) => {
+      mkdirSync(conf(d));
+      for (const f of ['extensions.conf', 'pjsip.conf', 'queues.conf', 'res_parking.conf'])
+        writeFileSync(path.join(conf(d), f), '[general]\n');
+    },
+    yaml: (d) => ({
+      ami: { port: 1, username: 'u', secret: 's' },
+      asterisk: { config_dir: conf(d), modules_dir: conf(d) },
+      data_dir: path.join(d, 'data'),
+      auth: { token_ttl_s: 5, bootstrap_admin: { username: 'admin', password: 'pw' } },
+      plugins: ALL,
+    }),
+    known: ALL,
+  });
+  gw = gateway.gw;
   api = client((r) => gw.http.fetch(r));
   // an expired token: issued, then left unused past token_ttl_s (5 s here: at 1 s the other tokens expired between
   // two uses when the machine was loaded)
@@ -66,10 +64,7 @@ before(async () => {
   tokens.malformed = '%%%not-a-token%%%';
 });
 
-after(async () => {
-  await gw?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 type Who = { name: string; token?: string; roles?: Role[]; apiKey?: boolean };
 

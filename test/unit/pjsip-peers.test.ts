@@ -11,19 +11,16 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { type BusMessage, EventBus } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
 import { bestContact, codecs, contactAddress, monitorStatus, peerFields, registryOf, sipUriParts } from '../../plugins/pjsip/peers.ts';
 import { endpointRow, registrationFrom } from '../../plugins/pjsip/rows.ts';
 import type { Contact } from '../../plugins/pjsip/schemas.ts';
 import { DEBOUNCE_MS } from '../../plugins/pjsip/service.ts';
-import { client } from '../support/http.ts';
+import { pluginApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const settle = () => sleep(DEBOUNCE_MS + 150);
@@ -325,31 +322,14 @@ before(async () => {
     { ObjectName: 'prov-reg', ClientUri: 'sip:2345@sip_proxy', ServerUri: 'sip:sip_proxy', Expiration: '120', Status: 'Unregistered' },
   ];
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    // an ordinary user: /peers and /registries need no role
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['user'] as const) } : undefined) },
-    liveness: () => null,
-    logError: () => {},
-  });
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const log = testLogger('test');
-  const ctx = {
-    name: 'pjsip',
-    router: http.router('pjsip'),
+  ({ api, inst } = await pluginApp(pjsip, {
     ami,
-    bus,
-    log,
     config,
-    configFiles: new ConfigFiles(config, ami as never, log),
-  };
-  inst = await pjsip.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => pjsip.publishes ?? [], plugins: () => ['pjsip'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+    published,
+    invalid,
+    // an ordinary user: /peers and /registries need no role
+    tokens: { tok: { userUuid: 'u1', roles: new Set(['user']) } },
+  }));
   await inst.resync!();
 });
 after(async () => {

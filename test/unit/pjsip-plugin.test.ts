@@ -11,16 +11,13 @@ import path from 'node:path';
 import { AmiError } from '../../core/ami/errors.ts';
 import type { AmiMessage } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiListResult, AmiPort } from '../../core/ami/port.ts';
-import { EventBus, type BusMessage } from '../../core/bus/bus.ts';
-import { ConfigFiles } from '../../core/config-files.ts';
+import type { BusMessage } from '../../core/bus/bus.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { HttpApp } from '../../core/http/app.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { testLogger } from '../support/log.ts';
-import type { PluginContext, PluginInstance } from '../../core/plugins/contract.ts';
+import type { PluginInstance } from '../../core/plugins/contract.ts';
 import pjsip from '../../plugins/pjsip/index.ts';
 import { DEBOUNCE_MS, DETAIL_CONCURRENCY, mapLimit } from '../../plugins/pjsip/service.ts';
-import { client } from '../support/http.ts';
+import { pluginApp } from '../support/app.ts';
+import type { client } from '../support/http.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const settle = () => sleep(DEBOUNCE_MS + 150);
@@ -165,30 +162,7 @@ before(async () => {
   writeFileSync(path.join(dir, 'pjsip.conf'), '[t]\ntype = transport\n');
   ami = new FakeAsterisk();
   const config = { asterisk: { config_dir: dir }, data_dir: path.join(dir, 'data'), backups: { retention: 5 } } as GatewayConfig;
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => (t === 'tok' ? { userUuid: 'u1', roles: new Set(['admin'] as const) } : undefined) },
-    liveness: () => null,
-    logError: () => {},
-  });
-  const bus = new EventBus();
-  bus.subscribe((m) => published.push(m));
-  bus.onInvalid = (type, problem) => invalid.push(`${type}: ${problem}`);
-  const log = testLogger('test');
-  const ctx = {
-    name: 'pjsip',
-    router: http.router('pjsip'),
-    ami,
-    bus,
-    log,
-    config,
-    configFiles: new ConfigFiles(config, ami as never, log),
-  };
-  inst = await pjsip.setup(ctx as unknown as PluginContext);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => pjsip.publishes ?? [], plugins: () => ['pjsip'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('tok');
+  ({ api, inst } = await pluginApp(pjsip, { ami, config, published, invalid }));
 });
 after(async () => {
   await inst.close?.();

@@ -10,11 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import type { Role } from '../../core/auth/accounts.ts';
 import { ConfigFiles } from '../../core/config-files.ts';
 import type { GatewayConfig } from '../../core/config.ts';
-import { registerDocsRoutes } from '../../core/docs/routes.ts';
-import { HttpApp } from '../../core/http/app.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { testLogger } from '../support/log.ts';
 import type { Registration } from '../../plugins/pjsip/rows.ts';
@@ -24,6 +21,7 @@ import { parseHostPort } from '../../plugins/pjsip/trunk-schemas.ts';
 import { registerTrunkRoutes } from '../../plugins/pjsip/trunks.ts';
 import { parseConfig, type ConfigDocument, type Section } from '../../config-store/index.ts';
 import { ApiError } from '../../core/http/errors.ts';
+import { routeApp } from '../support/app.ts';
 import { client } from '../support/http.ts';
 
 const FIXTURE = `; pjsip.conf: hand-written by the admin, keep me
@@ -181,25 +179,20 @@ before(async () => {
     command: async (): Promise<string[]> => [],
   };
   const files = new ConfigFiles(config, ami, testLogger('test'));
-  const tokens: Record<string, { userUuid: string; roles: Set<Role> }> = {
-    'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
-    'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },
-    'user-token': { userUuid: 'usr', roles: new Set(['user']) },
-  };
-  const http = new HttpApp({
-    bodyLimitBytes: 1 << 20,
-    auth: { resolve: (t) => tokens[t] },
-    liveness: () => null,
+  const app = await routeApp({
+    plugins: ['pjsip'],
+    tokens: {
+      'admin-token': { userUuid: 'admin', roles: new Set(['admin']) },
+      'manager-token': { userUuid: 'mgr', roles: new Set(['manager']) },
+      'user-token': { userUuid: 'usr', roles: new Set(['user']) },
+    },
     logError: (e) => failures.push(e),
+    mount: (http) => registerTrunkRoutes({ router: http.router('pjsip'), configFiles: files, configOptions: optionCheck }, live),
   });
-  registerTrunkRoutes({ router: http.router('pjsip'), configFiles: files, configOptions: optionCheck }, live);
-  await registerDocsRoutes(http, { routes: () => http.routes, events: () => [], plugins: () => ['pjsip'] });
-  http.seal();
-  api = client(http.fetch);
-  api.setToken('admin-token');
-  manager = client(http.fetch);
+  api = app.api;
+  manager = client(app.http.fetch);
   manager.setToken('manager-token');
-  user = client(http.fetch);
+  user = client(app.http.fetch);
   user.setToken('user-token');
 });
 beforeEach(() => {

@@ -1,16 +1,13 @@
 // Structured request logs (core/log.ts, core/http/app.ts): one JSON line per request with req_id, method, route
 // template, path, status, duration and user; the X-Request-Id header; and no secret in any line at debug level.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { createLogger } from '../../core/log.ts';
+import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
-let dir: string;
+let gateway: TempGateway;
 let gw: Gateway;
 const lines: string[] = [];
 const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -18,24 +15,19 @@ const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 const requestLines = () => parsed().filter((l) => l.msg === 'request' && l.route !== '/openapi.json');
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-reqlog-'));
-  gw = await Gateway.create(
-    parseConfig(
-      `ami: {host: 127.0.0.1, port: 1, username: u, secret: 'ami-Secret-9f8e7d'}
+  gateway = await tempGateway({
+    prefix: 'gw-reqlog',
+    yaml: (dir) => `ami: {host: 127.0.0.1, port: 1, username: u, secret: 'ami-Secret-9f8e7d'}
 data_dir: ${dir}
 asterisk: {config_dir: ${dir}}
 auth: {bootstrap_admin: {username: admin, password: 'Adm1n-Passw0rd'}}
 plugins: [core, users]`,
-      path.join(dir, 'gateway.yaml'),
-      ['core', 'users'],
-    ),
-    createLogger('gateway', 'debug', { write: (l) => lines.push(l.trimEnd()) }),
-  );
+    known: ['core', 'users'],
+    logger: createLogger('gateway', 'debug', { write: (l) => lines.push(l.trimEnd()) }),
+  });
+  gw = gateway.gw;
 });
-after(async () => {
-  await gw.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 test('one JSON line per request: req_id, method, route template, path without query, status, ms, user', async () => {
   const api = client(gw.http.fetch);

@@ -13,8 +13,8 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
+import { gatewayIn } from '../support/gateway.ts';
 import { testLogger } from '../support/log.ts';
 
 declare const Bun: unknown;
@@ -73,7 +73,7 @@ plugins: [core, users]
 }
 
 async function startGateway(tls: string): Promise<{ gw: Gateway; port: number }> {
-  const gw = await Gateway.create(parseConfig(yaml(tls), f('gateway.yaml'), ['core', 'users']), testLogger('tls'));
+  const gw = await gatewayIn(dir, yaml(tls), ['core', 'users'], { logger: testLogger('tls') });
   const server = await gw.start();
   assert.equal(server.scheme, 'https');
   return { gw, port: server.port };

@@ -4,37 +4,31 @@ import { event } from '../../core/contract/events.ts';
 import { line, obj } from '../../core/contract/schema.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
-import { testLogger } from '../support/log.ts';
+import type { Gateway } from '../../core/gateway.ts';
+import { gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
+let gateway: TempGateway;
 let dir: string;
 let gw: Gateway;
 let base: string;
 let token: string;
 
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gw-ws-'));
-  const cfg = parseConfig(
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core, users]\n`,
-    path.join(dir, 'gateway.yaml'),
-    ['core', 'users'],
-  );
-  gw = await Gateway.create(cfg, testLogger('t'));
-  const server = await gw.start();
-  base = `127.0.0.1:${server.port}`;
+  gateway = await tempGateway({
+    prefix: 'gw-ws',
+    yaml: (d) =>
+      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core, users]\n`,
+    known: ['core', 'users'],
+    start: true,
+  });
+  ({ gw, dir } = gateway);
+  base = `127.0.0.1:${gateway.port}`;
   token = await client((r) => fetch(r), `http://${base}`).login('a', 'b');
 });
-after(async () => {
-  await gw.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.close());
 
 function open(query: string): Promise<{ ws: WebSocket; messages: any[] }> {
   return new Promise((resolve, reject) => {
@@ -242,13 +236,11 @@ test('snapshot=true sends the current state first, as of a seq; the events after
 
 test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
   // a small buffer bound for this test: 64 KB
-  const small = await Gateway.create(
-    parseConfig(
-      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/slow\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 65536}\nplugins: [core]\n`,
-      path.join(dir, 'slow.yaml'),
-      ['core'],
-    ),
-    testLogger('t'),
+  const small = await gatewayIn(
+    dir,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/slow\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 65536}\nplugins: [core]\n`,
+    ['core'],
+    { file: 'slow.yaml' },
   );
   const server = await small.start();
   const b = `127.0.0.1:${server.port}`;
@@ -281,13 +273,11 @@ test('a client that never reads is closed with 1013 and counted; another client 
 });
 
 test('a peer that does not answer pings is dropped after a heartbeat and counted', async () => {
-  const quick = await Gateway.create(
-    parseConfig(
-      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/hb\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {heartbeat_s: 1}\nplugins: [core]\n`,
-      path.join(dir, 'hb.yaml'),
-      ['core'],
-    ),
-    testLogger('t'),
+  const quick = await gatewayIn(
+    dir,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/hb\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {heartbeat_s: 1}\nplugins: [core]\n`,
+    ['core'],
+    { file: 'hb.yaml' },
   );
   const server = await quick.start();
   const b = `127.0.0.1:${server.port}`;
