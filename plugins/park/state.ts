@@ -3,7 +3,7 @@
 //
 // A parked call keeps the ParkingTimeout / ParkingDuration Asterisk last reported and when that was (tm_update);
 // the API counts both on from there at render time, so they tick without events.
-import type { AmiMessage } from '../../core/ami/message.ts';
+import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
@@ -60,7 +60,9 @@ export function lotFrom(m: AmiMessage, t = now()): ParkingLot {
 
 export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): ParkedCall {
   const f = m.fields;
-  const g = (k: string) => f[`Parkee${k}`] ?? '';
+  // own() copies: a parked call is kept (and published into the bus's resume ring), and a bare event value would pin
+  // the whole piece of text its event was decoded from (see own())
+  const g = (k: string) => own(f[`Parkee${k}`] ?? '');
   return {
     parkee_unique_id: g('Uniqueid'),
     parkee_linked_id: g('Linkedid'),
@@ -75,9 +77,9 @@ export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): Pa
     parkee_context: g('Context'),
     parkee_exten: g('Exten'),
     parkee_priority: g('Priority'),
-    parker_dial_string: f.ParkerDialString ?? '',
-    parking_lot: f.Parkinglot ?? '',
-    parking_space: f.ParkingSpace ?? '',
+    parker_dial_string: own(f.ParkerDialString ?? ''),
+    parking_lot: own(f.Parkinglot ?? ''),
+    parking_space: own(f.ParkingSpace ?? ''),
     timeout: num(f.ParkingTimeout),
     duration: num(f.ParkingDuration),
     at: nowMs,
