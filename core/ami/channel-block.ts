@@ -21,7 +21,30 @@ export interface ChannelBlock {
 
 /** The block's fields, each an own() copy: a block is made to be kept (a live channel, an agent's call). */
 export function channelBlock(m: AmiMessage, prefix = ''): ChannelBlock {
+  if (prefix !== '') return prefixedBlock(m.fields, prefix);
+  // Without a prefix (every Newchannel, an agent's login): the keys as literals, so each read is a plain property
+  // load instead of a lookup by a name built at run time.
   const f = m.fields;
+  const state = Number(f.ChannelState ?? '');
+  return {
+    channel: own(f.Channel ?? ''),
+    channel_state: Number.isFinite(state) ? state : 0,
+    channel_state_desc: own(f.ChannelStateDesc ?? ''),
+    caller_id_num: own(f.CallerIDNum ?? ''),
+    caller_id_name: own(f.CallerIDName ?? ''),
+    connected_line_num: own(f.ConnectedLineNum ?? ''),
+    connected_line_name: own(f.ConnectedLineName ?? ''),
+    language: own(f.Language ?? ''),
+    account_code: own(f.AccountCode ?? ''),
+    context: own(f.Context ?? ''),
+    exten: own(f.Exten ?? ''),
+    priority: own(f.Priority ?? ''),
+    unique_id: own(f.Uniqueid ?? ''),
+    linked_id: own(f.Linkedid ?? ''),
+  };
+}
+
+function prefixedBlock(f: Record<string, string>, prefix: string): ChannelBlock {
   const g = (k: string) => own(f[prefix + k] ?? '');
   const state = Number(g('ChannelState'));
   return {

@@ -67,6 +67,23 @@ interface Shape {
   rest: RegExp;
 }
 
+/** A learned event name: its shape, and the name as the engine's own interned string (see interned()). */
+interface KnownEvent {
+  shape: Shape;
+  name: string;
+}
+
+/**
+ * `s` as an interned string (the engines intern property names): every later event of this name carries this one
+ * string as its Event value, so the plugin host's handler lookup and the handlers' `Event === '...'` tests compare
+ * it with other interned strings by identity instead of by content; and it pins none of the text it came in.
+ */
+function interned(s: string): string {
+  const holder = Object.create(null) as Record<string, number>;
+  holder[s] = 0;
+  return Object.keys(holder)[0] ?? s;
+}
+
 let codeGenerationWorks = true;
 
 function compileShape(keys: string[]): FieldsConstructor | undefined {
@@ -140,7 +157,7 @@ export class AmiParser {
   private messageSize = 0;
 
   /** Learned shapes by event name, and compiled shapes by key sequence (so re-learning is cheap). */
-  private readonly shapesByEvent = new Map<string, Shape>();
+  private readonly shapesByEvent = new Map<string, KnownEvent>();
   private readonly shapesByKeys = new Map<string, Shape>();
   private shape: Shape | undefined = undefined;
   /** Values matched so far in Shaped mode (reused between messages). */
@@ -288,9 +305,10 @@ export class AmiParser {
         if (sep !== -1 && sep < end && sep > pos) {
           let valueEnd = end;
           while (valueEnd > sep + 2 && isSpace(text.charCodeAt(valueEnd - 1))) valueEnd--;
-          const key = text.slice(pos, sep);
-          const value = text.slice(sep + 2, valueEnd);
           const fields = this.fields;
+          // A message's first key is nearly always Event: the literal instead of a new string for it
+          const key = fields === undefined && sep - pos === 5 && text.startsWith('Event', pos) ? 'Event' : text.slice(pos, sep);
+          const value = text.slice(sep + 2, valueEnd);
           if (fields === undefined) {
             this.firstField(key, value);
             if (this.mode === Mode.Shaped) {
@@ -341,11 +359,11 @@ export class AmiParser {
         this.mode = Mode.Discard;
         return;
       }
-      const shape = this.shapesByEvent.get(value);
-      if (shape !== undefined) {
+      const known = this.shapesByEvent.get(value);
+      if (known !== undefined) {
         this.mode = Mode.Shaped;
-        this.shape = shape;
-        this.shapeValues[0] = value;
+        this.shape = known.shape;
+        this.shapeValues[0] = known.name;
         this.shapeIndex = 1;
         return;
       }
@@ -445,7 +463,7 @@ export class AmiParser {
       shape = { keys, build, rest: restPattern(keys) };
       this.shapesByKeys.set(signature, shape);
     }
-    if (this.shapesByEvent.size < MAX_SHAPES || this.shapesByEvent.has(name)) this.shapesByEvent.set(name, shape);
+    if (this.shapesByEvent.size < MAX_SHAPES || this.shapesByEvent.has(name)) this.shapesByEvent.set(name, { shape, name: interned(name) });
   }
 
   /** A line without `: `: `Key:` with an empty value, the banner, or garbage (skipped). */

@@ -34,19 +34,54 @@ function channelPart(m: AmiMessage | undefined) {
   };
 }
 
+/**
+ * An agent as stored, every key in the answer's order: one literal rather than `...channelPart()` spread into one
+ * (the generic copy a spread in the middle of a literal takes costs microseconds per agent event).
+ */
+function agentRecord(
+  id: string,
+  name: string,
+  status: AgentStatus,
+  loggedInTime: number,
+  p: ReturnType<typeof channelPart>,
+  tmUpdate: string,
+): Agent {
+  return {
+    id,
+    name,
+    status,
+    logged_in_time: loggedInTime,
+    channel_name: p.channel_name,
+    channel_state: p.channel_state,
+    channel_state_desc: p.channel_state_desc,
+    caller_id_name: p.caller_id_name,
+    caller_id_num: p.caller_id_num,
+    connected_line_name: p.connected_line_name,
+    connected_line_num: p.connected_line_num,
+    context: p.context,
+    exten: p.exten,
+    priority: p.priority,
+    account_code: p.account_code,
+    language: p.language,
+    unique_id: p.unique_id,
+    linked_id: p.linked_id,
+    tm_update: tmUpdate,
+  };
+}
+
 /** An `Agents` list item: Agent, Name, Status, [TalkingToChan, CallStarted], [LoggedInTime, channel block]. */
 export function agentFrom(m: AmiMessage, t = now()): Agent {
   const f = m.fields;
   const status = statusOf(f.Status);
   const loggedIn = status !== 'AGENT_LOGGEDOFF';
-  return {
-    id: f.Agent ?? '',
-    name: f.Name ?? '',
+  return agentRecord(
+    f.Agent ?? '',
+    f.Name ?? '',
     status,
-    logged_in_time: loggedIn ? num(f.LoggedInTime) : 0,
-    ...channelPart(loggedIn && f.Channel ? m : undefined),
-    tm_update: t,
-  };
+    loggedIn ? num(f.LoggedInTime) : 0,
+    channelPart(loggedIn && f.Channel ? m : undefined),
+    t,
+  );
 }
 
 export class AgentState {
@@ -77,17 +112,16 @@ export class AgentState {
     const id = m.fields.Agent;
     if (!id) return { agent: undefined, known: true };
     const prev = this.agents.get(id);
-    const agent: Agent = {
+    const agent = agentRecord(
       id,
-      name: prev?.name ?? '',
-      status: 'AGENT_IDLE',
-      logged_in_time:
-        prev && prev.status !== 'AGENT_LOGGEDOFF' && prev.unique_id === m.fields.Uniqueid
-          ? prev.logged_in_time
-          : Math.floor(Date.now() / 1000),
-      ...channelPart(m),
-      tm_update: now(),
-    };
+      prev?.name ?? '',
+      'AGENT_IDLE',
+      prev && prev.status !== 'AGENT_LOGGEDOFF' && prev.unique_id === m.fields.Uniqueid
+        ? prev.logged_in_time
+        : Math.floor(Date.now() / 1000),
+      channelPart(m),
+      now(),
+    );
     this.agents.set(id, agent);
     return { agent, known: prev !== undefined };
   }
@@ -97,14 +131,7 @@ export class AgentState {
     const id = m.fields.Agent;
     if (!id) return undefined;
     const prev = this.agents.get(id);
-    const agent: Agent = {
-      id,
-      name: prev?.name ?? '',
-      status: 'AGENT_LOGGEDOFF',
-      logged_in_time: 0,
-      ...channelPart(undefined),
-      tm_update: now(),
-    };
+    const agent = agentRecord(id, prev?.name ?? '', 'AGENT_LOGGEDOFF', 0, channelPart(undefined), now());
     this.agents.set(id, agent);
     return agent;
   }

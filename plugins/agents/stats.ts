@@ -52,8 +52,28 @@ export class AgentStatsBook {
   render(a: StoredAgent, calls = this.perAgent().get(a.id)): Agent {
     const c = calls ?? NONE;
     const nowS = Math.floor(this.clock.now() / 1000);
+    // One literal in the stored agent's key order (every agent is made by plugins/agents/state.ts's agentRecord), not
+    // a spread: a spread followed by more keys took the engine's slow generic copy, ~5 µs per agent event.
     return {
-      ...a,
+      id: a.id,
+      name: a.name,
+      status: a.status,
+      logged_in_time: a.logged_in_time,
+      channel_name: a.channel_name,
+      channel_state: a.channel_state,
+      channel_state_desc: a.channel_state_desc,
+      caller_id_name: a.caller_id_name,
+      caller_id_num: a.caller_id_num,
+      connected_line_name: a.connected_line_name,
+      connected_line_num: a.connected_line_num,
+      context: a.context,
+      exten: a.exten,
+      priority: a.priority,
+      account_code: a.account_code,
+      language: a.language,
+      unique_id: a.unique_id,
+      linked_id: a.linked_id,
+      tm_update: a.tm_update,
       logged_in_s: a.status !== 'AGENT_LOGGEDOFF' && a.logged_in_time > 0 ? Math.max(0, nowS - a.logged_in_time) : 0,
       calls_taken_15m: c.last_15m,
       calls_taken_60m: c.last_60m,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path/posix';
 import { AmiError } from '../../core/ami/errors.ts';
-import type { AmiMessage } from '../../core/ami/message.ts';
+import { type AmiMessage, own } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiPort } from '../../core/ami/port.ts';
 import { isoNow } from '../../core/live/clock.ts';
 import { ApiError, badRequest, notFound } from '../../core/http/errors.ts';
@@ -65,13 +65,28 @@ interface PendingOriginate {
 /** A variable name as Set() takes it: a name, or a function call such as CALLERID(num). */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*(\([^()\r\n]*\))?$/;
 const PENDING_MAX = 10_000;
+
+/** What settle() reads of an OriginateResponse. */
+interface OriginateResponse {
+  reason: string | undefined;
+  response: string | undefined;
+}
+
+function originateResponse(m: AmiMessage): OriginateResponse {
+  const { Reason, Response } = m.fields;
+  return { reason: Reason === undefined ? undefined : own(Reason), response: Response === undefined ? undefined : own(Response) };
+}
 const EARLY_KEEP_MS = 30_000;
 
 export class CallService {
   /** Originates waiting for their OriginateResponse, by the Originate's ActionID. */
   private readonly pending = new Map<string, PendingOriginate>();
-  /** OriginateResponses that came before the Originate's own answer (a fast failure), by ActionID. */
-  private readonly early = new Map<string, { m: AmiMessage; at: number }>();
+  /**
+   * OriginateResponses that came before the Originate's own answer (a fast failure), by ActionID, oldest first
+   * (see sweep). Only the two fields settle() reads are kept, as own() copies: a whole event would pin the piece of
+   * text it was decoded from for 30 s (see own()).
+   */
+  private readonly early = new Map<string, { outcome: OriginateResponse; at: number }>();
   /** Transferers with an attended transfer started over REST and not yet completed or cancelled. */
   private readonly atxfers = new Map<string, { context: string; exten: string }>();
 
@@ -129,7 +144,7 @@ export class CallService {
     const already = this.early.get(actionId);
     if (already) {
       this.early.delete(actionId);
-      void this.settle(entry, already.m);
+      void this.settle(entry, already.outcome);
     } else {
       this.sweep();
       this.pending.set(actionId, entry);
@@ -145,16 +160,20 @@ export class CallService {
     if (!entry) {
       // maybe ours, ahead of the Originate's answer; or another AMI client's: kept 30 s either way
       this.sweep();
-      if (this.early.size < PENDING_MAX) this.early.set(actionId, { m, at: Date.now() });
+      if (this.early.size < PENDING_MAX) {
+        // delete first: a repeated ActionID goes to the end, so the map stays in arrival order
+        this.early.delete(actionId);
+        this.early.set(actionId, { outcome: originateResponse(m), at: Date.now() });
+      }
       return;
     }
     this.pending.delete(actionId);
-    void this.settle(entry, m);
+    void this.settle(entry, originateResponse(m));
   }
 
-  private async settle(entry: PendingOriginate, m: AmiMessage): Promise<void> {
-    const code = Number(m.fields.Reason ?? '0');
-    const answered = m.fields.Response === 'Success';
+  private async settle(entry: PendingOriginate, r: OriginateResponse): Promise<void> {
+    const code = Number(r.reason ?? '0');
+    const answered = r.response === 'Success';
     let { reason, message } = REASONS[code] ?? { reason: 'failed' as const, message: `Asterisk's reason code ${code}` };
     if (answered) ({ reason, message } = REASONS[4]!);
     else if (reason === 'answered') reason = 'failed';
@@ -197,7 +216,12 @@ export class CallService {
   private sweep(): void {
     const now = Date.now();
     for (const [id, p] of this.pending) if (p.expires < now || this.pending.size > PENDING_MAX) this.pending.delete(id);
-    for (const [id, e] of this.early) if (e.at + EARLY_KEEP_MS < now) this.early.delete(id);
+    // oldest first (onOriginateResponse keeps arrival order): stop at the first one still young, instead of walking
+    // every kept response on each OriginateResponse
+    for (const [id, e] of this.early) {
+      if (e.at + EARLY_KEEP_MS >= now) break;
+      this.early.delete(id);
+    }
   }
 
   // ---- actions on a channel ----

@@ -124,6 +124,13 @@ export class JetStreamLink {
   /** A bus event. Members-only events (chat messages) are not carried: the broker has no per-user audience. */
   onBusMessage(m: BusMessage): void {
     if ('members' in m.access) return;
+    // A full buffer drops the event before its frame is built: while the broker is away, every bus event comes
+    // here (thousands a second in an AMI burst), and a frame that is dropped at once is garbage for nothing.
+    if (this.buffered >= this.opts.bufferMax) {
+      this.dropped++;
+      this.gap++;
+      return;
+    }
     this.enqueue(m.type, `${this.runId}:${m.seq}`, {
       type: m.type,
       seq: m.seq,
@@ -150,12 +157,8 @@ export class JetStreamLink {
     });
   }
 
+  /** One event into the buffer; the caller checked that it has room. */
   private enqueue(type: string, id: string, frame: unknown): void {
-    if (this.buffered >= this.opts.bufferMax) {
-      this.dropped++;
-      this.gap++;
-      return;
-    }
     if (this.gap > 0) {
       this.pushResync(`${this.gap} event(s) did not fit in the gateway's buffer while the broker was unreachable`);
       this.gap = 0;

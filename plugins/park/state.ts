@@ -3,7 +3,7 @@
 //
 // A parked call keeps the ParkingTimeout / ParkingDuration Asterisk last reported and when that was (tm_update);
 // the API counts both on from there at render time, so they tick without events.
-import type { AmiMessage } from '../../core/ami/message.ts';
+import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import { isoNow } from '../../core/live/clock.ts';
@@ -60,24 +60,26 @@ export function lotFrom(m: AmiMessage, t = now()): ParkingLot {
 
 export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): ParkedCall {
   const f = m.fields;
-  const g = (k: string) => f[`Parkee${k}`] ?? '';
+  // own() copies: a parked call is kept (and published into the bus's resume ring), and a bare event value would pin
+  // the whole piece of text its event was decoded from (see own())
+  // (the keys as literals: a key built at run time, `Parkee${k}`, costs a concatenation and a lookup by name each)
   return {
-    parkee_unique_id: g('Uniqueid'),
-    parkee_linked_id: g('Linkedid'),
-    parkee_channel: g('Channel'),
-    parkee_channel_state: g('ChannelState'),
-    parkee_channel_state_desc: g('ChannelStateDesc'),
-    parkee_caller_id_name: g('CallerIDName'),
-    parkee_caller_id_num: g('CallerIDNum'),
-    parkee_connected_line_name: g('ConnectedLineName'),
-    parkee_connected_line_num: g('ConnectedLineNum'),
-    parkee_account_code: g('AccountCode'),
-    parkee_context: g('Context'),
-    parkee_exten: g('Exten'),
-    parkee_priority: g('Priority'),
-    parker_dial_string: f.ParkerDialString ?? '',
-    parking_lot: f.Parkinglot ?? '',
-    parking_space: f.ParkingSpace ?? '',
+    parkee_unique_id: own(f.ParkeeUniqueid ?? ''),
+    parkee_linked_id: own(f.ParkeeLinkedid ?? ''),
+    parkee_channel: own(f.ParkeeChannel ?? ''),
+    parkee_channel_state: own(f.ParkeeChannelState ?? ''),
+    parkee_channel_state_desc: own(f.ParkeeChannelStateDesc ?? ''),
+    parkee_caller_id_name: own(f.ParkeeCallerIDName ?? ''),
+    parkee_caller_id_num: own(f.ParkeeCallerIDNum ?? ''),
+    parkee_connected_line_name: own(f.ParkeeConnectedLineName ?? ''),
+    parkee_connected_line_num: own(f.ParkeeConnectedLineNum ?? ''),
+    parkee_account_code: own(f.ParkeeAccountCode ?? ''),
+    parkee_context: own(f.ParkeeContext ?? ''),
+    parkee_exten: own(f.ParkeeExten ?? ''),
+    parkee_priority: own(f.ParkeePriority ?? ''),
+    parker_dial_string: own(f.ParkerDialString ?? ''),
+    parking_lot: own(f.Parkinglot ?? ''),
+    parking_space: own(f.ParkingSpace ?? ''),
     timeout: num(f.ParkingTimeout),
     duration: num(f.ParkingDuration),
     at: nowMs,
