@@ -145,6 +145,28 @@ test('recording: random-size pieces (1 B .. 96 KiB) give the identical message l
   }
 });
 
+test('UTF-8 everywhere a message can hold it: learned and generic events, keys, repeated keys, neighbours untouched', () => {
+  // bytes are decoded as latin1 and only messages holding a byte >= 0x80 are turned into UTF-8: each path checked
+  const text =
+    'Event: Newchannel\r\nChannel: PJSIP/a\r\nCallerIDName: plain\r\n\r\n' + // learns the shape
+    'Event: Newchannel\r\nChannel: PJSIP/ö\r\nCallerIDName: Jörg € 😀\r\n\r\n' + // the learned shape, UTF-8 values
+    'Event: Newchannel\r\nChannel: PJSIP/b\r\nCallerIDName: ascii\r\n\r\n' + // after it in the same piece
+    'Event: VarSet\r\nVariable: Ünal\r\nVariable: x\r\nVariable: 😀\r\n\r\n' + // repeated key, generic
+    'Event: Odd\r\nSchlüssel: Wert ä\r\n\r\n'; // a non-ASCII key
+  for (const cut of [0, 40, 60, 75, 120, 140, 170, 200]) {
+    const bytes = Buffer.from(text, 'utf8');
+    const ms = parseText(bytes.subarray(0, cut), bytes.subarray(cut));
+    assert.deepEqual(
+      ms.map((m) => m.fields.CallerIDName ?? m.fields.Variable ?? m.fields['Schlüssel']),
+      ['plain', 'Jörg € 😀', 'ascii', 'Ünal', 'Wert ä'],
+      `cut at ${cut}`,
+    );
+    assert.equal(ms[1]?.fields.Channel, 'PJSIP/ö');
+    assert.deepEqual(ms[3]?.multi?.Variable, ['Ünal', 'x', '😀']);
+    assert.deepEqual(Object.keys(ms[4]?.fields ?? {}), ['Event', 'Schlüssel']);
+  }
+});
+
 test('UTF-8 characters split across chunks at every byte position decode intact', () => {
   const message = Buffer.from('Event: Newchannel\r\nCallerIDName: Jörg € 😀 Ünal\r\n\r\n', 'utf8');
   for (let cut = 1; cut < message.length; cut++) {
