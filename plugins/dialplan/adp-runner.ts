@@ -33,6 +33,8 @@ interface Run {
   /** CommandID -> the step waiting for its AsyncAGIExec, and the waiter (null: the session ended first). */
   pending: Map<string, { step: AdpSessionStep; resolve: (r: AgiResult | null) => void }>;
   ended: boolean;
+  /** Set while letGo's SET VARIABLE + ASYNCAGI BREAK are under way; settles (never rejects) when they have. */
+  releasing?: Promise<void>;
 }
 
 /** 200 and not result=-1 (failure or hangup); EXEC answers result=-2 when the application does not exist. */
@@ -97,7 +99,15 @@ export class AdpRunner {
     if (!uid) return;
     this.lost.delete(uid);
     const run = this.runs.get(uid);
-    if (run) this.finish(run, run.session.outcome ?? 'HANGUP');
+    if (!run) return;
+    // The AGI ended while the gateway was letting the call go (after a command failed): whether that was its BREAK or
+    // a hangup is told by the release itself, which fails on a channel that left AGI (letGo then says HANGUP). A
+    // command answers result=-1 on a hangup (e.g. EXEC Wait), and AsyncAGIEnd may come in a later read than it.
+    if (run.releasing !== undefined && !run.ended) {
+      run.releasing.then(() => this.finish(run, run.session.outcome ?? 'HANGUP'));
+      return;
+    }
+    this.finish(run, run.session.outcome ?? 'HANGUP');
   }
 
   // ---- life cycle ----
@@ -283,8 +293,13 @@ export class AdpRunner {
     run.session.outcome = outcome;
     run.session.status = 'ending';
     this.touch(run);
+    const released = this.release(run.session.channel, outcome);
+    run.releasing = released.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await this.release(run.session.channel, outcome);
+      await released;
     } catch (e) {
       if (e instanceof AmiError) this.finish(run, 'HANGUP');
       else if (!(e instanceof AmiNotConnectedError))

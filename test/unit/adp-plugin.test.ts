@@ -35,6 +35,8 @@ interface FakeChannel {
   args: string[];
   /** what `core show channels concise` shows: AGI, or (as Asterisk 22 does) the last application an EXEC ran */
   app: [string, string];
+  /** hanging up: AGI actions on it answer Error, after a round trip (see hangup's endLater) */
+  leaving?: boolean;
 }
 
 /** Enough of Asterisk for AsyncAGI: channels in AGI(agi:async,...), the AGI / Getvar / Command actions. */
@@ -61,6 +63,10 @@ class FakeAsterisk implements AmiPort {
       throw e;
     }
     if (!ch) throw new AmiError(`Channel ${h.Channel} does not exist.`, msg({ Response: 'Error' }));
+    if (ch.leaving) {
+      await new Promise((r) => setTimeout(r, 20));
+      throw new AmiError(`Channel ${h.Channel} does not exist.`, msg({ Response: 'Error' }));
+    }
     this.agi.push([ch.uid, String(h.Command)]);
     ch.queue.push({ cmd: String(h.Command), id: String(h.CommandID) });
     setImmediate(() => this.runQueue(ch));
@@ -103,12 +109,24 @@ class FakeAsterisk implements AmiPort {
     return c;
   }
 
-  hangup(uid: string): void {
+  /**
+   * The channel hangs up. endLater: AsyncAGIEnd and Hangup come in a later read than the blocked command's
+   * AsyncAGIExec (as they may from a real Asterisk), and an AGI action sent in between answers Error only after them.
+   */
+  hangup(uid: string, opts: { endLater?: boolean } = {}): void {
     const c = this.channels.get(uid)!;
     if (c.blocked) this.emit(msg({ Event: 'AsyncAGIExec', ...this.block(c), Result: enc('200 result=-1\n'), CommandId: c.blocked.id }));
-    if (c.inAgi) this.emit(msg({ Event: 'AsyncAGIEnd', ...this.block(c) }));
-    this.emit(msg({ Event: 'Hangup', ...this.block(c), Cause: '16' }));
-    this.channels.delete(uid);
+    const end = () => {
+      if (c.inAgi) this.emit(msg({ Event: 'AsyncAGIEnd', ...this.block(c) }));
+      this.emit(msg({ Event: 'Hangup', ...this.block(c), Cause: '16' }));
+      this.channels.delete(uid);
+    };
+    if (!opts.endLater) {
+      end();
+      return;
+    }
+    c.leaving = true;
+    setTimeout(end, 5);
   }
 
   /** The blocked command (EXEC Wait) finishes; announce = send its AsyncAGIExec (false: while AMI was away). */
@@ -484,6 +502,20 @@ test('a hangup during a command ends the session (HANGUP); nothing more is sent'
   );
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(sent('u-hup'), ['EXEC Set A=1', 'EXEC Wait 600'], 'nothing queued on a channel that is gone');
+});
+
+test('a hangup whose AsyncAGIEnd comes after the failed command was seen is still HANGUP, not FAILED', async () => {
+  await adpma('late', ['EXEC Wait 600', 'EXEC Set B=1']);
+  ami.call('u-late', ['late']);
+  await eventually(() => Boolean(ami.channels.get('u-late')?.blocked), 3000, 'EXEC Wait running in the fake Asterisk');
+  // the gateway sees result=-1, starts letting the call go (FAILED), and only then AsyncAGIEnd arrives
+  ami.hangup('u-late', { endLater: true });
+  const ended = await sessionEnded('u-late');
+  assert.equal(ended.outcome, 'HANGUP');
+  assert.deepEqual(
+    ended.adps.map((x: any) => x.status),
+    ['failed', 'skipped'],
+  );
 });
 
 test('the channel vanishes between two commands (AGI action answers Error): the session ends', async () => {
