@@ -16,10 +16,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
-import { parseConfig } from '../core/config.ts';
-import { Gateway } from '../core/gateway.ts';
+import type { Gateway } from '../core/gateway.ts';
 import { createLogger } from '../core/log.ts';
 import { PUBLISH_WINDOW } from '../plugins/nats/link.ts';
+import { gatewayIn } from '../test/support/gateway.ts';
 import { NatsServer, natsSkipReason } from '../test/support/nats.ts';
 import { MARK } from './support/ami-feeder.ts';
 import { isMain } from './support/is-main.ts';
@@ -134,18 +134,18 @@ export async function benchNats(
   let nc: NatsConnection | undefined;
   try {
     const { gw: amiPort } = await feeder.ready;
-    const cfg = parseConfig(
-      JSON.stringify({
+    gw = await gatewayIn(
+      dir,
+      {
         ami: { host: '127.0.0.1', port: amiPort, username: 'bench', secret: 'bench' },
         data_dir: dir,
         asterisk: { config_dir: dir },
         plugins: ['core', 'nats'],
         nats: { servers: [server.url], pbx_id: 'gw', stream: STREAM, buffer_max_events: 1_000_000 },
-      }),
-      path.join(dir, 'gateway.yaml'),
+      },
       ['core', 'nats'],
+      { logger: createLogger('bench', 'silent') },
     );
-    gw = await Gateway.create(cfg, createLogger('bench', 'silent'));
     await gw.start();
     const g = gw;
     const settled = async () => {

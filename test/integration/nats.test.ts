@@ -12,11 +12,11 @@ import WebSocket from 'ws';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startFakeAmi, type FakeAmi } from '../../bench/support/fake-ami.ts';
-import { parseConfig } from '../../core/config.ts';
-import { Gateway } from '../../core/gateway.ts';
+import type { Gateway } from '../../core/gateway.ts';
 import { BUILTIN_PLUGINS } from '../../core/plugins/builtin.ts';
 import { TESTBED } from '../asterisk/testbed.ts';
 import { ADMIN, skipReason, startBed, type Bed } from '../support/bed.ts';
+import { gatewayIn } from '../support/gateway.ts';
 import { client, eventually } from '../support/http.ts';
 import { testLogger } from '../support/log.ts';
 import { value } from '../support/metrics.ts';
@@ -65,8 +65,9 @@ const fakes: FakeGw[] = [];
 async function fakeGateway(pbxId: string, nats: Record<string, unknown>, metrics = false): Promise<FakeGw> {
   const ami = await startFakeAmi();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-nats-'));
-  const config = parseConfig(
-    JSON.stringify({
+  const gw = await gatewayIn(
+    dir,
+    {
       http: { host: '127.0.0.1', port: 0 },
       ami: { host: '127.0.0.1', port: ami.port, username: 'fake', secret: 'fake', reconnect_max_ms: 1000 },
       asterisk: { config_dir: dir },
@@ -75,11 +76,10 @@ async function fakeGateway(pbxId: string, nats: Record<string, unknown>, metrics
       plugins: ['core', 'nats'],
       nats: { pbx_id: pbxId, stream: STREAM, publish_timeout_ms: 1000, fleet_keys: FLEET_KEYS, ...nats },
       ...(metrics ? { metrics: { enabled: true, port: 0 } } : {}),
-    }),
-    path.join(dir, 'gateway.yaml'),
+    },
     BUILTIN_PLUGINS.map((p) => p.name),
+    { logger: testLogger(pbxId) },
   );
-  const gw = await Gateway.create(config, testLogger(pbxId));
   await gw.start();
   await ami.loggedIn;
   await eventually(() => gw.status().plugins.every((p) => p.live), 15000, `${pbxId} live`);
