@@ -134,6 +134,16 @@ const mapLot = <W>(f: (s: LotValueSchema) => W) =>
 /** The lot options a PUT may send (null counts as not given). */
 export const LOT_OPTIONS = mapLot((s) => opt(s));
 
+/** What GET shows of a lot that is not an option (Asterisk's reading of them): accepted and ignored on PUT and PATCH. */
+const LOT_READ_ONLY = {
+  name: ignored(),
+  start_space: ignored(),
+  stop_spcae: ignored(),
+  stop_space: ignored(),
+  timeout: ignored(),
+  tm_update: ignored(),
+};
+
 /**
  * PUT /admin/park/parkinglots/<name>: the lot's section becomes these options (values are strings; numbers and
  * booleans are written as text). What GET shows (name, spaces, timeout) is Asterisk's reading of the options, not an
@@ -141,12 +151,7 @@ export const LOT_OPTIONS = mapLot((s) => opt(s));
  */
 export const ParkingLotOptionsSchema = obj({
   ...LOT_OPTIONS,
-  name: ignored(),
-  start_space: ignored(),
-  stop_spcae: ignored(),
-  stop_space: ignored(),
-  timeout: ignored(),
-  tm_update: ignored(),
+  ...LOT_READ_ONLY,
 });
 export type ParkingLotOptions = Out<typeof ParkingLotOptionsSchema>;
 
@@ -156,12 +161,7 @@ export type ParkingLotOptions = Out<typeof ParkingLotOptionsSchema>;
  */
 export const ParkingLotPatchSchema = obj({
   ...mapLot((s) => v.optional(v.nullable(s))),
-  name: ignored(),
-  start_space: ignored(),
-  stop_spcae: ignored(),
-  stop_space: ignored(),
-  timeout: ignored(),
-  tm_update: ignored(),
+  ...LOT_READ_ONLY,
 });
 export type ParkingLotPatch = Out<typeof ParkingLotPatchSchema>;
 
