@@ -85,26 +85,25 @@ export class NatsServer {
     throw new Error(`nats-server did not accept on ${this.port} within 15 s: ${this.output}`);
   }
 
-  /** Stop the server (by its pid) and wait until it is gone. */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    this.proc = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(t);
+  /** Stop the server (by its pid: SIGTERM, SIGKILL after 5 s) and wait until it is gone. */
+  stop(): Promise<void> {
+    return this.end('SIGTERM');
   }
 
   /** Kill the server (SIGKILL: what it had not read from its sockets is gone) and wait until it is gone. */
-  async kill(): Promise<void> {
+  kill(): Promise<void> {
+    return this.end('SIGKILL');
+  }
+
+  private async end(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     const p = this.proc;
     this.proc = null;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill('SIGKILL');
+    p.kill(signal);
+    const t = signal === 'SIGKILL' ? undefined : setTimeout(() => p.kill('SIGKILL'), 5000);
     await gone;
+    clearTimeout(t);
   }
 
   /** Stop (or kill), then start again on the same port with the same store (a broker restart, or a crash). */
