@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { MARK } from './support/ami-feeder.ts';
 import { startBenchGateway } from './support/gateway.ts';
 import { isMain } from './support/is-main.ts';
+import { rssMb } from '../test/support/proc.ts';
 import { unitEnvironment } from '../test/support/unit-environment.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -160,7 +161,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
           ? [path.join(HERE, '..', 'node_modules', '.bin', 'bun'), [script], { ...process.env, ...unitEnvironment() }]
           : [process.execPath, ['--import', 'tsx', script], process.env];
       const child = spawn(cmd, [...args, String(ports[runtime]), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
-      const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+      const rss = () => rssMb(child.pid!);
       try {
         const port = await new Promise<number>((resolve, reject) => {
           child.stdout!.once('data', (d) => resolve(JSON.parse(String(d).split('\n')[0]!).port));

@@ -21,6 +21,7 @@ import { AsteriskTestbed, TESTBED } from '../asterisk/testbed.ts';
 import { ADMIN, skipReason } from '../support/bed.ts';
 import { client, eventually } from '../support/http.ts';
 import { noteSecret } from '../support/secrets.ts';
+import { rssMb } from '../support/proc.ts';
 import { unitEnvironment } from '../support/unit-environment.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -320,8 +321,7 @@ test('smoke: the WebSocket streams the core.channel events of a call', { skip, t
 
 test('smoke: SIGTERM stops the binary cleanly: sockets closed with 1001, exit 0, "stopped" logged', { skip, timeout: 30000 }, async () => {
   assert.ok(socket && socket.ws.readyState === WebSocket.OPEN, 'the WebSocket of the previous test is still open');
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${smoke!.pid}/status`, 'utf8'));
-  console.log(`binary RSS after the smoke suite, every plugin on the real Asterisk: ${(Number(rss?.[1]) / 1024).toFixed(0)} MB`);
+  console.log(`binary RSS after the smoke suite, every plugin on the real Asterisk: ${rssMb(smoke!.pid!).toFixed(0)} MB`);
   const t0 = performance.now();
   smoke!.kill('SIGTERM');
   const exit = await Promise.race([smokeExit, sleep(15000).then(() => null)]);

@@ -20,13 +20,14 @@
 // Sizes: SOAK_SECONDS of churn (default 25: the quick form CI runs, ~40 s in all); `npm run test:long` runs 300.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { type FakeAmi, startFakeAmi } from '../../bench/support/fake-ami.ts';
+import { rssMb as processRss } from '../support/proc.ts';
 import { unitEnvironment } from '../support/unit-environment.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 25);
@@ -111,10 +112,7 @@ function tick(k: number): string {
 
 // ---- the gateway process ----
 
-function rssMb(): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-  return Number(m![1]) / 1024;
-}
+const rssMb = () => processRss(child.pid!);
 
 const gcWaiters: ((m: { rss: number; heap: number }) => void)[] = [];
 /** The gateway's RSS and heap after a full garbage collection in it: what it retains. */
