@@ -156,9 +156,10 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
     const processRss = async (runtime: 'bun' | 'node') => {
       const dir = mkdtempSync(path.join(os.tmpdir(), `gw-bench-rss-${runtime}-`));
       const script = path.join(HERE, '..', 'test', 'support', 'soak-gateway.ts');
+      const unitEnv = runtime === 'bun' ? unitEnvironment() : {};
       const [cmd, args, env] =
         runtime === 'bun'
-          ? [path.join(HERE, '..', 'node_modules', '.bin', 'bun'), [script], { ...process.env, ...unitEnvironment() }]
+          ? [path.join(HERE, '..', 'node_modules', '.bin', 'bun'), [script], { ...process.env, ...unitEnv }]
           : [process.execPath, ['--import', 'tsx', script], process.env];
       const child = spawn(cmd, [...args, String(ports[runtime]), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
       const rss = () => rssMb(child.pid!);
@@ -202,7 +203,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
         clearInterval(timer);
         peak = Math.max(peak, rss());
         await clients.ask({ cmd: 'close', group });
-        return { before, connected, peak, phases, env: runtime === 'bun' ? unitEnvironment() : {} };
+        return { before, connected, peak, phases, env: unitEnv };
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));

@@ -45,6 +45,8 @@ const TIMEOUT_MS = (SECONDS + 120) * 1000;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
+/** Under Bun the gateway runs as the shipped unit runs the binary: with its Environment= lines. */
+const UNIT_ENV = isBun ? unitEnvironment() : {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let ami: FakeAmi;
@@ -135,7 +137,7 @@ before(
     ami = await startFakeAmi();
     const script = path.join(HERE, '..', 'support', 'soak-gateway.ts');
     const args = isBun ? [script] : ['--import', 'tsx', script];
-    const env = { ...process.env, ...(isBun ? unitEnvironment() : {}) };
+    const env = { ...process.env, ...UNIT_ENV };
     child = spawn(process.execPath, [...args, String(ami.port), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
@@ -289,7 +291,7 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
   console.log(
     `soak after a full GC in the gateway, RSS / heap MB: loaded ${gcLoaded.rss.toFixed(0)} / ${gcLoaded.heap.toFixed(0)}, ` +
       `at 60 % ${mid.rss.toFixed(0)} / ${mid.heap.toFixed(0)}, end ${gcEnd.rss.toFixed(0)} / ${gcEnd.heap.toFixed(0)}` +
-      (isBun ? `; the gateway ran with the unit's ${JSON.stringify(unitEnvironment())}` : ''),
+      (isBun ? `; the gateway ran with the unit's ${JSON.stringify(UNIT_ENV)}` : ''),
   );
 
   for (const s of sockets) s.ws.close();
