@@ -336,6 +336,24 @@ test('a stream made by the operator with asterisk.> is narrowed: requests never 
   }
 });
 
+/**
+ * After churn: wait until the gateway's bus is quiet (the AMI bytes written last may still be read after the churn
+ * stops) and every event is out to the broker; then its last seq is the count to compare the stream with.
+ */
+async function quietAndFlushed(fake: FakeGw, what: string): Promise<number> {
+  let seen = -1;
+  await eventually(
+    () => {
+      const quiet = fake.gw.bus.seq === seen;
+      seen = fake.gw.bus.seq;
+      return quiet && fake.gw.status().nats?.connected === true && fake.gw.status().nats?.buffered === 0;
+    },
+    30000,
+    what,
+  );
+  return fake.gw.bus.seq;
+}
+
 test('the broker restarted mid-churn: no event is lost within the buffer bound', T, async () => {
   const fake = fakes[0]!;
   const from = fake.gw.bus.seq;
@@ -347,9 +365,8 @@ test('the broker restarted mid-churn: no event is lost within the buffer bound',
   } finally {
     clearInterval(churn);
   }
-  const to = fake.gw.bus.seq;
+  const to = await quietAndFlushed(fake, 'flushed after the restart');
   assert.ok(to - from > 200, `churned ${to - from} events`);
-  await eventually(() => fake.gw.status().nats?.connected && fake.gw.status().nats?.buffered === 0, 30000, 'flushed after the restart');
   assert.equal(fake.gw.status().nats!.dropped, 0);
   const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
   const seqs = contiguous(frames, fake.gw.bus.runId);
@@ -372,18 +389,7 @@ test('the broker killed mid-churn with a full publish window: every event stored
   } finally {
     clearInterval(churn);
   }
-  // the AMI bytes written last may still be read after the churn stops: count once the bus is quiet
-  let seen = -1;
-  await eventually(
-    () => {
-      const quiet = fake.gw.bus.seq === seen;
-      seen = fake.gw.bus.seq;
-      return quiet && fake.gw.status().nats?.connected === true && fake.gw.status().nats?.buffered === 0;
-    },
-    30000,
-    'flushed after the crash',
-  );
-  const to = fake.gw.bus.seq;
+  const to = await quietAndFlushed(fake, 'flushed after the crash');
   assert.ok(to - from > 1000, `churned ${to - from} events`);
   assert.equal(fake.gw.status().nats!.dropped, 0);
   const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
