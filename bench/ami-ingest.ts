@@ -113,7 +113,8 @@ export async function benchIngest(opts: { repeat?: number; rounds?: number } = {
 
 export function printIngest(r: IngestResult): void {
   const f = (n: number) => Math.round(n).toLocaleString('en-US').padStart(11);
-  console.log('AMI ingest (recorded Asterisk 22 stream, 40 replays over loopback, messages/s):');
+  const runtime = process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.version}`;
+  console.log(`AMI ingest (recorded Asterisk 22 stream, 40 replays over loopback, messages/s, ${runtime}):`);
   console.log(`  raw split reader        ${f(r.raw)}`);
   console.log(`  ours: parse only        ${f(r.parse)}`);
   console.log(`  ours: parse + state     ${f(r.state)}`);

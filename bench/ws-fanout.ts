@@ -110,6 +110,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
         lost: events * sockets - got.frames,
         fps: got.frames / seconds,
         serverUsPerFrame: (((await serverCpu(group)) - cpu0) * 1000) / got.frames,
+        clientUsPerFrame: (got.cpuMs * 1000) / got.frames,
         clientCpu: got.cpuMs / 1000 / seconds,
       };
     };
@@ -145,6 +146,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
         max: Math.max(...xs.map((x) => x.max)) / 1000,
         fps: med((x) => x.fps),
         serverUsPerFrame: med((x) => x.serverUsPerFrame),
+        clientUsPerFrame: med((x) => x.clientUsPerFrame),
         clientCpu: med((x) => x.clientCpu),
         lost: xs.reduce((a, x) => a + x.lost, 0),
         closed: Math.max(...xs.map((x) => x.closed)),
@@ -249,12 +251,23 @@ export function printWsFanout(r: Awaited<ReturnType<typeof benchWsFanout>>): voi
   const goal = r.rates.find((x) => x.rate === 1000) ?? r.rates[0]!;
   console.log(`  p99 goal < 5 ms at ${n(goal.rate)} events/s: gateway ${goal.gw.p99 < 5 ? 'met' : 'MISSED'}`);
   const b = r.burstResult;
-  console.log(`  burst of ${n(r.burst)} events            frames/s   server CPU per frame   client process CPU`);
+  console.log(`  burst of ${n(r.burst)} events            frames/s   server CPU per frame   client process CPU   client CPU per frame`);
   for (const [name, z] of both(b)) {
     console.log(
-      `    ${name.padEnd(24)} ${n(z.fps).padStart(9)}   ${z.serverUsPerFrame.toFixed(2).padStart(9)} µs   ${n(z.clientCpu * 100).padStart(9)} % of a core`,
+      `    ${name.padEnd(24)} ${n(z.fps).padStart(9)}   ${z.serverUsPerFrame.toFixed(2).padStart(9)} µs   ${n(z.clientCpu * 100).padStart(9)} % of a core` +
+        `   ${z.clientUsPerFrame.toFixed(2).padStart(9)} µs`,
     );
   }
+  // The clients are one process reading every socket in turn: its CPU per frame times the sockets is how long it
+  // takes to read one event on all of them, a floor under the latency of the last socket whatever the server does.
+  // Taken from the burst, where a read often carries several frames: the cheapest case, so the floor is low if anything.
+  const us = b.bare.clientUsPerFrame;
+  console.log(
+    `    the client process (bare ws's frames) needs ${((us * r.sockets) / 1000).toFixed(1)} ms of CPU to read one event on ` +
+      `${n(r.sockets)} sockets, a floor under the last socket's latency, and ${((us * r.sockets * 1000) / 1e6).toFixed(1)} ` +
+      `cores to keep up with 1,000 events/s`,
+  );
+
   const ratio = b.gw.fps / b.bare.fps;
   console.log(
     `    ratio gateway/bare   ${ratio.toFixed(2)}   (goal >= 0.70)${ratio >= 0.7 ? '' : '   MISSED'}` +
