@@ -67,9 +67,26 @@ export class EventBus {
   }
   /**
    * Tests set this: every published payload is then checked against its declared schema, and a mismatch is
-   * reported here (production does not pay for the check).
+   * reported here (production does not pay for the check). checkUnchanged() reports here too.
    */
   onInvalid: ((type: string, problem: string) => void) | null = null;
+
+  /** While onInvalid is set: the last payloads published, each with its JSON text at the time (see checkUnchanged). */
+  private readonly sent: { type: string; data: unknown; json: string }[] = [];
+  private static readonly SENT_KEPT = 20_000;
+
+  /**
+   * Tests call this: a payload changed after it was published is reported to onInvalid. The resume ring keeps the
+   * payload objects, so a publisher that goes on changing one (a live state object handed out as is) would make a
+   * resumed socket replay the object as it is now, not the event the other sockets got.
+   */
+  checkUnchanged(): void {
+    for (const s of this.sent) {
+      if (JSON.stringify(s.data) !== s.json) {
+        this.onInvalid?.(s.type, `the payload changed after it was published (was ${s.json.slice(0, 300)})`);
+      }
+    }
+  }
 
   publish<S extends v.GenericSchema>(spec: EventSpec<S>, data: v.InferOutput<S>, audience?: readonly string[]): void {
     if (this.onInvalid) {
@@ -78,6 +95,8 @@ export class EventBus {
         const i = r.issues[0];
         this.onInvalid(spec.type, `${i.path?.map((p) => String((p as { key?: unknown }).key)).join('.') ?? '(payload)'}: ${i.message}`);
       }
+      if (this.sent.length >= EventBus.SENT_KEPT) this.sent.shift();
+      this.sent.push({ type: spec.type, data, json: JSON.stringify(data) });
     }
     if (this.listeners.size === 0 && this.replayCapacity === 0) return;
     // isoNow: the same text as new Date().toISOString(), formatted once per millisecond (AMI bursts publish

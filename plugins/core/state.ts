@@ -10,6 +10,11 @@ import { isoNow } from '../../core/live/clock.ts';
 export type Channel = Omit<ChannelView, 'duration'> & {
   /** ms since epoch; duration is derived from it when rendering */
   created: number;
+  /**
+   * `variables` was handed out by renderChannel (an event payload, which the resume ring keeps): the next change
+   * copies it first, so a payload already published stays as it was sent.
+   */
+  variablesOut: boolean;
 };
 export type { DeviceState, Module, SystemInfo };
 
@@ -49,6 +54,7 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
     recording: null,
     created,
     tm_update: now(),
+    variablesOut: false,
   };
 }
 
@@ -57,6 +63,7 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
  * spread: it runs for every channel event published on the bus, and a spread copy is several times slower.
  */
 export function renderChannel(c: Channel, nowMs = Date.now()): ChannelView {
+  c.variablesOut = true;
   return {
     unique_id: c.unique_id,
     linked_id: c.linked_id,
@@ -157,7 +164,14 @@ export class CoreState {
     if (!c || !m.fields.Variable) return; // globals come with Uniqueid "none"
     const value = m.fields.Value ?? '';
     // see keep(); the name needs no copy: a property name is kept as the engine's own (interned) string
-    if (c.variables[m.fields.Variable] !== value) c.variables[m.fields.Variable] = own(value);
+    if (c.variables[m.fields.Variable] !== value) {
+      if (c.variablesOut) {
+        // copy on write: the object handed out in earlier payloads keeps what they said
+        c.variables = { ...c.variables };
+        c.variablesOut = false;
+      }
+      c.variables[m.fields.Variable] = own(value);
+    }
     c.tm_update = now();
     this.channels.touch();
   }

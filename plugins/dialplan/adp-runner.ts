@@ -23,6 +23,14 @@ import { asyncAgiArgs, parseAgiEnv, parseAgiResult, parseCommand, parseConciseCh
 import type { AdpService } from './adp-service.ts';
 import { events, type AdpSession, type AdpSessionStep, type Outcome } from './schemas.ts';
 
+/**
+ * The session as it is now, for an event payload: the live session and its steps go on changing, and the resume
+ * ring keeps payloads, so one handed out as is would be replayed as it is later, not as it was sent.
+ */
+function snapshot(s: AdpSession, tmUpdate = s.tm_update): AdpSession {
+  return { ...s, adps: s.adps.map((step) => ({ ...step })), tm_update: tmUpdate };
+}
+
 /** The channel variable that names the adpma when AGI(agi:async) has no argument. */
 export const ADPMA_VARIABLE = 'ADPMA';
 /** The channel variable the gateway sets before letting the call go on. */
@@ -189,7 +197,7 @@ export class AdpRunner {
     const run: Run = { session, pending: new Map(), ended: false };
     this.runs.set(uid, run);
     this.sessions.set(uid, session);
-    this.bus.publish(events.sessionStarted, session);
+    this.bus.publish(events.sessionStarted, snapshot(session));
     this.drive(run).catch((e) => {
       this.log.error(`async dialplan on ${channel} failed:`, e);
       if (!run.ended) this.letGo(run, 'FAILED').catch(() => undefined);
@@ -243,7 +251,7 @@ export class AdpRunner {
       step.status = 'running';
       const reply = await this.exec(run, step);
       if (reply === null || run.ended) return; // the session ended (hangup, AGI over, AMI gone)
-      this.bus.publish(events.sessionUpdated, s);
+      this.bus.publish(events.sessionUpdated, snapshot(s));
       if ((step.status as AdpSessionStep['status']) === 'failed') {
         // set by the AsyncAGIExec handler
         for (const rest of s.adps) if (rest.status === 'pending') rest.status = 'skipped';
@@ -327,6 +335,6 @@ export class AdpRunner {
     run.pending.clear();
     this.runs.delete(s.unique_id);
     this.sessions.delete(s.unique_id);
-    if (publish) this.bus.publish(events.sessionEnded, { ...s, tm_update: isoNow() });
+    if (publish) this.bus.publish(events.sessionEnded, snapshot(s, isoNow()));
   }
 }

@@ -28,8 +28,9 @@ export default definePlugin({
     const peers = new PeerView(state, live);
     registerPeerRoutes(ctx, state, peers, (name) => service.refreshEndpointSoon(name));
     service.onEndpoints = (names) => peers.afterRead(names);
+    // Rows are published as copies: the state goes on changing its rows in place, and the resume ring keeps payloads.
     service.onContacts = (cs) => {
-      for (const c of cs) live.publish(events.contactUpdated, c);
+      for (const c of cs) live.publish(events.contactUpdated, { ...c });
     };
     return {
       // the kit cancels its re-reads on reset and close; the service's close stops its expiry timer
@@ -48,8 +49,8 @@ export default definePlugin({
       events: {
         ContactStatus: live.on((m) => {
           const { contact, removed, unknown } = state.contactStatus(m);
-          live.publish(events.contactUpdated, contact);
-          live.publish(events.contactRemoved, removed);
+          live.publish(events.contactUpdated, contact && { ...contact });
+          live.publish(events.contactRemoved, removed && { ...removed });
           peers.contactChanged(contact ?? removed, m.fields.EndpointName);
           // a new registration: the event lacks the contact's id and details, its endpoint's detail read has them
           if (unknown) {
@@ -66,7 +67,7 @@ export default definePlugin({
         DeviceStateChange: live.on((m) => {
           const ep = state.deviceState(m);
           if (!ep) return;
-          live.publish(events.endpointUpdated, ep);
+          live.publish(events.endpointUpdated, { ...ep });
           if (!live.replaying) service.refreshEndpointSoon(ep.object_name);
         }),
         Registry: live.on((m) => {

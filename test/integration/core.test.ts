@@ -310,9 +310,13 @@ test('a socket dropped mid-churn and resumed gets exactly the events an uninterr
   await eventually(() => first.messages.some((m) => m.data?.channel?.startsWith('Local/8101@')), 10000, 'first call seen');
   first.ws.close();
   const last = first.messages.at(-1);
-  // while it is away: more calls come and go
+  // while it is away: more calls come and go, and a variable is set on a channel whose updates were already sent
+  // (the replay must be those updates as they were sent, not the channel as it is now)
   await originateWait('8102');
   await originateWait('8103');
+  await eventually(() => steady.messages.some((m) => m.data?.channel?.startsWith('Local/8102@')), 10000, '8102 seen');
+  const c8102 = steady.messages.find((m) => m.data?.channel?.startsWith('Local/8102@')).data.channel;
+  await bed.gateway.ami.action('Setvar', { Channel: c8102, Variable: 'GW_RESUME_TEST', Value: 'set while away' });
   await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/810[12]@/' });
   const resumed = await openSocket(bed.api.token!, `&resume=${last.run}:${last.seq}`);
   await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\/8103@/' });
@@ -320,10 +324,14 @@ test('a socket dropped mid-churn and resumed gets exactly the events an uninterr
     s.messages.filter((m) => m.type === 'core.channel.hangup' && m.data.channel.startsWith('Local/8103@')).length === 2;
   await eventually(() => hung(steady) && hung(resumed), 15000, 'both sockets see the last hangups');
   await new Promise((r) => setTimeout(r, 300));
-  const after = (s: { messages: any[] }) =>
-    s.messages.filter((m) => m.seq > last.seq && m.type !== 'hello').map((m) => `${m.seq} ${m.type}`);
+  // whole frames: the same events, in the same order, with the same content
+  const after = (s: { messages: any[] }) => s.messages.filter((m) => m.seq > last.seq && m.type !== 'hello').map((m) => JSON.stringify(m));
   assert.ok(after(steady).length > 10, `${after(steady).length} events while away and after`);
-  assert.deepEqual(after(resumed), after(steady), 'no gap, no duplicate');
+  assert.ok(
+    after(steady).some((f) => f.includes('"GW_RESUME_TEST":"set while away"')),
+    'the variable shows in the frames after it was set (the hangup)',
+  );
+  assert.deepEqual(after(resumed), after(steady), 'no gap, no duplicate, no frame changed');
   steady.ws.close();
   resumed.ws.close();
 });

@@ -81,8 +81,9 @@ export async function startBed(
     BUILTIN_PLUGINS.map((p) => p.name),
     { logger: testLogger('gw') },
   );
-  // Every event a plugin publishes is checked against its declared schema (the AsyncAPI document's); a mismatch
-  // fails the test file when the bed closes.
+  // Every event a plugin publishes is checked against its declared schema (the AsyncAPI document's), and must not
+  // change after it was published (the resume ring replays the objects); a mismatch fails the test file when the
+  // bed closes.
   const badEvents: string[] = [];
   gateway.bus.onInvalid = (type, problem) => badEvents.push(`${type}: ${problem}`);
   const server = await gateway.start();
@@ -119,9 +120,10 @@ export async function startBed(
       await gateway.stop().catch(() => {});
       await asterisk.stop().catch(() => {});
       rmSync(dataDir, { recursive: true, force: true });
+      gateway.bus.checkUnchanged();
       if (badEvents.length)
         throw new Error(
-          `published events that do not match their declared schema:\n  ${[...new Set(badEvents)].slice(0, 20).join('\n  ')}`,
+          `published events that do not match their declared schema, or changed after they were published:\n  ${[...new Set(badEvents)].slice(0, 20).join('\n  ')}`,
         );
     },
   };

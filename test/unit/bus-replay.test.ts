@@ -1,0 +1,55 @@
+// The resume ring keeps payload objects, so a payload must not change once published: a resumed socket would be sent
+// the object as it is now instead of the event the other sockets got. The bus's test check finds a publisher that
+// breaks this, and the channel state (whose variables change in place on VarSet) hands out copies on write.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventBus } from '../../core/bus/bus.ts';
+import { event } from '../../core/contract/events.ts';
+import { dict, line, obj } from '../../core/contract/schema.ts';
+import { events } from '../../plugins/core/schemas.ts';
+import { CoreState, renderChannel } from '../../plugins/core/state.ts';
+
+const spec = event('core.channel.updated', 'test', obj({ variables: dict(line()) }), { like: '/admin/core/channels' });
+
+test('checkUnchanged reports a payload changed after it was published, and only that one', () => {
+  const bus = new EventBus(10);
+  const problems: string[] = [];
+  bus.onInvalid = (type, problem) => problems.push(`${type}: ${problem}`);
+  const changed = { variables: { A: '1' } };
+  const kept = { variables: { B: '2' } };
+  bus.publish(spec, changed);
+  bus.publish(spec, kept);
+  bus.checkUnchanged();
+  assert.deepEqual(problems, []);
+  changed.variables.A = 'later';
+  bus.checkUnchanged();
+  assert.equal(problems.length, 1);
+  assert.match(
+    problems[0] ?? '',
+    /^core\.channel\.updated: the payload changed after it was published \(was \{"variables":\{"A":"1"\}\}\)/,
+  );
+});
+
+test('a channel variable set after an update was published leaves that update, and its replay, as it was sent', () => {
+  const state = new CoreState();
+  const bus = new EventBus(10);
+  const problems: string[] = [];
+  bus.onInvalid = (type, problem) => problems.push(`${type}: ${problem}`);
+  const fields = (f: Record<string, string>) => ({ fields: { Uniqueid: '1.1', Channel: 'PJSIP/a-1', ...f } });
+  const publish = () =>
+    bus.publish(events.channelUpdated, renderChannel(state.upsertChannel(fields({ Event: 'Newstate', ChannelState: '6' }))!));
+
+  state.upsertChannel(fields({ Event: 'Newchannel', ChannelState: '0' }));
+  state.setVariable(fields({ Event: 'VarSet', Variable: 'FIRST', Value: 'a' }));
+  publish(); // seq 1: FIRST only
+  state.setVariable(fields({ Event: 'VarSet', Variable: 'SECOND', Value: 'b' }));
+  state.setVariable(fields({ Event: 'VarSet', Variable: 'FIRST', Value: 'changed' }));
+  publish(); // seq 2: both, FIRST changed
+  state.setVariable(fields({ Event: 'VarSet', Variable: 'THIRD', Value: 'c' })); // after the last publish: seen by REST only
+
+  const replay = bus.since(0)!.map((m) => (m.data as { variables: Record<string, string> }).variables);
+  assert.deepEqual(replay, [{ FIRST: 'a' }, { FIRST: 'changed', SECOND: 'b' }]);
+  assert.deepEqual(state.channels.get('1.1')!.variables, { FIRST: 'changed', SECOND: 'b', THIRD: 'c' });
+  bus.checkUnchanged();
+  assert.deepEqual(problems, []);
+});
