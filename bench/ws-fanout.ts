@@ -13,7 +13,8 @@
 //            not the server, set the pace, and the frames/s ratio flatters the slower server)
 //   RSS      of the gateway in its own process, as deployed (test/support/soak-gateway.ts), with 1,000 sockets and the
 //            same events (1,000 burst, then 1,000/s for 1 s), read from /proc every 50 ms: under Bun (the runtime the
-//            binary embeds) with the systemd unit's Environment= lines, and under Node (tsx)        goal < 150 MB
+//            binary embeds) with the systemd unit's Environment= lines, and under Node as `npm start` runs it
+//            (bundled by `bun build --target=node`, then node)                                   goal < 150 MB
 // The feeder (bench/support/ami-feeder.ts) and the 1,000 + 1,000 clients (bench/support/ws-clients.ts) run in their
 // own processes; the stamp travels in CallerIDName -> the channel's caller_id_name, on the monotonic clock all
 // processes share. Bounded: fixed event counts and a 30 s timeout per phase.
@@ -26,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { MARK } from './support/ami-feeder.ts';
 import { startBenchGateway } from './support/gateway.ts';
 import { isMain } from './support/is-main.ts';
+import { NODE, nodeBundle } from '../test/support/node-bundle.ts';
 import { rssMb } from '../test/support/proc.ts';
 import { unitEnvironment } from '../test/support/unit-environment.ts';
 
@@ -159,10 +161,11 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
       const dir = mkdtempSync(path.join(os.tmpdir(), `gw-bench-rss-${runtime}-`));
       const script = path.join(HERE, '..', 'test', 'support', 'soak-gateway.ts');
       const unitEnv = runtime === 'bun' ? unitEnvironment() : {};
-      const [cmd, args, env] =
-        runtime === 'bun'
-          ? [path.join(HERE, '..', 'node_modules', '.bin', 'bun'), [script], { ...process.env, ...unitEnv }]
-          : [process.execPath, ['--import', 'tsx', script], process.env];
+      // under Node as `npm start` runs the gateway: bundled, then plain node (test/support/node-bundle.ts)
+      const bundle = runtime === 'node' ? nodeBundle(script) : undefined;
+      const [cmd, args, env] = bundle
+        ? [NODE, [bundle.file], process.env]
+        : [path.join(HERE, '..', 'node_modules', '.bin', 'bun'), [script], { ...process.env, ...unitEnv }];
       const child = spawn(cmd, [...args, String(ports[runtime]), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
       const rss = () => rssMb(child.pid!);
       try {
@@ -209,6 +212,7 @@ export async function benchWsFanout(opts: { sockets?: number; rates?: number[]; 
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+        bundle?.remove();
         rmSync(dir, { recursive: true, force: true });
       }
     };
@@ -281,7 +285,7 @@ export function printWsFanout(r: Awaited<ReturnType<typeof benchWsFanout>>): voi
         .join(' ')})`,
       r.rss.bun,
     ],
-    ['Node (tsx)', r.rss.node],
+    ['Node, bundled as npm start runs it', r.rss.node],
   ] as const) {
     console.log(
       `    ${name}: ${n(x.before)} MB before the sockets, ${n(x.connected)} MB connected, peak ${n(x.peak)} MB` +

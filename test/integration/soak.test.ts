@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { type FakeAmi, startFakeAmi } from '../../bench/support/fake-ami.ts';
+import { NODE, nodeBundle } from '../support/node-bundle.ts';
 import { rssMb as processRss } from '../support/proc.ts';
 import { unitEnvironment } from '../support/unit-environment.ts';
 
@@ -51,6 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let ami: FakeAmi;
 let child: ChildProcess;
+let bundle: ReturnType<typeof nodeBundle> | undefined;
 let dir: string;
 let base: string;
 let token: string;
@@ -136,9 +138,11 @@ before(
     dir = mkdtempSync(path.join(os.tmpdir(), 'gw-soak-'));
     ami = await startFakeAmi();
     const script = path.join(HERE, '..', 'support', 'soak-gateway.ts');
-    const args = isBun ? [script] : ['--import', 'tsx', script];
+    // under Node, as `npm start` runs it: bundled, then plain node (see test/support/node-bundle.ts)
+    bundle = isBun ? undefined : nodeBundle(script);
+    const [cmd, args] = bundle ? [NODE, [bundle.file]] : [process.execPath, [script]];
     const env = { ...process.env, ...UNIT_ENV };
-    child = spawn(process.execPath, [...args, String(ami.port), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    child = spawn(cmd, [...args, String(ami.port), dir], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
@@ -177,6 +181,7 @@ after(
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     await ami?.close();
+    bundle?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
   },
   { timeout: 15_000 },
@@ -277,7 +282,7 @@ test(`soak: ${CHANNELS} channels, ${CALLERS} queue callers, ${SECONDS} s of chur
   const framesTotal = sockets.reduce((a, s) => a + s.frames, 0);
   const peak = Math.max(...samples.map((x) => x.rss));
   const mid = gcMid ?? gcEnd;
-  const runtime = isBun ? 'Bun' : 'Node';
+  const runtime = isBun ? 'Bun' : 'Node, bundled as npm start runs it';
   console.log(
     `soak (${runtime}, gateway in a child process): ${seconds.toFixed(0)} s, ${events.toLocaleString('en-US')} AMI events, ` +
       `${polls.channels.toLocaleString('en-US')} channel polls + ${polls.entries.toLocaleString('en-US')} entry polls ` +
