@@ -16,7 +16,8 @@
 // loaded) are forced: a GC forced at every sample would lower the RSS it is meant to measure.
 // RSS < 150 MB: asserted under Bun, the runtime the binary embeds, run with the Environment= lines of the shipped
 // systemd unit (deploy/asterisk-gateway.service: BUN_JSC_forceRAMSize, JavaScriptCore's heap sizing); under Node
-// (tsx) only with SOAK_ASSERT_150=1 (not met: ~230 MB, of which ~50 MB is tsx's loader thread), printed either way.
+// (bundled and run by plain node, as `npm start` does) only with SOAK_ASSERT_150=1 (not met: ~210 MB), printed
+// either way.
 // Sizes: SOAK_SECONDS of churn (default 25: the quick form CI runs, ~40 s in all); `npm run test:long` runs 300.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
