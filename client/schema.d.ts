@@ -3963,7 +3963,7 @@ export interface components {
             websocket: {
                 /** @description open WebSocket connections */
                 connected: number;
-                /** @description sockets closed with 1013 for too much unsent data, since start */
+                /** @description sockets closed with 1013 (too much unsent data, or unsent data for too long), since start */
                 dropped_slow: number;
                 /** @description sockets dropped for not answering a ping, since start */
                 dropped_dead: number;

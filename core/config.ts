@@ -191,6 +191,7 @@ export const GatewayYamlSchema = mapping(
         {
           replay_buffer_events: int(10000, 0, 1_000_000, 'events kept for ?resume= (a resume older than this gets gateway.resync)'),
           max_buffered_bytes: int(1024 * 1024, 1024, 256 * 1024 * 1024, 'a socket with more unsent data is closed with 1013 (too slow)'),
+          max_lag_s: int(30, 1, 3600, 'a socket that has had unsent data for this long is closed with 1013 (too slow)'),
           heartbeat_s: int(30, 1, 3600, 'ping interval; a socket that did not answer the last ping is dropped'),
         },
         'the event stream at /v1/ws',

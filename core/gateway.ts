@@ -50,7 +50,7 @@ export const StatusSchema = named(
     plugins: list(obj({ name: line(), description: line(), live: bool(), error: nullable(line()) })),
     websocket: obj({
       connected: int('open WebSocket connections'),
-      dropped_slow: int('sockets closed with 1013 for too much unsent data, since start'),
+      dropped_slow: int('sockets closed with 1013 (too much unsent data, or unsent data for too long), since start'),
       dropped_dead: int('sockets dropped for not answering a ping, since start'),
       run_id: line('this run of the gateway (?resume=<run>:<seq>)'),
       seq: int('the last event seq'),
@@ -181,6 +181,7 @@ export class Gateway {
   private async wire(): Promise<void> {
     this.ws = registerWebSocket(this.http.hono, upgradeWebSocket, this.authPort(), this.bus, {
       maxBufferedBytes: this.config.websocket.max_buffered_bytes,
+      maxLagMs: this.config.websocket.max_lag_s * 1000,
       heartbeatMs: this.config.websocket.heartbeat_s * 1000,
       snapshots: () => this.snapshotReaders,
     });

@@ -239,7 +239,8 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
         '{"type":"subscribe","topic":"queue.","filter":{"queue_name":"sales"},"snapshot":true}; ?resume= replays the',
         'events missed since <run>:<seq>, or answers gateway.resync and a snapshot when they are no longer kept.',
         'Close codes: 4001 the token ended (logout, expiry, user deleted), 4003 the user lost a permission,',
-        '1013 too slow (more than websocket.max_buffered_bytes unsent); a socket that misses a ping is dropped.',
+        '1013 too slow (more than websocket.max_buffered_bytes unsent, or unsent data for websocket.max_lag_s);',
+        'a socket that misses a ping is dropped.',
         ...brokers.map(
           (b) =>
             `On ${b.server.key} (server ${b.server.key}): the same frames on ${b.events.address} (channel ${b.server.key}Events)` +

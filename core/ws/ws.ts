@@ -11,7 +11,8 @@
 //     differs, the socket gets {"type":"gateway.resync"} and a fresh snapshot instead. After an AMI reconnect every
 //     socket gets gateway.resync with the rebuilt state;
 //   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped;
-//   - a socket with more than websocket.max_buffered_bytes unsent is closed with 1013 (too slow) and counted.
+//   - a socket with more than websocket.max_buffered_bytes unsent, or that has had unsent data for
+//     websocket.max_lag_s (seen at every frame sent and every check), is closed with 1013 (too slow) and counted.
 // A socket receives only what its user may GET: each event carries its declared access (core/contract/events.ts),
 // checked for every frame against the user's current roles. When the token ends (logout, expiry, the user deleted)
 // the socket is closed with 4001; when the user loses a permission it had, with 4003; both within a second.
@@ -34,6 +35,7 @@ export const WS_CLOSE = {
   tokenEnded: { code: 4001, reason: 'token ended (logged out, expired, or the user was deleted): log in again' },
   permissionChanged: { code: 4003, reason: "the user's permissions changed: log in again" },
   tooSlow: { code: 1013, reason: 'too slow: too much unsent data; reconnect with ?resume=' },
+  lagging: { code: 1013, reason: 'too slow: unsent data for too long; reconnect with ?resume=' },
 } as const;
 
 /** What a client may send. */
@@ -65,6 +67,8 @@ interface Socket {
   subs: Map<string, Filter | undefined>;
   awaitingPong: boolean;
   closed: boolean;
+  /** Since when (ms) the socket has had unsent data without a moment of none seen; undefined: caught up. */
+  behindSince: number | undefined;
 }
 
 /** The `ws` package's socket under Hono's WSContext (Node and Bun both serve through @hono/node-server + ws). */
@@ -85,6 +89,8 @@ export interface SnapshotReader {
 
 export interface WsOptions {
   maxBufferedBytes: number;
+  /** A socket that has had unsent data for this long is closed as too slow. */
+  maxLagMs: number;
   heartbeatMs: number;
   /** How often tokens and permissions are re-checked. */
   checkMs?: number;
@@ -144,6 +150,8 @@ export function registerWebSocket(
       close(s, WS_CLOSE.tooSlow);
       return;
     }
+    // nothing unsent before this frame: the client has caught up (see tick for the lag bound)
+    if (s.raw && s.raw.bufferedAmount === 0) s.behindSince = undefined;
     // a text frame from bytes already encoded (the same bytes go to every socket)
     if (s.raw) s.raw.send(bytes, { binary: false });
     else s.ws.send(bytes.toString('utf8'));
@@ -208,6 +216,16 @@ export function registerWebSocket(
         continue;
       }
       s.roles = who.roles;
+      // The lag bound: unsent data at every frame sent and every check since behindSince. A client that reads, but
+      // slower than events come, stays under max_buffered_bytes for a long time at a quiet PBX; its view is old.
+      if (s.raw && s.raw.bufferedAmount > 0) {
+        s.behindSince ??= now;
+        if (now - s.behindSince >= opts.maxLagMs) {
+          counters.dropped_slow++;
+          close(s, WS_CLOSE.lagging);
+          continue;
+        }
+      } else s.behindSince = undefined;
       if (ping && s.raw) {
         if (s.awaitingPong) {
           counters.dropped_dead++;
@@ -306,6 +324,7 @@ export function registerWebSocket(
               subs: new Map(topics.map((t) => [t, undefined])),
               awaitingPong: false,
               closed: false,
+              behindSince: undefined,
             };
             socket = s;
             sockets.add(s);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { Gateway } from '../../core/gateway.ts';
+import { WS_CLOSE } from '../../core/ws/ws.ts';
 import { gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
@@ -270,6 +271,68 @@ test('a client that never reads is closed with 1013 and counted; another client 
   reader.close();
   stalled.destroy();
   await small.stop();
+});
+
+test('a client that stays behind for websocket.max_lag_s is closed with 1013 and counted, under the byte bound', async () => {
+  // a byte bound it never reaches (256 MB) and a lag bound of 1 s
+  const laggy = await gatewayIn(
+    dir,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/lag\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 268435456, max_lag_s: 1}\nplugins: [core]\n`,
+    ['core'],
+    { file: 'lag.yaml' },
+  );
+  const server = await laggy.start();
+  const b = `127.0.0.1:${server.port}`;
+  const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
+  const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
+  let received = 0;
+  reader.on('message', () => received++);
+  await new Promise((r) => reader.once('open', r));
+  // the behind client: completes the upgrade, then stops reading while it is sent more than the kernel's buffers hold
+  const behind = net.connect(server.port, '127.0.0.1');
+  behind.write(
+    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((r) => behind.once('data', r));
+  behind.pause();
+  const big = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < 200; i++) {
+    laggy.bus.publish(thing, { unique_id: String(i), queue_name: big });
+    if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await until(() => received >= 201);
+  assert.equal(received, 201, 'the reading client got hello and every event');
+  const status = async () => ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
+  assert.equal((await status()).dropped_slow, 0, 'not dropped at once: 12.5 MB is far under the byte bound');
+  // no more events: only the lag bound can drop it now, within about max_lag_s + one check
+  const t0 = Date.now();
+  while ((await status()).dropped_slow === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+  const after = await status();
+  assert.equal(after.dropped_slow, 1, 'dropped as too slow');
+  assert.equal(after.connected, 1, 'the reading client stays');
+  assert.ok(Date.now() - t0 >= 500, `dropped ${Date.now() - t0} ms after the last event: by the lag bound, not at once`);
+  // what it was sent ends with the close frame: 1013 and the reason
+  // (read until it comes: the gateway then waits for the client's own close frame, which this raw client never sends)
+  const reason = Buffer.from(WS_CLOSE.lagging.reason);
+  let all = Buffer.alloc(0);
+  await new Promise<void>((resolve, reject) => {
+    const timeout = setTimeout(() => reject(new Error(`no close frame in ${all.length} bytes`)), 10_000);
+    behind.on('data', (d: Buffer) => {
+      all = Buffer.concat([all, d]);
+      if (all.subarray(-reason.length).equals(reason)) {
+        clearTimeout(timeout);
+        resolve();
+      }
+    });
+    behind.resume();
+  });
+  const at = all.length - reason.length;
+  assert.equal(all[at - 4], 0x88, 'a close frame (FIN + opcode 8)');
+  assert.equal(all.readUInt16BE(at - 2), 1013);
+  behind.destroy();
+  reader.close();
+  await laggy.stop();
 });
 
 test('a peer that does not answer pings is dropped after a heartbeat and counted', async () => {
