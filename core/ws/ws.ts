@@ -11,7 +11,8 @@
 //     differs, the socket gets {"type":"gateway.resync"} and a fresh snapshot instead. After an AMI reconnect every
 //     socket gets gateway.resync with the rebuilt state;
 //   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped;
-//   - a socket with more than websocket.max_buffered_bytes unsent, or that has had unsent data for
+//   - a socket with more than websocket.max_buffered_bytes unsent (plus what is left of a snapshot or replay it was
+//     sent: those go out whole), or that has had unsent data for
 //     websocket.max_lag_s (seen at every frame sent and every check), is closed with 1013 (too slow) and counted.
 // A socket receives only what its user may GET: each event carries its declared access (core/contract/events.ts),
 // checked for every frame against the user's current roles. When the token ends (logout, expiry, the user deleted)
@@ -69,6 +70,8 @@ interface Socket {
   closed: boolean;
   /** Since when (ms) the socket has had unsent data without a moment of none seen; undefined: caught up. */
   behindSince: number | undefined;
+  /** Bytes of a snapshot or replay sent past the byte bound, allowed on top of it until the socket drains (sendBurst). */
+  burst: number;
 }
 
 /** The `ws` package's socket under Hono's WSContext (Node and Bun both serve through @hono/node-server + ws). */
@@ -141,20 +144,57 @@ export function registerWebSocket(
     s.ws.close(c.code, c.reason);
   };
 
-  /** Send one frame (an object, or its UTF-8 JSON bytes), or drop a socket that cannot keep up. */
-  const send = (s: Socket, frame: unknown): void => {
-    if (s.closed) return;
-    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame));
-    if (s.raw && s.raw.bufferedAmount + bytes.length > opts.maxBufferedBytes) {
-      counters.dropped_slow++;
-      close(s, WS_CLOSE.tooSlow);
-      return;
-    }
+  const encode = (frame: unknown): Buffer => (Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame)));
+
+  const write = (s: Socket, bytes: Buffer): void => {
     // nothing unsent before this frame: the client has caught up (see tick for the lag bound)
     if (s.raw && s.raw.bufferedAmount === 0) s.behindSince = undefined;
     // a text frame from bytes already encoded (the same bytes go to every socket)
     if (s.raw) s.raw.send(bytes, { binary: false });
     else s.ws.send(bytes.toString('utf8'));
+  };
+
+  /**
+   * Send one frame (an object, or its UTF-8 JSON bytes), or drop a socket that cannot keep up: one whose unsent data
+   * would pass websocket.max_buffered_bytes, plus what is left of a snapshot or replay it was sent (see sendBurst).
+   */
+  const send = (s: Socket, frame: unknown): void => {
+    if (s.closed) return;
+    const bytes = encode(frame);
+    if (s.raw) {
+      const pending = s.raw.bufferedAmount;
+      if (s.burst > 0 && pending <= opts.maxBufferedBytes) s.burst = 0; // the burst has drained to within the bound
+      if (pending + bytes.length > opts.maxBufferedBytes + s.burst) {
+        counters.dropped_slow++;
+        close(s, WS_CLOSE.tooSlow);
+        return;
+      }
+    }
+    write(s, bytes);
+  };
+
+  /**
+   * A snapshot, or a resume's replay: sent whole, even past the byte bound, which then counts it on top until it has
+   * drained (a snapshot of a large PBX is a few MB: 10,000 channels ~7 MB, more than the 1 MB default bound, and it
+   * must not get its socket closed as too slow). One burst at a time: a second one while the first is still unsent
+   * is held to the bound like any frame, so a client cannot pile snapshots up in the gateway's memory. Its size is
+   * that of a REST list of the same objects, or of the replay buffer at most.
+   */
+  const sendBurst = (s: Socket, frames: unknown[]): void => {
+    if (s.closed) return;
+    if (s.raw) {
+      const pending = s.raw.bufferedAmount;
+      if (s.burst > 0 && pending <= opts.maxBufferedBytes) s.burst = 0;
+      if (s.burst > 0 || pending > opts.maxBufferedBytes) {
+        for (const f of frames) send(s, f);
+        return;
+      }
+    }
+    for (const f of frames) {
+      const bytes = encode(f);
+      s.burst += bytes.length;
+      write(s, bytes);
+    }
   };
 
   const wants = (s: Socket, m: BusMessage): boolean => {
@@ -196,8 +236,10 @@ export function registerWebSocket(
   };
 
   const resync = (s: Socket, reason: string) => {
-    send(s, { type: 'gateway.resync', seq: bus.seq, run: bus.runId, data: { reason }, timestamp: new Date().toISOString() });
-    send(s, snapshotFrame(s));
+    sendBurst(s, [
+      { type: 'gateway.resync', seq: bus.seq, run: bus.runId, data: { reason }, timestamp: new Date().toISOString() },
+      snapshotFrame(s),
+    ]);
   };
 
   // One timer for every socket: tokens and permissions every checkMs, a ping every heartbeat.
@@ -262,7 +304,7 @@ export function registerWebSocket(
     if (msg.type === 'subscribe') {
       s.subs.set(msg.topic, msg.filter);
       send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
-      if (msg.snapshot) send(s, snapshotFrame(s, msg.topic));
+      if (msg.snapshot) sendBurst(s, [snapshotFrame(s, msg.topic)]);
     } else {
       const had = s.subs.delete(msg.topic);
       if (had) send(s, { type: 'ack', request: 'unsubscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
@@ -325,6 +367,7 @@ export function registerWebSocket(
               awaitingPong: false,
               closed: false,
               behindSince: undefined,
+              burst: 0,
             };
             socket = s;
             sockets.add(s);
@@ -340,12 +383,15 @@ export function registerWebSocket(
               const [run, seqText] = resume.split(':');
               const missed = run === bus.runId ? bus.since(Number(seqText)) : undefined;
               if (missed) {
-                for (const m of missed) if (wants(s, m)) send(s, eventFrame(m));
+                sendBurst(
+                  s,
+                  missed.filter((m) => wants(s, m)).map((m) => encode(eventFrame(m))),
+                );
               } else {
                 resync(s, run === bus.runId ? 'the events after the resume point are no longer kept' : 'the gateway restarted since');
               }
             } else if (snapshot) {
-              send(s, snapshotFrame(s));
+              sendBurst(s, [snapshotFrame(s)]);
             }
             unsubscribe = bus.subscribe((m) => {
               if (!s.closed && wants(s, m)) send(s, eventFrame(m));

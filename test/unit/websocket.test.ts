@@ -31,9 +31,10 @@ before(async () => {
 });
 after(() => gateway?.close());
 
-function open(query: string): Promise<{ ws: WebSocket; messages: any[] }> {
+/** A WebSocket to the gateway (at `b`, host:port; the shared one by default) that keeps every frame. */
+function open(query: string, b = base): Promise<{ ws: WebSocket; messages: any[] }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${base}/v1/ws${query}`);
+    const ws = new WebSocket(`ws://${b}/v1/ws${query}`);
     const messages: any[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d))));
     ws.once('open', () => resolve({ ws, messages }));
@@ -273,6 +274,52 @@ test('a client that never reads is closed with 1013 and counted; another client 
   await small.stop();
 });
 
+test('a snapshot or a replay bigger than websocket.max_buffered_bytes arrives whole; the events after it follow', async () => {
+  // a 4 KB bound; 200 channels make a ~60 KB snapshot, 100 events of 1 KB a ~110 KB replay
+  const tight = await gatewayIn(
+    dir,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/tight\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 4096}\nplugins: [core]\n`,
+    ['core'],
+    { file: 'tight.yaml' },
+  );
+  try {
+    const server = await tight.start();
+    const b = `127.0.0.1:${server.port}`;
+    const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
+    for (let i = 0; i < 200; i++) {
+      tight.plugins.dispatch(
+        { fields: { Event: 'Newchannel', Uniqueid: `1.${i}`, Channel: `PJSIP/a-${i}`, ChannelState: '0', CallerIDName: 'n'.repeat(200) } },
+        i + 1,
+      );
+    }
+    const snap = await open(`?authtoken=${t}&topics=core.channel.&snapshot=true`, b);
+    await until(() => snap.messages.length >= 2);
+    assert.equal(snap.messages[1]?.type, 'snapshot');
+    assert.equal(snap.messages[1].data['core.channel'].length, 200);
+    assert.ok(JSON.stringify(snap.messages[1]).length > 40_000, 'the snapshot is far over the bound');
+    const big = 'x'.repeat(1024);
+    const from = tight.bus.seq;
+    for (let i = 0; i < 100; i++) tight.bus.publish(thing, { unique_id: `r${i}`, queue_name: big });
+    const resumed = await open(`?authtoken=${t}&resume=${tight.bus.runId}:${from}`, b);
+    await until(() => resumed.messages.length >= 101);
+    assert.deepEqual(
+      resumed.messages.slice(1).map((m) => m.seq),
+      Array.from({ length: 100 }, (_, i) => from + 1 + i),
+      'the whole replay',
+    );
+    // both stay open, and the next event reaches both
+    tight.bus.publish(thing, { unique_id: 'after', queue_name: 'q' });
+    await until(() => snap.messages.length >= 103 && resumed.messages.length >= 102);
+    assert.equal(snap.messages.at(-1).data.unique_id, 'after');
+    assert.equal(resumed.messages.at(-1).data.unique_id, 'after');
+    const status = ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
+    assert.equal(status.dropped_slow, 0);
+    assert.equal(status.connected, 2);
+  } finally {
+    await tight.stop();
+  }
+});
+
 test('a client that stays behind for websocket.max_lag_s is closed with 1013 and counted, under the byte bound', async () => {
   // a byte bound it never reaches (256 MB) and a lag bound of 1 s
   const laggy = await gatewayIn(
@@ -281,58 +328,59 @@ test('a client that stays behind for websocket.max_lag_s is closed with 1013 and
     ['core'],
     { file: 'lag.yaml' },
   );
-  const server = await laggy.start();
-  const b = `127.0.0.1:${server.port}`;
-  const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
-  const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
-  let received = 0;
-  reader.on('message', () => received++);
-  await new Promise((r) => reader.once('open', r));
-  // the behind client: completes the upgrade, then stops reading while it is sent more than the kernel's buffers hold
-  const behind = net.connect(server.port, '127.0.0.1');
-  behind.write(
-    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  await new Promise((r) => behind.once('data', r));
-  behind.pause();
-  const big = 'x'.repeat(64 * 1024);
-  for (let i = 0; i < 200; i++) {
-    laggy.bus.publish(thing, { unique_id: String(i), queue_name: big });
-    if (i % 10 === 0) await new Promise((r) => setImmediate(r));
-  }
-  await until(() => received >= 201);
-  assert.equal(received, 201, 'the reading client got hello and every event');
-  const status = async () => ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
-  assert.equal((await status()).dropped_slow, 0, 'not dropped at once: 12.5 MB is far under the byte bound');
-  // no more events: only the lag bound can drop it now, within about max_lag_s + one check
-  const t0 = Date.now();
-  while ((await status()).dropped_slow === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
-  const after = await status();
-  assert.equal(after.dropped_slow, 1, 'dropped as too slow');
-  assert.equal(after.connected, 1, 'the reading client stays');
-  assert.ok(Date.now() - t0 >= 500, `dropped ${Date.now() - t0} ms after the last event: by the lag bound, not at once`);
-  // what it was sent ends with the close frame: 1013 and the reason
-  // (read until it comes: the gateway then waits for the client's own close frame, which this raw client never sends)
-  const reason = Buffer.from(WS_CLOSE.lagging.reason);
-  let all = Buffer.alloc(0);
-  await new Promise<void>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`no close frame in ${all.length} bytes`)), 10_000);
-    behind.on('data', (d: Buffer) => {
-      all = Buffer.concat([all, d]);
-      if (all.subarray(-reason.length).equals(reason)) {
-        clearTimeout(timeout);
-        resolve();
-      }
+  try {
+    const server = await laggy.start();
+    const b = `127.0.0.1:${server.port}`;
+    const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
+    const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
+    let received = 0;
+    reader.on('message', () => received++);
+    await new Promise((r) => reader.once('open', r));
+    // the behind client: completes the upgrade, then stops reading while it is sent more than the kernel's buffers hold
+    const behind = net.connect(server.port, '127.0.0.1');
+    behind.write(
+      `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await new Promise((r) => behind.once('data', r));
+    behind.pause();
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 200; i++) {
+      laggy.bus.publish(thing, { unique_id: String(i), queue_name: big });
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => received >= 201);
+    assert.equal(received, 201, 'the reading client got hello and every event');
+    const status = async () => ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
+    assert.equal((await status()).dropped_slow, 0, 'not dropped at once: 12.5 MB is far under the byte bound');
+    // no more events: only the lag bound can drop it now, within about max_lag_s + one check
+    const t0 = Date.now();
+    while ((await status()).dropped_slow === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+    const after = await status();
+    assert.equal(after.dropped_slow, 1, 'dropped as too slow');
+    assert.equal(after.connected, 1, 'the reading client stays');
+    assert.ok(Date.now() - t0 >= 500, `dropped ${Date.now() - t0} ms after the last event: by the lag bound, not at once`);
+    // what it was sent ends with the close frame: 1013 and the reason
+    // (read until it comes: the gateway then waits for the client's own close frame, which this raw client never sends)
+    const reason = Buffer.from(WS_CLOSE.lagging.reason);
+    let all = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const timeout = setTimeout(() => reject(new Error(`no close frame in ${all.length} bytes`)), 10_000);
+      behind.on('data', (d: Buffer) => {
+        all = Buffer.concat([all, d]);
+        if (all.subarray(-reason.length).equals(reason)) {
+          clearTimeout(timeout);
+          resolve();
+        }
+      });
+      behind.resume();
     });
-    behind.resume();
-  });
-  const at = all.length - reason.length;
-  assert.equal(all[at - 4], 0x88, 'a close frame (FIN + opcode 8)');
-  assert.equal(all.readUInt16BE(at - 2), 1013);
-  behind.destroy();
-  reader.close();
-  await laggy.stop();
+    const at = all.length - reason.length;
+    assert.equal(all[at - 4], 0x88, 'a close frame (FIN + opcode 8)');
+    assert.equal(all.readUInt16BE(at - 2), 1013);
+  } finally {
+    await laggy.stop();
+  }
 });
 
 test('a peer that does not answer pings is dropped after a heartbeat and counted', async () => {
