@@ -236,6 +236,28 @@ test('snapshot=true sends the current state first, as of a seq; the events after
   s.ws.close();
 });
 
+test('after an AMI reconnect every socket gets gateway.resync and its snapshot; alike snapshots are encoded once', async () => {
+  const alike = await Promise.all([1, 2, 3].map(() => open(`?authtoken=${token}&topics=core.`)));
+  const other = await open(`?authtoken=${token}&topics=core.device_state.`);
+  const all = [...alike, other];
+  await until(() => all.every((s) => s.messages.length >= 1));
+  const ws = (gw as unknown as { ws: { resyncAll(reason: string): void; snapshotsEncoded(): number } }).ws;
+  const before = ws.snapshotsEncoded();
+  ws.resyncAll('test: Asterisk reconnected');
+  await until(() => all.every((s) => s.messages.length >= 3));
+  for (const s of all) {
+    assert.deepEqual(
+      s.messages.slice(1).map((m) => m.type),
+      ['gateway.resync', 'snapshot'],
+    );
+    assert.equal(s.messages[1].data.reason, 'test: Asterisk reconnected');
+  }
+  assert.deepEqual(Object.keys(alike[0]!.messages[2].data).sort(), ['core.channel', 'core.device_state']);
+  assert.deepEqual(Object.keys(other.messages[2].data), ['core.device_state']);
+  assert.equal(ws.snapshotsEncoded() - before, 2, 'one snapshot for the three alike sockets, one for the other');
+  for (const s of all) s.ws.close();
+});
+
 test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
   // a small buffer bound for this test: 64 KB
   const small = await gatewayIn(
