@@ -9,7 +9,8 @@
 //     the snapshot is read synchronously);
 //   - ?resume=<run>:<seq> replays exactly the events after seq from a bounded buffer; when they are gone or the run
 //     differs, the socket gets {"type":"gateway.resync"} and a fresh snapshot instead. After an AMI reconnect every
-//     socket gets gateway.resync with the rebuilt state;
+//     socket gets gateway.resync with the rebuilt state, and a resume from that point or before gets a resync too (a
+//     replay would not remove calls that ended while Asterisk was away);
 //   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped;
 //   - a socket with more than websocket.max_buffered_bytes unsent (plus what is left of a snapshot or replay it was
 //     sent: those go out whole), or that has had unsent data for
@@ -225,6 +226,13 @@ export function registerWebSocket(
    * 10,000 channels, held in memory until each client had read it.
    */
   let snapshotCache: Map<string, Buffer> | undefined;
+  /**
+   * The bus seq at the last resyncAll (AMI reconnect): a resume from it or before gets a resync, not a replay. The
+   * resync frames carry this seq too, so a client that got them and resumes from there gets a second resync: one
+   * snapshot too many, where telling the two apart would need a seq the NATS stream would see as a gap.
+   */
+  let resyncedAt = -1;
+  let resyncReason = '';
   let snapshotsEncoded = 0;
 
   /** The current state of what the socket subscribed to (or of `only`), as of the bus's current seq, encoded. */
@@ -408,14 +416,24 @@ export function registerWebSocket(
             send(s, { type: 'hello', seq: bus.seq, run: bus.runId, data: { topics }, timestamp: new Date().toISOString() });
             if (resume !== undefined) {
               const [run, seqText] = resume.split(':');
-              const missed = run === bus.runId ? bus.since(Number(seqText)) : undefined;
+              const from = Number(seqText);
+              // a resume point before the last resync: replaying events would not remove what the resync removed
+              // (calls that ended while Asterisk was away are not events), so the client starts over from a snapshot
+              const missed = run === bus.runId && from > resyncedAt ? bus.since(from) : undefined;
               if (missed) {
                 sendBurst(
                   s,
                   missed.filter((m) => wants(s, m)).map((m) => encode(eventFrame(m))),
                 );
               } else {
-                resync(s, run === bus.runId ? 'the events after the resume point are no longer kept' : 'the gateway restarted since');
+                resync(
+                  s,
+                  run !== bus.runId
+                    ? 'the gateway restarted since'
+                    : from <= resyncedAt
+                      ? `the state was read again from Asterisk since (${resyncReason})`
+                      : 'the events after the resume point are no longer kept',
+                );
               }
             } else if (snapshot) {
               sendBurst(s, [snapshotFrame(s)]);
@@ -447,6 +465,8 @@ export function registerWebSocket(
     }),
     /** After an AMI reconnect: every socket gets gateway.resync and the rebuilt state. */
     resyncAll(reason: string) {
+      resyncedAt = bus.seq;
+      resyncReason = reason;
       for (const s of sockets) resync(s, reason);
     },
     /** The gateway is stopping: every socket is closed with 1001 (going away); clients reconnect and resume. */

@@ -179,7 +179,9 @@ test('a gateway on the real Asterisk publishes every event to JetStream, in orde
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   try {
     for (let i = 0; i < 3; i++) await bed.originate(`Local/${4710 + i}@${TESTBED.contexts.wait}`);
-    await eventually(() => seen.filter((f) => f.type === 'core.channel.updated').length >= 6, 20000, 'six channel updates on the socket');
+    // all six channels (two per Local call) known before the hangup: six updates could come from two calls alone
+    const channels = () => new Set(seen.filter((f) => f.type === 'core.channel.updated').map((f) => f.data.unique_id as string));
+    await eventually(() => channels().size >= 6, 20000, 'the six channels of the three calls on the socket');
     await bed.gateway.ami.action('Hangup', { Channel: '/^Local\\//' });
     await eventually(() => seen.filter((f) => f.type === 'core.channel.hangup').length >= 6, 20000, 'six hangups on the socket');
     const events = seen.filter((f) => typeof f.seq === 'number' && f.type.startsWith('core.'));

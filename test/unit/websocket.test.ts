@@ -258,6 +258,48 @@ test('after an AMI reconnect every socket gets gateway.resync and its snapshot; 
   for (const s of all) s.ws.close();
 });
 
+test('a resume from before an AMI reconnect, or from it, gets gateway.resync and a snapshot, not a replay', async () => {
+  const ws = (gw as unknown as { ws: { resyncAll(reason: string): void } }).ws;
+  const ev = event('core.device_state.updated', 't', obj({ device: line() }), { like: '/device_states' });
+  const away = await open(`?authtoken=${token}&topics=core.device_state.`);
+  const stays = await open(`?authtoken=${token}&topics=core.device_state.`);
+  gw.bus.publish(ev, { device: 'PJSIP/before' });
+  await until(() => away.messages.length >= 2 && stays.messages.length >= 2);
+  const left = away.messages.at(-1);
+  away.ws.close();
+  // Asterisk reconnects while it is away, with no event between its last one and the resync
+  ws.resyncAll('test: Asterisk reconnected');
+  await until(() => stays.messages.length >= 4);
+  assert.deepEqual(
+    stays.messages.slice(2, 4).map((m) => [m.type, m.seq]),
+    [
+      ['gateway.resync', left.seq],
+      ['snapshot', left.seq],
+    ],
+  );
+  gw.bus.publish(ev, { device: 'PJSIP/after' });
+  await until(() => stays.messages.length >= 5);
+  const after = stays.messages[4];
+  assert.equal(after.seq, left.seq + 1);
+  // the one that was away starts over: a replay from its resume point would be empty, and it missed the resync
+  const back = await open(`?authtoken=${token}&topics=core.device_state.&resume=${left.run}:${left.seq}`);
+  await until(() => back.messages.length >= 3);
+  assert.deepEqual(
+    back.messages.slice(1, 3).map((m) => m.type),
+    ['gateway.resync', 'snapshot'],
+  );
+  assert.match(back.messages[1].data.reason, /read again from Asterisk since \(test: Asterisk reconnected\)/);
+  // a resume point after the resync: the replay of what came after it
+  gw.bus.publish(ev, { device: 'PJSIP/later' });
+  const again = await open(`?authtoken=${token}&topics=core.device_state.&resume=${after.run}:${after.seq}`);
+  await until(() => again.messages.length >= 2);
+  assert.deepEqual(
+    again.messages.slice(1).map((m) => [m.type, m.data.device]),
+    [['core.device_state.updated', 'PJSIP/later']],
+  );
+  for (const s of [stays, back, again]) s.ws.close();
+});
+
 test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
   // a small buffer bound for this test: 64 KB
   const small = await gatewayIn(
