@@ -300,56 +300,65 @@ test('a resume from before an AMI reconnect, or from it, gets gateway.resync and
   for (const s of [stays, back, again]) s.ws.close();
 });
 
-test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
-  // a small buffer bound for this test: 64 KB
-  const small = await gatewayIn(
+// ---- the bounds, each on a gateway of its own ----
+
+/** A gateway of its own with these websocket settings (core plugin, AMI unreachable), and an admin token for it. */
+async function ownGateway(name: string, websocket: string) {
+  const own = await gatewayIn(
     dir,
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/slow\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 65536}\nplugins: [core]\n`,
+    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/${name}\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: ${websocket}\nplugins: [core]\n`,
     ['core'],
-    { file: 'slow.yaml' },
+    { file: `${name}.yaml` },
   );
-  const server = await small.start();
-  const b = `127.0.0.1:${server.port}`;
+  const port = (await own.start()).port;
+  const b = `127.0.0.1:${port}`;
   const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
-  const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
-  let received = 0;
-  reader.on('message', () => received++);
-  await new Promise((r) => reader.once('open', r));
-  // the stalled client: a raw TCP socket that completes the upgrade and then reads nothing more
-  const stalled = net.connect(server.port, '127.0.0.1');
-  stalled.write(
-    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  const status = async () => ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
+  return { gw: own, port, b, t, status };
+}
+
+/** A raw TCP client that completes the WebSocket upgrade and then does nothing: reads nothing, answers no ping. */
+async function rawUpgrade(port: number, token: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.write(
+    `GET /v1/ws?authtoken=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   );
-  await new Promise((r) => stalled.once('data', r));
-  stalled.pause();
-  const big = 'x'.repeat(16 * 1024);
-  for (let i = 0; i < 400; i++) {
-    small.bus.publish(thing, { unique_id: String(i), queue_name: big });
-    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => socket.once('data', r));
+  return socket;
+}
+
+/** `count` events of `bytes` bytes each, letting the sockets write after every `every`. */
+async function flood(g: Gateway, count: number, bytes: number, every: number): Promise<void> {
+  const big = 'x'.repeat(bytes);
+  for (let i = 0; i < count; i++) {
+    g.bus.publish(thing, { unique_id: String(i), queue_name: big });
+    if (i % every === 0) await new Promise((r) => setImmediate(r));
   }
-  await until(() => received >= 401);
-  assert.equal(received, 401, 'the reading client got hello and every event');
-  const status = (await (await fetch(`http://${b}/v1/status`)).json()) as any;
-  assert.equal(status.result.websocket.dropped_slow, 1);
-  assert.equal(status.result.websocket.connected, 1);
-  reader.close();
-  stalled.destroy();
-  await small.stop();
+}
+
+test('a client that never reads is closed with 1013 and counted; another client keeps receiving', async () => {
+  const { gw: small, port, b, t, status } = await ownGateway('slow', '{max_buffered_bytes: 65536}'); // a 64 KB bound
+  try {
+    const reader = await open(`?authtoken=${t}`, b);
+    const stalled = await rawUpgrade(port, t);
+    stalled.pause();
+    await flood(small, 400, 16 * 1024, 20);
+    await until(() => reader.messages.length >= 401);
+    assert.equal(reader.messages.length, 401, 'the reading client got hello and every event');
+    const st = await status();
+    assert.equal(st.dropped_slow, 1);
+    assert.equal(st.connected, 1);
+    stalled.destroy();
+  } finally {
+    await small.stop();
+  }
 });
 
 test('a snapshot or a replay bigger than websocket.max_buffered_bytes arrives whole; the events after it follow', async () => {
   // a 4 KB bound; 200 channels make a ~60 KB snapshot, 100 events of 1 KB a ~110 KB replay
-  const tight = await gatewayIn(
-    dir,
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/tight\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 4096}\nplugins: [core]\n`,
-    ['core'],
-    { file: 'tight.yaml' },
-  );
+  const { gw: tight, b, t, status } = await ownGateway('tight', '{max_buffered_bytes: 4096}');
   try {
-    const server = await tight.start();
-    const b = `127.0.0.1:${server.port}`;
-    const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
     for (let i = 0; i < 200; i++) {
       tight.plugins.dispatch(
         { fields: { Event: 'Newchannel', Uniqueid: `1.${i}`, Channel: `PJSIP/a-${i}`, ChannelState: '0', CallerIDName: 'n'.repeat(200) } },
@@ -361,9 +370,8 @@ test('a snapshot or a replay bigger than websocket.max_buffered_bytes arrives wh
     assert.equal(snap.messages[1]?.type, 'snapshot');
     assert.equal(snap.messages[1].data['core.channel'].length, 200);
     assert.ok(JSON.stringify(snap.messages[1]).length > 40_000, 'the snapshot is far over the bound');
-    const big = 'x'.repeat(1024);
     const from = tight.bus.seq;
-    for (let i = 0; i < 100; i++) tight.bus.publish(thing, { unique_id: `r${i}`, queue_name: big });
+    await flood(tight, 100, 1024, 1000);
     const resumed = await open(`?authtoken=${t}&resume=${tight.bus.runId}:${from}`, b);
     await until(() => resumed.messages.length >= 101);
     assert.deepEqual(
@@ -376,9 +384,9 @@ test('a snapshot or a replay bigger than websocket.max_buffered_bytes arrives wh
     await until(() => snap.messages.length >= 103 && resumed.messages.length >= 102);
     assert.equal(snap.messages.at(-1).data.unique_id, 'after');
     assert.equal(resumed.messages.at(-1).data.unique_id, 'after');
-    const status = ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
-    assert.equal(status.dropped_slow, 0);
-    assert.equal(status.connected, 2);
+    const st = await status();
+    assert.equal(st.dropped_slow, 0);
+    assert.equal(st.connected, 2);
   } finally {
     await tight.stop();
   }
@@ -386,36 +394,15 @@ test('a snapshot or a replay bigger than websocket.max_buffered_bytes arrives wh
 
 test('a client that stays behind for websocket.max_lag_s is closed with 1013 and counted, under the byte bound', async () => {
   // a byte bound it never reaches (256 MB) and a lag bound of 1 s
-  const laggy = await gatewayIn(
-    dir,
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/lag\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {max_buffered_bytes: 268435456, max_lag_s: 1}\nplugins: [core]\n`,
-    ['core'],
-    { file: 'lag.yaml' },
-  );
+  const { gw: laggy, port, b, t, status } = await ownGateway('lag', '{max_buffered_bytes: 268435456, max_lag_s: 1}');
   try {
-    const server = await laggy.start();
-    const b = `127.0.0.1:${server.port}`;
-    const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
-    const reader = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
-    let received = 0;
-    reader.on('message', () => received++);
-    await new Promise((r) => reader.once('open', r));
-    // the behind client: completes the upgrade, then stops reading while it is sent more than the kernel's buffers hold
-    const behind = net.connect(server.port, '127.0.0.1');
-    behind.write(
-      `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-    await new Promise((r) => behind.once('data', r));
+    const reader = await open(`?authtoken=${t}`, b);
+    // the behind client stops reading while it is sent more than the kernel's buffers hold
+    const behind = await rawUpgrade(port, t);
     behind.pause();
-    const big = 'x'.repeat(64 * 1024);
-    for (let i = 0; i < 200; i++) {
-      laggy.bus.publish(thing, { unique_id: String(i), queue_name: big });
-      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
-    }
-    await until(() => received >= 201);
-    assert.equal(received, 201, 'the reading client got hello and every event');
-    const status = async () => ((await (await fetch(`http://${b}/v1/status`)).json()) as any).result.websocket;
+    await flood(laggy, 200, 64 * 1024, 10);
+    await until(() => reader.messages.length >= 201);
+    assert.equal(reader.messages.length, 201, 'the reading client got hello and every event');
     assert.equal((await status()).dropped_slow, 0, 'not dropped at once: 12.5 MB is far under the byte bound');
     // no more events: only the lag bound can drop it now, within about max_lag_s + one check
     const t0 = Date.now();
@@ -442,37 +429,23 @@ test('a client that stays behind for websocket.max_lag_s is closed with 1013 and
     const at = all.length - reason.length;
     assert.equal(all[at - 4], 0x88, 'a close frame (FIN + opcode 8)');
     assert.equal(all.readUInt16BE(at - 2), 1013);
+    behind.destroy();
   } finally {
     await laggy.stop();
   }
 });
 
 test('a peer that does not answer pings is dropped after a heartbeat and counted', async () => {
-  const quick = await gatewayIn(
-    dir,
-    `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${dir}/hb\nauth: {bootstrap_admin: {username: a, password: b}}\nwebsocket: {heartbeat_s: 1}\nplugins: [core]\n`,
-    ['core'],
-    { file: 'hb.yaml' },
-  );
-  const server = await quick.start();
-  const b = `127.0.0.1:${server.port}`;
-  const t = await client((r) => fetch(r), `http://${b}`).login('a', 'b');
-  const alive = await new Promise<WebSocket>((resolve) => {
-    const ws = new WebSocket(`ws://${b}/v1/ws?authtoken=${t}`);
-    ws.once('open', () => resolve(ws));
-  });
-  // a raw TCP peer: it completes the upgrade, then never answers a ping (a dead peer behind a NAT looks like this)
-  const dead = net.connect(server.port, '127.0.0.1');
-  dead.write(
-    `GET /v1/ws?authtoken=${t} HTTP/1.1\r\nHost: ${b}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  await new Promise((r) => dead.once('data', r));
-  const gone = new Promise((r) => dead.once('close', r));
-  await gone;
-  const status = (await (await fetch(`http://${b}/v1/status`)).json()) as any;
-  assert.equal(status.result.websocket.dropped_dead, 1);
-  assert.equal(status.result.websocket.connected, 1, 'the client that answers pings stays');
-  alive.close();
-  await quick.stop();
+  const { gw: quick, port, b, t, status } = await ownGateway('hb', '{heartbeat_s: 1}');
+  try {
+    await open(`?authtoken=${t}`, b);
+    // it completes the upgrade, then never answers a ping (a dead peer behind a NAT looks like this)
+    const dead = await rawUpgrade(port, t);
+    await new Promise((r) => dead.once('close', r));
+    const st = await status();
+    assert.equal(st.dropped_dead, 1);
+    assert.equal(st.connected, 1, 'the client that answers pings stays');
+  } finally {
+    await quick.stop();
+  }
 });
