@@ -147,12 +147,21 @@ export function registerWebSocket(
 
   const encode = (frame: unknown): Buffer => (Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame)));
 
-  const write = (s: Socket, bytes: Buffer): void => {
+  /** Write one encoded frame; `pending` is the socket's unsent bytes before it (the lag bound resets at 0). */
+  const write = (s: Socket, bytes: Buffer, pending: number): void => {
     // nothing unsent before this frame: the client has caught up (see tick for the lag bound)
-    if (s.raw && s.raw.bufferedAmount === 0) s.behindSince = undefined;
+    if (pending === 0) s.behindSince = undefined;
     // a text frame from bytes already encoded (the same bytes go to every socket)
     if (s.raw) s.raw.send(bytes, { binary: false });
     else s.ws.send(bytes.toString('utf8'));
+  };
+
+  /** The socket's unsent bytes; a burst (see sendBurst) that has drained back within the bound stops counting. */
+  const pendingOf = (s: Socket): number => {
+    if (!s.raw) return 0;
+    const pending = s.raw.bufferedAmount;
+    if (s.burst > 0 && pending <= opts.maxBufferedBytes) s.burst = 0;
+    return pending;
   };
 
   /**
@@ -162,16 +171,13 @@ export function registerWebSocket(
   const send = (s: Socket, frame: unknown): void => {
     if (s.closed) return;
     const bytes = encode(frame);
-    if (s.raw) {
-      const pending = s.raw.bufferedAmount;
-      if (s.burst > 0 && pending <= opts.maxBufferedBytes) s.burst = 0; // the burst has drained to within the bound
-      if (pending + bytes.length > opts.maxBufferedBytes + s.burst) {
-        counters.dropped_slow++;
-        close(s, WS_CLOSE.tooSlow);
-        return;
-      }
+    const pending = pendingOf(s);
+    if (s.raw && pending + bytes.length > opts.maxBufferedBytes + s.burst) {
+      counters.dropped_slow++;
+      close(s, WS_CLOSE.tooSlow);
+      return;
     }
-    write(s, bytes);
+    write(s, bytes, pending);
   };
 
   /**
@@ -183,18 +189,16 @@ export function registerWebSocket(
    */
   const sendBurst = (s: Socket, frames: unknown[]): void => {
     if (s.closed) return;
-    if (s.raw) {
-      const pending = s.raw.bufferedAmount;
-      if (s.burst > 0 && pending <= opts.maxBufferedBytes) s.burst = 0;
-      if (s.burst > 0 || pending > opts.maxBufferedBytes) {
-        for (const f of frames) send(s, f);
-        return;
-      }
+    let pending = pendingOf(s);
+    if (s.burst > 0 || pending > opts.maxBufferedBytes) {
+      for (const f of frames) send(s, f);
+      return;
     }
     for (const f of frames) {
       const bytes = encode(f);
       s.burst += bytes.length;
-      write(s, bytes);
+      write(s, bytes, pending);
+      pending = s.raw ? s.raw.bufferedAmount : 0;
     }
   };
 
