@@ -23,6 +23,7 @@ import WebSocket from 'ws';
 import { AsteriskTestbed, TESTBED } from '../asterisk/testbed.ts';
 import { ADMIN, skipReason } from '../support/bed.ts';
 import { client, eventually } from '../support/http.ts';
+import { NODE } from '../support/node-bundle.ts';
 import { noteSecret } from '../support/secrets.ts';
 import { rssMb } from '../support/proc.ts';
 import { unitEnvironment } from '../support/unit-environment.ts';
@@ -64,9 +65,6 @@ const binary: Target = {
   // as the shipped unit runs it: its Environment= lines (the memory hint) included
   env: unitEnvironment(),
 };
-
-/** The node executable: under `bun test` process.execPath is Bun, and this target is Node whichever runner runs it. */
-const NODE = process.versions.bun ? 'node' : process.execPath;
 
 const nodeStart: Target = {
   id: 'node-bundle',

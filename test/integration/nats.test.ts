@@ -356,22 +356,31 @@ async function quietAndFlushed(fake: FakeGw, what: string): Promise<number> {
   return fake.gw.bus.seq;
 }
 
-test('the broker restarted mid-churn: no event is lost within the buffer bound', T, async () => {
+/**
+ * Channel churn on the first fake gateway (`perTick` channels every `everyMs`) while the broker goes through `outage`;
+ * once the bus is quiet and the link flushed: nothing dropped, and the stream's frames and their seqs (contiguous:
+ * in order, no gap, no duplicate).
+ */
+async function churnThrough(perTick: number, everyMs: number, outage: () => Promise<unknown>, what: string) {
   const fake = fakes[0]!;
   const from = fake.gw.bus.seq;
-  const churn = setInterval(() => fake.channels(20), 20);
+  const churn = setInterval(() => fake.channels(perTick), everyMs);
   try {
     await new Promise((r) => setTimeout(r, 300));
-    await nats.restart(1500);
+    await outage();
     await new Promise((r) => setTimeout(r, 300));
   } finally {
     clearInterval(churn);
   }
-  const to = await quietAndFlushed(fake, 'flushed after the restart');
-  assert.ok(to - from > 200, `churned ${to - from} events`);
+  const to = await quietAndFlushed(fake, what);
   assert.equal(fake.gw.status().nats!.dropped, 0);
   const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
-  const seqs = contiguous(frames, fake.gw.bus.runId);
+  return { from, to, frames, seqs: contiguous(frames, fake.gw.bus.runId) };
+}
+
+test('the broker restarted mid-churn: no event is lost within the buffer bound', T, async () => {
+  const { from, to, frames, seqs } = await churnThrough(20, 20, () => nats.restart(1500), 'flushed after the restart');
+  assert.ok(to - from > 200, `churned ${to - from} events`);
   assert.deepEqual(
     seqs,
     Array.from({ length: to }, (_, i) => i + 1),
@@ -381,21 +390,9 @@ test('the broker restarted mid-churn: no event is lost within the buffer bound',
 });
 
 test('the broker killed mid-churn with a full publish window: every event stored once, in order', T, async () => {
-  const fake = fakes[0]!;
-  const from = fake.gw.bus.seq;
-  const churn = setInterval(() => fake.channels(50), 10); // ~5000 events/s: publishes are in flight when it dies
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    await nats.restart(500, 'kill');
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    clearInterval(churn);
-  }
-  const to = await quietAndFlushed(fake, 'flushed after the crash');
+  // ~5000 events/s: publishes are in flight when it dies
+  const { from, to, seqs } = await churnThrough(50, 10, () => nats.restart(500, 'kill'), 'flushed after the crash');
   assert.ok(to - from > 1000, `churned ${to - from} events`);
-  assert.equal(fake.gw.status().nats!.dropped, 0);
-  const frames = (await readStream('asterisk.pbx-fake.')).map((m) => m.frame);
-  const seqs = contiguous(frames, fake.gw.bus.runId); // in order, no gap, no duplicate
   assert.deepEqual([seqs.length, seqs[0], seqs.at(-1)], [to, 1, to], 'every event, once, in order');
 });
 
