@@ -73,6 +73,8 @@ export class EventBus {
 
   /** While onInvalid is set: the last payloads published, each with its JSON text at the time (see checkUnchanged). */
   private readonly sent: { type: string; data: unknown; json: string }[] = [];
+  /** Where the next payload goes once SENT_KEPT are kept (the oldest is overwritten, not shifted out). */
+  private sentNext = 0;
   private static readonly SENT_KEPT = 20_000;
 
   /**
@@ -95,8 +97,12 @@ export class EventBus {
         const i = r.issues[0];
         this.onInvalid(spec.type, `${i.path?.map((p) => String((p as { key?: unknown }).key)).join('.') ?? '(payload)'}: ${i.message}`);
       }
-      if (this.sent.length >= EventBus.SENT_KEPT) this.sent.shift();
-      this.sent.push({ type: spec.type, data, json: JSON.stringify(data) });
+      const entry = { type: spec.type, data, json: JSON.stringify(data) };
+      if (this.sent.length < EventBus.SENT_KEPT) this.sent.push(entry);
+      else {
+        this.sent[this.sentNext] = entry;
+        this.sentNext = (this.sentNext + 1) % EventBus.SENT_KEPT;
+      }
     }
     if (this.listeners.size === 0 && this.replayCapacity === 0) return;
     // isoNow: the same text as new Date().toISOString(), formatted once per millisecond (AMI bursts publish

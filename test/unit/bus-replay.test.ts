@@ -30,6 +30,23 @@ test('checkUnchanged reports a payload changed after it was published, and only 
   );
 });
 
+test('checkUnchanged keeps the last 20,000 payloads: the newest are checked after the log wrapped, the overwritten are not', () => {
+  const bus = new EventBus(0);
+  const problems: string[] = [];
+  bus.onInvalid = (type, problem) => problems.push(`${type}: ${problem}`);
+  const payloads = Array.from({ length: 20_005 }, (_, i) => ({ variables: { N: String(i) } }));
+  for (const p of payloads) bus.publish(spec, p);
+  payloads[0]!.variables.N = 'changed'; // overwritten in the log by the 20,001st
+  payloads[4]!.variables.N = 'changed'; // overwritten by the 20,005th
+  bus.checkUnchanged();
+  assert.deepEqual(problems, []);
+  payloads[5]!.variables.N = 'changed'; // the oldest still kept
+  payloads[20_004]!.variables.N = 'changed'; // the newest, in the slot the 5th had
+  bus.checkUnchanged();
+  assert.equal(problems.length, 2);
+  assert.deepEqual(problems.map((p) => /"N":"(\d+)"/.exec(p)?.[1]).sort(), ['20004', '5']);
+});
+
 test('a channel variable set after an update was published leaves that update, and its replay, as it was sent', () => {
   const state = new CoreState();
   const bus = new EventBus(10);
