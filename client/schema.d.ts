@@ -2832,7 +2832,7 @@ export interface components {
         WsClientMessage: {
             /** @constant */
             type: "subscribe";
-            /** @description an event type or prefix, e.g. "queue." or "core.channel.updated" */
+            /** @description an event type or prefix, e.g. "queue." or "core.channel.updated"; refused when no event type starts with it (not_found) or the user may receive none of them (forbidden) */
             topic: string;
             filter?: {
                 [key: string]: string | number | boolean;

@@ -184,6 +184,7 @@ export class Gateway {
       maxLagMs: this.config.websocket.max_lag_s * 1000,
       heartbeatMs: this.config.websocket.heartbeat_s * 1000,
       snapshots: () => this.snapshotReaders,
+      events: () => this.events,
     });
     const coreRouter = this.http.router('core');
     const t = this.config.auth.throttle;

@@ -2,7 +2,9 @@
 // frame):
 //   - ?topics=core.,queue. and in-band {"type":"subscribe","topic":"queue.","filter":{"queue_name":"sales"},
 //     "snapshot":true} / {"type":"unsubscribe","topic":"queue."}, answered with {"type":"ack"} or {"type":"error"}.
-//     No subscription at all means every event the user may receive.
+//     No subscription at all means every event the user may receive. A topic or filter that could never match (no
+//     such event type, none the user may receive, a field the events lack or a value of another type) is refused
+//     (topicProblem): 404/403/400 on ?topics=, an error frame in-band.
 //   - every event frame carries `seq` (monotonic within one gateway run) and `run` (the run's id);
 //   - ?snapshot=true (or "snapshot":true in a subscribe) first sends {"type":"snapshot","seq":N,"data":{...}}: the
 //     current state of what is subscribed, as of seq N; the events that follow have seq > N (no gap, no duplicate:
@@ -23,13 +25,13 @@ import type { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Role } from '../auth/accounts.ts';
 import type { BusMessage, EventBus } from '../bus/bus.ts';
-import type { EventAccess } from '../contract/events.ts';
+import type { EventAccess, EventSpec } from '../contract/events.ts';
 import { requiredRole } from '../contract/route.ts';
 import { bool, dict, line, named, obj, oneOf, opt, v } from '../contract/schema.ts';
 import { issueError } from '../contract/validate.ts';
 import type { AuthPort, GatewayEnv } from '../http/app.ts';
 import { clientAddress, errorResponse, hasRole } from '../http/app.ts';
-import { badRequest, unauthorized } from '../http/errors.ts';
+import { type ApiError, badRequest, forbidden, invalidField, notFound, unauthorized } from '../http/errors.ts';
 
 /** Close codes the gateway uses (4000-4999 are the application's; 1013 is "try again later"). */
 export const WS_CLOSE = {
@@ -46,8 +48,15 @@ export const ClientMessageSchema = named(
   v.variant('type', [
     obj({
       type: v.literal('subscribe'),
-      topic: line('an event type or prefix, e.g. "queue." or "core.channel.updated"'),
-      filter: opt(dict(v.union([v.string(), v.number(), v.boolean()]), 'only events (and snapshot rows) whose data has these values')),
+      topic: line(
+        'an event type or prefix, e.g. "queue." or "core.channel.updated"; refused when no event type starts with it (not_found) or the user may receive none of them (forbidden)',
+      ),
+      filter: opt(
+        dict(
+          v.union([v.string(), v.number(), v.boolean()]),
+          "only events (and snapshot rows) whose data has these values; a field none of the topic's events has, or a value of another type, is refused (invalid_field)",
+        ),
+      ),
       snapshot: opt(bool('send the current state of the topic first')),
     }),
     obj({ type: v.literal('unsubscribe'), topic: line() }),
@@ -99,6 +108,8 @@ export interface WsOptions {
   /** How often tokens and permissions are re-checked. */
   checkMs?: number;
   snapshots(): readonly SnapshotReader[];
+  /** Every event type the enabled plugins publish: a topic or filter that can match none of them is refused. */
+  events(): readonly EventSpec[];
 }
 
 /** Whether a user with `roles` may receive an event with this access (the same rule as its REST route). */
@@ -120,9 +131,123 @@ function matches(data: unknown, filter: Filter | undefined): boolean {
   return true;
 }
 
+/** ?topics=core.,queue. as a list. */
+const topicList = (q: string | undefined): string[] =>
+  (q ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+
 /** Whether `topic` (a prefix or a full type) covers the objects of snapshot `key` (core.channel). */
 function covers(topic: string, key: string): boolean {
   return key.startsWith(topic) || topic.startsWith(`${key}.`) || topic === key;
+}
+
+/** The JSON types a payload field's schema allows; undefined when not known (then any filter value is taken). */
+function jsonTypes(schema: v.GenericSchema): Set<string> | undefined {
+  const out = new Set<string>();
+  const walk = (x: { type: string } & Record<string, unknown>): boolean => {
+    switch (x.type) {
+      case 'string':
+      case 'number':
+      case 'boolean':
+      case 'null':
+        out.add(x.type);
+        return true;
+      case 'literal':
+        out.add(x.literal === null ? 'null' : typeof x.literal);
+        return true;
+      case 'picklist':
+        for (const o of x.options as unknown[]) out.add(typeof o);
+        return true;
+      case 'nullable':
+      case 'nullish':
+        out.add('null');
+        return walk(x.wrapped as typeof x);
+      case 'optional':
+      case 'exact_optional':
+      case 'undefinedable':
+        return walk(x.wrapped as typeof x);
+      case 'union':
+      case 'variant':
+        return (x.options as (typeof x)[]).every(walk);
+      case 'object':
+      case 'strict_object':
+      case 'loose_object':
+      case 'object_with_rest':
+      case 'record':
+        out.add('object');
+        return true;
+      case 'array':
+      case 'tuple':
+        out.add('array');
+        return true;
+      default:
+        return false;
+    }
+  };
+  return walk(schema as unknown as { type: string } & Record<string, unknown>) ? out : undefined;
+}
+
+/** A payload's declared fields, or undefined when it may carry others (objectWithRest: PJSIP's dumps). */
+function payloadFields(schema: v.GenericSchema): Record<string, v.GenericSchema> | undefined {
+  const x = schema as unknown as { type: string; entries?: Record<string, v.GenericSchema> };
+  return x.type === 'strict_object' || x.type === 'object' ? x.entries : undefined;
+}
+
+const WHO = { admin: 'administrators', manager: 'managers and administrators' } as const;
+
+/**
+ * Why a subscription to `topic` (with `filter`) could never deliver an event to a user with `roles`, or undefined
+ * when it can: no declared event type starts with the topic (a typo, or the plugin is not enabled), none of those
+ * the user may receive, or a filter field none of them has, or whose value is of another type. A dashboard would
+ * otherwise wait for events that never come.
+ */
+export function topicProblem(
+  events: readonly EventSpec[],
+  topic: string,
+  filter: Filter | undefined,
+  roles: Set<Role>,
+): ApiError | undefined {
+  const covered = events.filter((e) => e.type.startsWith(topic));
+  if (covered.length === 0) {
+    const prefixes = [...new Set(events.map((e) => `${e.type.split('.')[0]}.`))].sort().join(', ');
+    return notFound(
+      `topic: ${JSON.stringify(topic)} matches no event this gateway publishes (event types start with ${prefixes}; /v1/asyncapi.json lists them)`,
+    );
+  }
+  const receivable = covered.filter((e) => 'members' in e.access || hasRole(roles, requiredRole(e.access.like)));
+  if (receivable.length === 0) {
+    const e = covered[0] as EventSpec & { access: { like: string } };
+    const role = requiredRole(e.access.like) as keyof typeof WHO;
+    return forbidden(`topic: ${JSON.stringify(topic)}: its events go to ${WHO[role]} only, who may GET /v1${e.access.like}`);
+  }
+  for (const [key, want] of Object.entries(filter ?? {})) {
+    const schemas: v.GenericSchema[] = [];
+    let open = false;
+    for (const e of receivable) {
+      const fields = payloadFields(e.payload);
+      if (fields === undefined) open = true;
+      else if (Object.hasOwn(fields, key)) schemas.push(fields[key] as v.GenericSchema);
+    }
+    if (schemas.length === 0 && !open) {
+      const known = [...new Set(receivable.flatMap((e) => Object.keys(payloadFields(e.payload) ?? {})))].sort().join(', ');
+      return invalidField(`filter.${key}`, `no event under ${JSON.stringify(topic)} has this field (they have: ${known})`);
+    }
+    const types = new Set<string>();
+    for (const sc of schemas) {
+      const t = jsonTypes(sc);
+      if (t === undefined) open = true;
+      else for (const x of t) types.add(x);
+    }
+    if (!open && !types.has(typeof want)) {
+      return invalidField(
+        `filter.${key}`,
+        `is ${[...types].sort().join(' or ')} in these events, not ${typeof want}: it would match nothing`,
+      );
+    }
+  }
+  return undefined;
 }
 
 export function registerWebSocket(
@@ -341,6 +466,11 @@ export function registerWebSocket(
     }
     const msg = r.output;
     if (msg.type === 'subscribe') {
+      const problem = topicProblem(opts.events(), msg.topic, msg.filter, s.roles);
+      if (problem) {
+        send(s, { type: 'error', code: problem.code, message: problem.message });
+        return;
+      }
       s.subs.set(msg.topic, msg.filter);
       send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
       if (msg.snapshot) sendBurst(s, [snapshotFrame(s, msg.topic)]);
@@ -366,16 +496,17 @@ export function registerWebSocket(
         if (snap !== undefined && snap !== 'true' && snap !== 'false') {
           return errorResponse(badRequest('snapshot: must be true or false', { field: 'snapshot' }));
         }
+        for (const topic of topicList(c.req.query('topics'))) {
+          const problem = topicProblem(opts.events(), topic, undefined, who.roles);
+          if (problem) return errorResponse(problem);
+        }
         c.set('userUuid', who.userUuid);
         c.set('roles', who.roles);
         c.set('token', token);
         await next();
       },
       upgrade((c) => {
-        const topics = (c.req.query('topics') ?? '')
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean);
+        const topics = topicList(c.req.query('topics'));
         const resume = c.req.query('resume');
         const snapshot = c.req.query('snapshot') === 'true';
         // read now: the closures below outlive the request and must not keep its context

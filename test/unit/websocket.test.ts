@@ -54,24 +54,24 @@ test('no or a wrong token: the upgrade is refused with 401', async () => {
 
 test('bus events are pushed as JSON; topics filter by prefix', async () => {
   const all = await open(`?authtoken=${token}`);
-  const queueOnly = await open(`?authtoken=${token}&topics=queue.`);
-  await until(() => all.messages.length >= 1 && queueOnly.messages.length >= 1);
+  const deviceOnly = await open(`?authtoken=${token}&topics=core.device_state.`);
+  await until(() => all.messages.length >= 1 && deviceOnly.messages.length >= 1);
   assert.equal(all.messages[0].type, 'hello');
   const payload = obj({ unique_id: line() });
   gw.bus.publish(event('core.channel.updated', 'test', payload, { like: '/admin/core/channels' }), { unique_id: '1.1' });
-  gw.bus.publish(event('queue.entry.joined', 'test', payload, { like: '/admin/core/channels' }), { unique_id: '1.2' });
-  await until(() => all.messages.length >= 3 && queueOnly.messages.length >= 2);
+  gw.bus.publish(event('core.device_state.updated', 'test', payload, { like: '/device_states' }), { unique_id: '1.2' });
+  await until(() => all.messages.length >= 3 && deviceOnly.messages.length >= 2);
   assert.deepEqual(
     all.messages.slice(1).map((m) => m.type),
-    ['core.channel.updated', 'queue.entry.joined'],
+    ['core.channel.updated', 'core.device_state.updated'],
   );
   assert.deepEqual(
-    queueOnly.messages.slice(1).map((m) => [m.type, m.data.unique_id]),
-    [['queue.entry.joined', '1.2']],
+    deviceOnly.messages.slice(1).map((m) => [m.type, m.data.unique_id]),
+    [['core.device_state.updated', '1.2']],
   );
   assert.match(all.messages[1].timestamp, /Z$/);
   all.ws.close();
-  queueOnly.ws.close();
+  deviceOnly.ws.close();
 });
 
 // ---- permissions: a socket receives only what its user may GET ----
@@ -159,12 +159,12 @@ test('a user who loses a permission is closed with 4003 and must log in again', 
 const thing = event('core.channel.updated', 'test', obj({ unique_id: line(), queue_name: line() }), { like: '/admin/core/channels' });
 
 test('every event frame carries seq (monotonic) and the run; subscribe/unsubscribe are acked, bad messages answered', async () => {
-  const s = await open(`?authtoken=${token}&topics=nothing.`);
+  const s = await open(`?authtoken=${token}&topics=core.device_state.`);
   await until(() => s.messages.length >= 1);
   const hello = s.messages[0];
   assert.equal(hello.type, 'hello');
   assert.match(hello.run, /^[0-9a-f-]{36}$/);
-  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.channel.', filter: { queue_name: 'sales' } }));
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.channel.', filter: { unique_id: 'sales' } }));
   s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'x', colour: 'red' }));
   s.ws.send('{"type":');
   s.ws.send(JSON.stringify({ type: 'unsubscribe', topic: 'never.' }));
@@ -190,6 +190,59 @@ test('every event frame carries seq (monotonic) and the run; subscribe/unsubscri
   assert.equal(evs[0].run, hello.run);
   s.ws.send(JSON.stringify({ type: 'unsubscribe', topic: 'core.channel.' }));
   await until(() => s.messages.some((m) => m.type === 'ack' && m.request === 'unsubscribe'));
+  s.ws.close();
+});
+
+test('a topic or filter that could never match is refused, in the query and in-band, naming what was wrong', async () => {
+  const plain = await userWith('ws-topics', 'user');
+  const refused = async (query: string) => {
+    const r = await fetch(`http://${base}/v1/ws${query}`);
+    const body = (await r.json()) as { statuscode: number; result: { code: string; message: string } };
+    return [r.status, body.statuscode, body.result.code, body.result.message] as const;
+  };
+  const [status, code, name, message] = await refused(`?authtoken=${token}&topics=core.,queue.`);
+  assert.deepEqual([status, code, name], [404, 404, 'not_found'], 'queue is not enabled here: a typo or a missing plugin');
+  assert.match(message, /^topic: "queue\." matches no event this gateway publishes \(event types start with core\., users\.;/);
+  const asPlain = await refused(`?authtoken=${plain.token}&topics=core.channel.`);
+  assert.deepEqual(asPlain.slice(0, 3), [403, 403, 'forbidden']);
+  assert.match(asPlain[3], /"core\.channel\.": its events go to administrators only, who may GET \/v1\/admin\/core\/channels/);
+  await assert.rejects(open(`?authtoken=${token}&topics=core.chanel.`), /HTTP 404/);
+
+  // a plain user may take core. (device states are for anyone) but not core.channel. in-band
+  const s = await open(`?authtoken=${plain.token}&topics=core.`);
+  await until(() => s.messages.length >= 1);
+  const ask = (m: object) => s.ws.send(JSON.stringify({ type: 'subscribe', ...m }));
+  ask({ topic: 'core.channel.' });
+  ask({ topic: 'park.' });
+  ask({ topic: 'core.device_state.', filter: { devise: 'PJSIP/1001' } });
+  ask({ topic: 'core.device_state.', filter: { device: 1001 } });
+  ask({ topic: 'core.device_state.', filter: { device: 'PJSIP/1001' } });
+  await until(() => s.messages.length >= 6);
+  const answers = s.messages.slice(1, 6);
+  assert.deepEqual(
+    answers.map((m) => [m.type, m.code ?? m.request]),
+    [
+      ['error', 'forbidden'],
+      ['error', 'not_found'],
+      ['error', 'invalid_field'],
+      ['error', 'invalid_field'],
+      ['ack', 'subscribe'],
+    ],
+  );
+  assert.match(
+    answers[2].message,
+    /^filter\.devise: no event under "core\.device_state\." has this field \(they have: device, state, tm_update\)/,
+  );
+  assert.match(answers[3].message, /^filter\.device: is string in these events, not number: it would match nothing/);
+  // a refused subscribe changed nothing: the socket still gets core. events it may receive, and only those
+  gw.bus.publish(anyoneEvent, { id: 'still' });
+  gw.bus.publish(adminEvent, { id: 'never' });
+  gw.bus.publish(anyoneEvent, { id: 'end' });
+  await until(() => s.messages.some((m) => m.data?.id === 'end'));
+  assert.deepEqual(
+    s.messages.filter((m) => m.data?.id).map((m) => m.data.id),
+    ['still', 'end'],
+  );
   s.ws.close();
 });
 
