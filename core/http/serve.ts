@@ -196,11 +196,13 @@ function appendHeaders(lines: string[], headers: Headers | undefined): void {
   });
 }
 
-function refuse(socket: Duplex, status: number, headers?: Headers): void {
+/** Answer a refused upgrade, with the route's body (the error envelope, so a client can show why) when it has one. */
+function refuse(socket: Duplex, status: number, headers?: Headers, body = ''): void {
   if (socket.destroyed) return;
-  const lines = ['Connection: close', 'Content-Length: 0'];
+  const bytes = Buffer.from(body, 'utf8');
+  const lines = ['Connection: close', `Content-Length: ${bytes.length}`];
   appendHeaders(lines, headers);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`);
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`), bytes]));
 }
 
 export async function serve(fetch: Fetch, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
@@ -220,11 +222,13 @@ export async function serve(fetch: Fetch, host: string, port: number, tls?: TlsF
     }
     let status = 400;
     let headers: Headers | undefined;
+    let body = '';
     try {
       const response = await fetch(req, env);
       if (response instanceof Response) {
         status = response.status;
         headers = response.headers;
+        if (!env[ACCEPT]) body = await response.text();
       }
     } catch {
       refuse(socket, 500);
@@ -233,7 +237,7 @@ export async function serve(fetch: Fetch, host: string, port: number, tls?: TlsF
     const accept = env[ACCEPT];
     if (socket.destroyed) return;
     if (!accept) {
-      refuse(socket, status, headers);
+      refuse(socket, status, headers, body);
       return;
     }
     const addHeaders = (lines: string[]) => appendHeaders(lines, headers);

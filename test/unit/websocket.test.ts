@@ -207,6 +207,19 @@ test('a topic or filter that could never match is refused, in the query and in-b
   assert.deepEqual(asPlain.slice(0, 3), [403, 403, 'forbidden']);
   assert.match(asPlain[3], /"core\.channel\.": its events go to administrators only, who may GET \/v1\/admin\/core\/channels/);
   await assert.rejects(open(`?authtoken=${token}&topics=core.chanel.`), /HTTP 404/);
+  // a WebSocket client gets the same envelope as the answer to its upgrade
+  const upgradeAnswer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const ws = new WebSocket(`ws://${base}/v1/ws?authtoken=${plain.token}&topics=core.channel.`);
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    ws.once('error', reject);
+  });
+  assert.equal(upgradeAnswer.status, 403);
+  assert.deepEqual([upgradeAnswer.body.statuscode, upgradeAnswer.body.result.code], [403, 'forbidden']);
+  assert.match(upgradeAnswer.body.result.message, /its events go to administrators only/);
 
   // a plain user may take core. (device states are for anyone) but not core.channel. in-band
   const s = await open(`?authtoken=${plain.token}&topics=core.`);
