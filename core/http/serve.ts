@@ -18,6 +18,9 @@ import { defineWebSocketHelper, type UpgradeWebSocket, type WSEvents } from 'hon
 import { serve as nodeServe } from '@hono/node-server';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 
+/** The largest message a WebSocket client may send (bytes). */
+export const WS_MAX_CLIENT_MESSAGE = 64 * 1024;
+
 export interface RunningServer {
   port: number;
   scheme: 'http' | 'https';
@@ -206,7 +209,9 @@ function refuse(socket: Duplex, status: number, headers?: Headers, body = ''): v
 }
 
 export async function serve(fetch: Fetch, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
-  const wss = new WebSocketServer({ noServer: true });
+  // A client sends only small control frames (subscribe / unsubscribe): a bigger message closes its socket with
+  // 1009 instead of being buffered whole (the ws package's default allows 100 MiB).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_CLIENT_MESSAGE });
   let secure = tls ? readTls(tls) : undefined;
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;

@@ -66,6 +66,9 @@ export const WsRequestType = oneOf(['subscribe', 'unsubscribe']);
 
 type Filter = Record<string, string | number | boolean>;
 
+/** Subscriptions one socket may hold (each event is checked against each of them). */
+export const MAX_SUBSCRIPTIONS = 64;
+
 interface Socket {
   ws: WSContext;
   raw: RawSocket | undefined;
@@ -471,6 +474,12 @@ export function registerWebSocket(
         send(s, { type: 'error', code: problem.code, message: problem.message });
         return;
       }
+      if (!s.subs.has(msg.topic) && s.subs.size >= MAX_SUBSCRIPTIONS) {
+        // every event is checked against each of a socket's subscriptions: their number is bounded
+        const message = `topic: a socket has at most ${MAX_SUBSCRIPTIONS} subscriptions; unsubscribe one, or subscribe to a wider prefix`;
+        send(s, { type: 'error', code: 'bad_request', message });
+        return;
+      }
       s.subs.set(msg.topic, msg.filter);
       send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
       if (msg.snapshot) sendBurst(s, [snapshotFrame(s, msg.topic)]);
@@ -496,7 +505,11 @@ export function registerWebSocket(
         if (snap !== undefined && snap !== 'true' && snap !== 'false') {
           return errorResponse(badRequest('snapshot: must be true or false', { field: 'snapshot' }));
         }
-        for (const topic of topicList(c.req.query('topics'))) {
+        const listed = topicList(c.req.query('topics'));
+        if (new Set(listed).size > MAX_SUBSCRIPTIONS) {
+          return errorResponse(badRequest(`topics: at most ${MAX_SUBSCRIPTIONS} topics`, { field: 'topics' }));
+        }
+        for (const topic of listed) {
           const problem = topicProblem(opts.events(), topic, undefined, who.roles);
           if (problem) return errorResponse(problem);
         }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { Gateway } from '../../core/gateway.ts';
-import { WS_CLOSE } from '../../core/ws/ws.ts';
+import { MAX_SUBSCRIPTIONS, WS_CLOSE } from '../../core/ws/ws.ts';
+import { WS_MAX_CLIENT_MESSAGE } from '../../core/http/serve.ts';
 import { gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
@@ -257,6 +258,35 @@ test('a topic or filter that could never match is refused, in the query and in-b
     ['still', 'end'],
   );
   s.ws.close();
+});
+
+test('a socket holds at most 64 subscriptions, and a client message over 64 KiB closes it with 1009', async () => {
+  // every prefix of a declared type is a valid topic: c, co, cor, core, core., core.c, ...
+  const types = ['core.channel.updated', 'core.device_state.updated', 'core.originate.answered', 'core.transfer.progress'];
+  const prefixes = [...new Set(types.flatMap((t) => Array.from({ length: t.length }, (_, i) => t.slice(0, i + 1))))];
+  assert.ok(prefixes.length > MAX_SUBSCRIPTIONS);
+  const tooMany = prefixes.slice(0, MAX_SUBSCRIPTIONS + 1).join(',');
+  const r = await fetch(`http://${base}/v1/ws?authtoken=${token}&topics=${encodeURIComponent(tooMany)}`);
+  assert.equal(r.status, 400);
+  assert.match(((await r.json()) as any).result.message, /^topics: at most 64 topics/);
+
+  const s = await open(`?authtoken=${token}`);
+  await until(() => s.messages.length >= 1);
+  for (const topic of prefixes.slice(0, MAX_SUBSCRIPTIONS + 1)) s.ws.send(JSON.stringify({ type: 'subscribe', topic }));
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: prefixes[0] })); // already held: replaced, not added
+  await until(() => s.messages.length >= MAX_SUBSCRIPTIONS + 3);
+  const answers = s.messages.slice(1).map((m) => m.type);
+  assert.deepEqual(answers.slice(0, MAX_SUBSCRIPTIONS), Array(MAX_SUBSCRIPTIONS).fill('ack'));
+  assert.equal(answers[MAX_SUBSCRIPTIONS], 'error');
+  assert.match(s.messages[MAX_SUBSCRIPTIONS + 1].message, /at most 64 subscriptions/);
+  assert.equal(answers[MAX_SUBSCRIPTIONS + 1], 'ack');
+
+  const done = closed(s.ws);
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.'.padEnd(WS_MAX_CLIENT_MESSAGE + 10, ' ') }));
+  const c = await done;
+  assert.equal(c.code, 1009, 'message too big');
+  const status = await fetch(`http://${base}/v1/status`);
+  assert.equal(status.status, 200, 'the gateway goes on');
 });
 
 test('resume replays exactly the missed events; a resume point no longer kept gets gateway.resync and a snapshot', async () => {
