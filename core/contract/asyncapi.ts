@@ -244,7 +244,8 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
         'value of another type than the field (invalid_field): such a subscription would never deliver anything.',
         'Close codes: 4001 the token ended (logout, expiry, user deleted), 4003 the user lost a permission,',
         '1013 too slow (more than websocket.max_buffered_bytes unsent, or unsent data for websocket.max_lag_s);',
-        'a socket that misses a ping is dropped.',
+        '1009 a client message over 64 KiB; a socket that misses a ping is dropped. A socket holds at most 64',
+        'subscriptions.',
         ...brokers.map(
           (b) =>
             `On ${b.server.key} (server ${b.server.key}): the same frames on ${b.events.address} (channel ${b.server.key}Events)` +
