@@ -2,7 +2,8 @@
 // frame):
 //   - ?topics=core.,queue. and in-band {"type":"subscribe","topic":"queue.","filter":{"queue_name":"sales"},
 //     "snapshot":true} / {"type":"unsubscribe","topic":"queue."}, answered with {"type":"ack"} or {"type":"error"}.
-//     No subscription at all means every event the user may receive. A topic or filter that could never match (no
+//     A socket opened without ?topics= gets every event the user may receive until it subscribes in-band; from then
+//     on what it names (unsubscribing the last topic leaves it with nothing, not with everything). A topic or filter that could never match (no
 //     such event type, none the user may receive, a field the events lack or a value of another type) is refused
 //     (topicProblem): 404/403/400 on ?topics=, an error frame in-band.
 //   - every event frame carries `seq` (monotonic within one gateway run) and `run` (the run's id);
@@ -77,8 +78,13 @@ interface Socket {
   from: string | undefined;
   user: string;
   roles: Set<Role>;
-  /** topic -> filter; empty: every event the user may receive */
+  /** topic -> filter (see `everything`) */
   subs: Map<string, Filter | undefined>;
+  /**
+   * Opened without ?topics= and never subscribed in-band: every event the user may receive. Once the client names a
+   * topic it gets what it names, and unsubscribing the last one leaves it with nothing, not with everything.
+   */
+  everything: boolean;
   awaitingPong: boolean;
   closed: boolean;
   /** Since when (ms) the socket has had unsent data without a moment of none seen; undefined: caught up. */
@@ -332,7 +338,7 @@ export function registerWebSocket(
 
   const wants = (s: Socket, m: BusMessage): boolean => {
     if (!allowed(m.access, m.audience, s.user, s.roles)) return false;
-    if (s.subs.size === 0) return true;
+    if (s.everything) return true;
     for (const [topic, filter] of s.subs) if (m.type.startsWith(topic) && matches(m.data, filter)) return true;
     return false;
   };
@@ -374,7 +380,7 @@ export function registerWebSocket(
     for (const r of opts.snapshots()) {
       if (!allowed(r.access, undefined, s.user, s.roles)) continue;
       const topics: [string, Filter | undefined][] = only !== undefined ? [[only, s.subs.get(only)]] : [...s.subs];
-      if (topics.length === 0) {
+      if (only === undefined && s.everything) {
         picks.push([r, null]);
         continue;
       }
@@ -481,6 +487,7 @@ export function registerWebSocket(
         return;
       }
       s.subs.set(msg.topic, msg.filter);
+      s.everything = false;
       send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
       if (msg.snapshot) sendBurst(s, [snapshotFrame(s, msg.topic)]);
     } else {
@@ -547,6 +554,7 @@ export function registerWebSocket(
               user,
               roles,
               subs: new Map(topics.map((t) => [t, undefined])),
+              everything: topics.length === 0,
               awaitingPong: false,
               closed: false,
               behindSince: undefined,

@@ -289,6 +289,29 @@ test('a socket holds at most 64 subscriptions, and a client message over 64 KiB 
   assert.equal(status.status, 200, 'the gateway goes on');
 });
 
+test('unsubscribing the last topic leaves the socket with nothing, not with every event', async () => {
+  const s = await open(`?authtoken=${token}`);
+  await until(() => s.messages.length >= 1);
+  gw.bus.publish(anyoneEvent, { id: 'before' }); // no topic named yet: everything the user may receive
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.device_state.' }));
+  await until(() => s.messages.some((m) => m.type === 'ack'));
+  gw.bus.publish(adminEvent, { id: 'not-named' });
+  gw.bus.publish(anyoneEvent, { id: 'named' });
+  s.ws.send(JSON.stringify({ type: 'unsubscribe', topic: 'core.device_state.' }));
+  await until(() => s.messages.filter((m) => m.type === 'ack').length >= 2);
+  gw.bus.publish(adminEvent, { id: 'after-admin' });
+  gw.bus.publish(anyoneEvent, { id: 'after-any' });
+  s.ws.send(JSON.stringify({ type: 'subscribe', topic: 'core.channel.' }));
+  await until(() => s.messages.filter((m) => m.type === 'ack').length >= 3);
+  gw.bus.publish(adminEvent, { id: 'again' });
+  await until(() => s.messages.some((m) => m.data?.id === 'again'));
+  assert.deepEqual(
+    s.messages.filter((m) => m.data?.id).map((m) => m.data.id),
+    ['before', 'named', 'again'],
+  );
+  s.ws.close();
+});
+
 test('resume replays exactly the missed events; a resume point no longer kept gets gateway.resync and a snapshot', async () => {
   const steady = await open(`?authtoken=${token}&topics=core.channel.`);
   const dropped = await open(`?authtoken=${token}&topics=core.channel.`);
