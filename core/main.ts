@@ -18,7 +18,9 @@ for (const [flag, key] of [
 ] as const) {
   if (process.argv.includes(flag)) {
     const { generateDocuments } = await import('./contract/documents.ts');
-    process.stdout.write(`${JSON.stringify((await generateDocuments())[key], null, 2)}\n`);
+    const text = `${JSON.stringify((await generateDocuments())[key], null, 2)}\n`;
+    // exit once written: to a pipe stdout is asynchronous, and exiting at once cut the document at 64 KiB
+    await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
     process.exit(0);
   }
 }

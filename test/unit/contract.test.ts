@@ -323,3 +323,22 @@ test('the answer checker fails on an answer the document does not describe', asy
   assert.throws(() => checker.check('GET', '/v1/status', 418, 'application/json', good), /does not document/);
   assert.ok((await api.contract())!.checked > 5, 'the test client checks its answers');
 });
+
+test('--print-openapi / --print-asyncapi write the whole document into a pipe (it was cut at 64 KiB)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { generateDocuments } = await import('../../core/contract/documents.ts');
+  const docs = await generateDocuments();
+  const runtime = process.versions.bun ? [] : ['--import', 'tsx'];
+  for (const [flag, key] of [
+    ['--print-openapi', 'openapi'],
+    ['--print-asyncapi', 'asyncapi'],
+  ] as const) {
+    const child = spawn(process.execPath, [...runtime, 'core/main.ts', flag], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.ok(text.length > 65_536, `${flag}: ${text.length} characters`);
+    assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(docs[key])), flag);
+  }
+});
