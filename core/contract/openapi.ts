@@ -56,7 +56,9 @@ export function componentSchemas(mode: 'input' | 'output' = 'output', refBase = 
     delete j.$schema;
     delete j.$defs;
   }
-  return defs;
+  // by name: the order schemas were registered in follows module load order, which differs between processes (and
+  // within `bun test`'s one process between runs of different files); the documents and the generated client must not
+  return Object.fromEntries(Object.entries(defs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The answer envelope {api_ver, statuscode, timestamp, result}: of one status, or (status undefined) of any. */
