@@ -2724,606 +2724,58 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ReloadOutcome: {
-            /**
-             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed); later (?reload=later: made by POST /admin/config/apply)
-             * @enum {string}
-             */
-            status: "done" | "failed" | "pending" | "none" | "later";
-            message?: string | null;
-        };
-        /** @description what a write would do: checked like the real one (400, 404, 409, 412 alike), but no byte written, no backup, no reload */
-        ConfigDryRun: {
-            /**
-             * @description always true: nothing was written
-             * @constant
-             */
-            dry_run: true;
-            /** @description the file the write would change */
-            name: string;
-            /** @description the unified diff (diff -u) from the file as it is to the file as it would be; "" when nothing would change */
-            diff: string;
-            reload: string | null;
-        };
-        ConfigUnapplied: {
-            /** @description a config file written with ?reload=later */
-            name: string;
-            /** @description what reloading it does */
-            module: string;
-            /** @description ISO 8601: the first such write not yet applied */
-            since: string;
-        };
-        ConfigApplied: {
-            list: {
-                /** @description the reload made ("module reload res_pjsip.so", "dialplan reload"), once per module */
-                module: string;
-                /** @description the files written with ?reload=later it applied */
-                files: string[];
-                reload: components["schemas"]["ReloadOutcome"];
-            }[];
-        };
-        AuditEntry: {
-            /** @description ISO 8601 */
-            time: string;
-            /** @description the user uuid, or the API key id */
-            user: string;
-            /** @description the change was made with an API key */
-            api_key: boolean;
-            /** @enum {string} */
-            method: "POST" | "PUT" | "PATCH" | "DELETE";
-            /** @description the route as declared, e.g. /admin/queue/members/{name} */
-            route: string;
-            /** @description the path as called */
-            path: string;
-            /** @description the path parameters: which object was changed */
-            object: {
-                [key: string]: string;
-            };
-            /** @description the HTTP status answered */
-            status: number;
-            backup?: (string | null) | null;
-            reload?: components["schemas"]["ReloadOutcome"] | null;
-        };
-        ApiKeyCreate: {
-            /** @description what the key is for (the CRM, the wallboard ...) */
-            name: string;
-            /**
-             * @description the role the key acts with: admin, manager or user
-             * @enum {string}
-             */
-            role: "admin" | "manager" | "user";
-            expires_at?: string | null;
-            allowed_networks?: string[] | null;
-        };
-        ApiKey: {
-            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
-            id: string;
-            name: string;
-            /**
-             * @description the role the key acts with: admin, manager or user
-             * @enum {string}
-             */
-            role: "admin" | "manager" | "user";
-            /** @description ISO 8601 time it was created */
-            created: string;
-            expires_at: string | null;
-            /** @description the networks it may be used from; [] for any */
-            allowed_networks: string[];
-            last_used: string | null;
-        };
-        ApiKeyCreated: {
-            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
-            id: string;
-            name: string;
-            /**
-             * @description the role the key acts with: admin, manager or user
-             * @enum {string}
-             */
-            role: "admin" | "manager" | "user";
-            /** @description ISO 8601 time it was created */
-            created: string;
-            expires_at: string | null;
-            /** @description the networks it may be used from; [] for any */
-            allowed_networks: string[];
-            last_used: string | null;
-            /** @description the key: pass it as Authorization: Bearer or ?authtoken=; it is not shown again */
-            key: string;
-        };
-        WsClientMessage: {
-            /** @constant */
-            type: "subscribe";
-            /** @description an event type or prefix, e.g. "queue." or "core.channel.updated"; refused when no event type starts with it (not_found) or the user may receive none of them (forbidden) */
-            topic: string;
-            filter?: {
-                [key: string]: string | number | boolean;
-            } | null;
-            snapshot?: boolean | null;
-        } | {
-            /** @constant */
-            type: "unsubscribe";
-            topic: string;
-        };
-        Recording: {
-            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
-            file: string;
-            /** @description the file name alone */
-            file_name: string;
-            /** @description wav, gsm, ulaw ... */
-            format: string;
-            /**
-             * @description recording, paused (MixMonitorMute), or stopped
-             * @enum {string}
-             */
-            state: "recording" | "paused" | "stopped";
-            /** @description ISO 8601 time the recording began */
-            started: string;
-        };
-        ChannelRecording: {
-            /** @description the recorded channel */
-            unique_id: string;
-            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
-            file: string;
-            /** @description the file name alone */
-            file_name: string;
-            /** @description wav, gsm, ulaw ... */
-            format: string;
-            /**
-             * @description recording, paused (MixMonitorMute), or stopped
-             * @enum {string}
-             */
-            state: "recording" | "paused" | "stopped";
-            /** @description ISO 8601 time the recording began */
-            started: string;
-        };
-        Channel: {
-            /** @description Uniqueid */
-            unique_id: string;
-            /** @description Linkedid */
-            linked_id: string;
-            /** @description channel name, e.g. PJSIP/1001-00000007 */
-            channel: string;
-            /** @description ChannelState (0 down ... 6 up) */
-            channel_state: number;
-            /** @description ChannelStateDesc, e.g. Ring, Up */
-            channel_state_desc: string;
-            context: string;
-            exten: string;
-            /** @description a string, as the spec writes it */
-            priority: string;
-            caller_id_name: string;
-            caller_id_num: string;
-            connected_line_name: string;
-            connected_line_num: string;
-            account_code: string;
-            language: string;
-            application: string;
-            application_data: string;
-            bridge_id: string | null;
-            hangup_cause: number | null;
-            hangup_cause_desc: string | null;
-            /** @description channel variables set with Set() and seen by AMI (VarSet) */
-            variables: {
-                [key: string]: string;
-            };
-            recording: components["schemas"]["Recording"] | null;
-            /** @description seconds since the channel was created */
-            duration: number;
-            /** @description ISO 8601 time of the last change */
-            tm_update: string;
-        };
-        DeviceState: {
-            /** @description e.g. PJSIP/1001 */
-            device: string;
-            /** @description e.g. NOT_INUSE, INUSE, UNAVAILABLE */
-            state: string;
-            tm_update: string;
-        };
-        Module: {
-            /** @description without .so */
-            name: string;
-            /** @description Running, Not Running ... */
-            load: string;
-            size: number | null;
-            description: string;
-            use_count: number;
-            support_level: string;
-            tm_update: string;
-        };
-        System: {
-            id: string;
-            system_name: string;
-            ami_version: string;
-            ast_version: string;
-            cdr_enabled: string;
-            http_enabled: string;
-            real_time_enabled: string;
-            current_calls: number;
-            processed_calls: number;
-            max_calls: number;
-            max_file_handles: number;
-            /** @description a real number, always written with a decimal point (0.0, 2.0) */
-            max_load_avg: number;
-            reload_date: string;
-            reload_time: string;
-            run_group: string;
-            run_user: string;
-            startup_date: string;
-            startup_time: string;
-            tm_update: string;
-        };
-        OriginateOutcome: {
-            /** @description the unique id the 202 answer gave: the originated channel's */
-            unique_id: string;
-            /** @description the unique id of the second half of a Local channel (;2), also chosen by the gateway */
-            other_unique_id: string;
-            /** @description the channel as asked for, e.g. PJSIP/1001 */
-            channel: string;
-            /** @enum {string} */
-            outcome: "answered" | "failed";
-            /**
-             * @description from OriginateResponse's Reason: 4 answered, 5 busy, 3 or 2 (ringing or ring without answer) no_answer, 8 congestion, 1 hangup (hung up before answer), 0 failed (the channel could not be created or called: unknown endpoint, unreachable), or no_such_extension when the channel is Local/<exten>@<context> and the dialplan has no such extension
-             * @enum {string}
-             */
-            reason: "answered" | "busy" | "no_answer" | "congestion" | "hangup" | "no_such_extension" | "failed";
-            /** @description OriginateResponse's Reason as Asterisk sent it */
-            reason_code: number;
-            /** @description the outcome in words */
-            message: string;
-        };
-        TransferProgress: {
-            /** @description the transferring channel */
-            unique_id: string;
-            /** @enum {string} */
-            kind: "blind" | "attended";
-            /** @enum {string} */
-            state: "started" | "completed" | "cancelled" | "failed";
-            context: string;
-            exten: string;
-            /** @description what happened, in Asterisk's words where it gave some */
-            message: string;
-        };
-        OriginateAccepted: {
-            /** @description the unique id the called channel gets; the outcome event (core.originate.*) carries it */
-            unique_id: string;
-            /** @description the unique id of the second half of a Local channel (;2) */
-            other_unique_id: string;
-        };
-        ChannelVariable: {
-            name: string;
-            value: string;
-        };
-        UserPermission: {
-            /**
-             * @description a permission: admin, manager or user
-             * @enum {string}
-             */
-            permission: "admin" | "manager" | "user";
-        };
-        User: {
-            /** @description the record's uuid */
+        Adp: {
+            /** @description adp uuid */
             uuid: string;
-            username: string;
-            name: string;
-            /** @description the user's dialplan context ("" when unset) */
-            context: string;
-            permissions: components["schemas"]["UserPermission"][];
-            /** @description ISO 8601 time it was created */
-            tm_create: string;
-            /** @description ISO 8601 time it was last changed */
-            tm_update: string;
-        };
-        Permission: {
-            /** @description the record's uuid */
-            uuid: string;
-            /** @description ISO 8601 time it was created */
-            tm_create: string;
-            /** @description ISO 8601 time it was last changed */
-            tm_update: string;
-            user_uuid: string;
-            /**
-             * @description a permission: admin, manager or user
-             * @enum {string}
-             */
-            permission: "admin" | "manager" | "user";
-        };
-        Contact: {
-            /** @description the record's uuid */
-            uuid: string;
-            /** @description ISO 8601 time it was created */
-            tm_create: string;
-            /** @description ISO 8601 time it was last changed */
-            tm_update: string;
-            /** @description the user it is assigned to */
-            user_uuid: string;
-            /** @description e.g. pjsip_endpoint */
-            type: string;
-            /** @description e.g. the endpoint, 199 */
-            target: string;
-            name: string;
-            detail: string;
-            /** @description flat settings, e.g. {"id", "password", "public_url", "realm"}; secrets (password, secret ...) are answered as "" */
-            info: {
-                [key: string]: string | number | boolean;
-            };
-        };
-        Buddy: {
-            /** @description the record's uuid */
-            uuid: string;
-            /** @description the buddy: a user uuid */
-            uuid_user: string;
+            /** @description the adpma it belongs to */
+            dpma_uuid: string;
+            /** @description run order within the adpma */
+            sequence: number;
             name: string | null;
             detail: string | null;
-            /** @description ISO 8601 time it was created */
+            command: string | null;
             tm_create: string;
-            /** @description ISO 8601 time it was last changed */
             tm_update: string;
         };
-        Queue: {
-            /** @description queue name */
-            name: string;
-            /** @description call distribution, e.g. ringall */
-            strategy: string;
-            /** @description most callers that may wait (0: no limit) */
-            max: number;
-            /** @description queue priority */
-            weight: number;
-            /** @description callers waiting now */
-            calls: number;
-            /** @description calls answered by a member */
-            completed: number;
-            /** @description callers who hung up while waiting */
-            abandoned: number;
-            /** @description average wait in seconds */
-            hold_time: number;
-            /** @description average talk time in seconds */
-            talk_time: number;
-            /** @description the service level interval in seconds */
-            service_level: number;
-            /** @description service level performance in percent; the spec writes <integer>, Asterisk gives one decimal (66.7) */
-            service_level_perf: number;
-            /** @description ISO 8601 time of the last change */
-            tm_update: string;
-        };
-        QueueMember: {
-            /** @description <name>@<queue_name> */
-            id: string;
-            /** @description member name (its interface when it has none) */
-            name: string;
-            queue_name: string;
-            /** @description device state of the member (AST_DEVICE_*: 1 not in use, 2 in use, 5 unavailable ...) */
-            status: number;
-            /** @description static (queues.conf), dynamic (added over AMI or the API) or realtime */
-            membership: string;
-            state_interface: string;
-            /** @description the interface called, e.g. PJSIP/2001 or Local/2001@agents/n */
-            location: string;
-            /** @description 1 paused, 0 not */
-            paused: number;
-            paused_reason: string;
-            penalty: number;
-            calls_taken: number;
-            /** @description 1 while on a call from the queue */
-            in_call: number;
-            /** @description epoch seconds of the last call taken (0: none) */
-            last_call: number;
-            /** @description epoch seconds of the last pause (0: none) */
-            last_pause: number;
-            ring_inuse: number | null;
-            tm_update: string;
-            /** @description beyond the spec: epoch seconds when the member was added to the queue (Asterisk LoginTime; 0: unknown) */
-            login_time: number;
-            /** @description beyond the spec: epoch seconds when the current pause began (0: not paused) */
-            paused_since: number;
-            /** @description beyond the spec: seconds paused so far (0: not paused) */
-            paused_for_s: number;
-            /** @description beyond the spec: calls this member answered from this queue in the last 15 minutes */
-            calls_taken_15m: number;
-            /** @description beyond the spec: the same for the last 60 minutes */
-            calls_taken_60m: number;
-            /** @description beyond the spec: the same since the daily reset (queue_stats.reset_at) */
-            calls_taken_since_reset: number;
-        };
-        /** @description calls are counted by the moment they were answered or abandoned */
-        QueueWindowStats: {
-            /** @description ISO 8601 start of the window */
-            from: string;
-            /** @description answered + abandoned */
-            offered: number;
-            /** @description calls a member answered (AgentConnect) */
-            answered: number;
-            /** @description callers who hung up while waiting (QueueCallerAbandon) */
-            abandoned: number;
-            /** @description answered calls that have ended (AgentComplete): what Asterisk counts as Completed */
-            completed: number;
-            /** @description answered after waiting no longer than the service level threshold (service_level_s) */
-            answered_in_sl: number;
-            service_level_pct: number | null;
-            abandoned_pct: number | null;
-            avg_wait_s: number | null;
-            avg_abandon_wait_s: number | null;
-            /** @description longest wait of a call answered or abandoned in the window */
-            max_wait_s: number;
-            avg_talk_s: number | null;
-        };
-        QueueStats: {
-            queue_name: string;
-            /** @description callers waiting now */
-            waiting: number;
-            /** @description seconds the longest-waiting caller has waited so far (0: nobody waits) */
-            longest_wait_s: number;
-            /** @description the queue's service level threshold in seconds (queues.conf servicelevel) */
-            service_level_s: number;
-            /** @description local time of the daily reset (gateway.yaml queue_stats.reset_at) */
-            reset_at: string;
-            last_15m: components["schemas"]["QueueWindowStats"];
-            last_60m: components["schemas"]["QueueWindowStats"];
-            since_reset: components["schemas"]["QueueWindowStats"];
-            /** @description ISO 8601 time the figures were computed */
-            tm_update: string;
-        };
-        QueueEntry: {
-            /** @description the waiting channel's unique id */
+        AdpSession: {
+            /** @description Uniqueid of the channel */
             unique_id: string;
-            queue_name: string;
             channel: string;
-            caller_id_name: string;
-            caller_id_num: string;
-            connected_line_name: string;
-            connected_line_num: string;
-            /** @description 1 is the next caller to be answered */
-            position: number;
-            /** @description seconds waited so far */
-            wait: number;
-            tm_update: string;
-        };
-        /** @description one line of a section, as sent: {"key": "value"} or {"key", "op", "value"} */
-        ConfigEntryInput: {
-            [key: string]: string | number;
-        } | {
-            /** @description the option, e.g. exten, member, parkpos */
-            key: string;
-            op?: ("=" | "=>" | "+=") | null;
-            /** @description the value (a number is written as its digits) */
-            value: string | number;
-        };
-        /** @description a section's entries, in either form; a PUT replaces them all */
-        ConfigSectionDataInput: components["schemas"]["ConfigEntryInput"][] | {
-            [key: string]: string | number;
-        };
-        /** @description the keys to change: "value" sets, null removes, ["a", "b"] replaces the lines of a repeated key; keys left out stay */
-        ConfigSectionPatch: {
-            [key: string]: null | string | number | (string | number)[];
-        };
-        /** @description one line of a section in the array form */
-        ConfigEntry: {
-            [key: string]: string;
-        } | {
-            key: string;
-            /** @enum {string} */
-            op: "=" | "=>" | "+=";
-            value: string;
-        };
-        /** @description one section of a config file */
-        ConfigSection: {
-            /** @description the section name */
-            name: string;
-            /** @description which of the sections of this name (0, 1 ...); only when the file has more than one */
-            index?: number;
-            data: components["schemas"]["ConfigEntry"][] | {
-                [key: string]: string;
-            };
-            /** @description the templates it uses: [name](t1,t2) */
-            templates?: string[];
+            adpma: string | null;
+            adpma_uuid: string | null;
+            adpma_name: string | null;
             /**
-             * @description a template: [name](!)
-             * @constant
-             */
-            is_template?: true;
-        };
-        /** @description the check of the options written against Asterisk's own lists */
-        ConfigOptionCheck: {
-            /**
-             * @description done: checked against Asterisk's lists; skipped: Asterisk was not connected
+             * @description running: adps being sent; ending: ADPSTATUS and ASYNCAGI BREAK sent
              * @enum {string}
              */
-            status: "done" | "skipped";
-            /** @description what was checked, or why not */
-            message: string;
-        };
-        /** @description the section as written */
-        ConfigSectionWritten: {
-            /** @description the section name */
-            name: string;
-            /** @description which of the sections of this name (0, 1 ...); only when the file has more than one */
-            index?: number;
-            data: components["schemas"]["ConfigEntry"][] | {
-                [key: string]: string;
-            };
-            /** @description the templates it uses: [name](t1,t2) */
-            templates?: string[];
-            /**
-             * @description a template: [name](!)
-             * @constant
-             */
-            is_template?: true;
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-            option_check?: components["schemas"]["ConfigOptionCheck"];
-        };
-        ConfigSectionDeleted: {
-            /** @description the section name */
-            name: string;
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-        };
-        ConfigFile: {
-            /** @description the file name, or a backup of it: <file>.<ISO timestamp> */
-            name: string;
-            /** @description the whole file */
-            data: string;
-        };
-        ConfigFileWritten: {
-            /** @description the file name */
-            name: string;
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-            option_check?: components["schemas"]["ConfigOptionCheck"];
-        };
-        ParkingLot: {
-            /** @description parking lot name */
-            name: string;
-            /** @description first parking space */
-            start_space: string;
-            /** @description last parking space (the spec's spelling; stop_space is the same value) */
-            stop_spcae: string;
-            /** @description last parking space */
-            stop_space: string;
-            /** @description seconds a call may stay parked (parkingtime; 0: no limit) */
-            timeout: number;
-            /** @description ISO 8601 time of the last change */
+            status: "running" | "ending";
+            outcome: ("SUCCESS" | "FAILED" | "NOTFOUND" | "INTERRUPTED" | "HANGUP") | null;
+            adps: components["schemas"]["AdpSessionStep"][];
+            tm_create: string;
             tm_update: string;
         };
-        ParkedCall: {
-            parkee_unique_id: string;
-            parkee_linked_id: string;
-            parkee_channel: string;
-            /** @description a string, as the spec writes it (e.g. "6") */
-            parkee_channel_state: string;
-            parkee_channel_state_desc: string;
-            parkee_caller_id_name: string;
-            parkee_caller_id_num: string;
-            parkee_connected_line_name: string;
-            parkee_connected_line_num: string;
-            parkee_account_code: string;
-            parkee_context: string;
-            parkee_exten: string;
-            parkee_priority: string;
-            /** @description dial string to call the parker back on timeout */
-            parker_dial_string: string;
-            /** @description seconds parked so far */
-            parking_duration: number;
-            parking_lot: string;
-            parking_space: string;
-            /** @description seconds left before the call leaves the lot (0: no limit) */
-            parking_timeout: number;
-            /** @description when Asterisk last reported the call; duration and timeout count on from it */
-            tm_update: string;
+        AdpSessionStep: {
+            adp_uuid: string;
+            sequence: number;
+            name: string | null;
+            /** @description the adp's command */
+            command: string;
+            /** @description what was sent as the AGI action's Command */
+            agi_command: string;
+            command_id: string | null;
+            /** @enum {string} */
+            status: "pending" | "running" | "done" | "failed" | "skipped";
+            result: string | null;
+            tm_exec: string | null;
         };
-        ParkingLotEdit: {
-            reload: components["schemas"]["ReloadOutcome"];
-            parkinglot: components["schemas"]["ParkingLot"] | null;
-        };
-        ParkingLotChange: {
-            /** @description the lot */
+        Adpma: {
+            /** @description adpma uuid */
+            uuid: string;
+            /** @description what the dialplan passes as AGI(agi:async,<name>) (or the uuid) */
             name: string;
-            reload: components["schemas"]["ReloadOutcome"];
-            parkinglot: components["schemas"]["ParkingLot"] | null;
-        };
-        PickupAccepted: {
-            /** @description the picking channel's unique id */
-            unique_id: string;
-            /** @description the second half of a Local channel (;2) */
-            other_unique_id: string;
+            detail: string | null;
+            tm_create: string;
+            tm_update: string;
         };
         Agent: {
             /** @description agent id (its section in agents.conf) */
@@ -3366,58 +2818,588 @@ export interface components {
             /** @description agent id */
             id: string;
         };
-        Adpma: {
-            /** @description adpma uuid */
-            uuid: string;
-            /** @description what the dialplan passes as AGI(agi:async,<name>) (or the uuid) */
+        ApiKey: {
+            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
+            id: string;
             name: string;
-            detail: string | null;
-            tm_create: string;
-            tm_update: string;
-        };
-        Adp: {
-            /** @description adp uuid */
-            uuid: string;
-            /** @description the adpma it belongs to */
-            dpma_uuid: string;
-            /** @description run order within the adpma */
-            sequence: number;
-            name: string | null;
-            detail: string | null;
-            command: string | null;
-            tm_create: string;
-            tm_update: string;
-        };
-        AdpSessionStep: {
-            adp_uuid: string;
-            sequence: number;
-            name: string | null;
-            /** @description the adp's command */
-            command: string;
-            /** @description what was sent as the AGI action's Command */
-            agi_command: string;
-            command_id: string | null;
-            /** @enum {string} */
-            status: "pending" | "running" | "done" | "failed" | "skipped";
-            result: string | null;
-            tm_exec: string | null;
-        };
-        AdpSession: {
-            /** @description Uniqueid of the channel */
-            unique_id: string;
-            channel: string;
-            adpma: string | null;
-            adpma_uuid: string | null;
-            adpma_name: string | null;
             /**
-             * @description running: adps being sent; ending: ADPSTATUS and ASYNCAGI BREAK sent
+             * @description the role the key acts with: admin, manager or user
              * @enum {string}
              */
-            status: "running" | "ending";
-            outcome: ("SUCCESS" | "FAILED" | "NOTFOUND" | "INTERRUPTED" | "HANGUP") | null;
-            adps: components["schemas"]["AdpSessionStep"][];
+            role: "admin" | "manager" | "user";
+            /** @description ISO 8601 time it was created */
+            created: string;
+            expires_at: string | null;
+            /** @description the networks it may be used from; [] for any */
+            allowed_networks: string[];
+            last_used: string | null;
+        };
+        ApiKeyCreate: {
+            /** @description what the key is for (the CRM, the wallboard ...) */
+            name: string;
+            /**
+             * @description the role the key acts with: admin, manager or user
+             * @enum {string}
+             */
+            role: "admin" | "manager" | "user";
+            expires_at?: string | null;
+            allowed_networks?: string[] | null;
+        };
+        ApiKeyCreated: {
+            /** @description the key's id (DELETE /admin/apikeys/<id> revokes it) */
+            id: string;
+            name: string;
+            /**
+             * @description the role the key acts with: admin, manager or user
+             * @enum {string}
+             */
+            role: "admin" | "manager" | "user";
+            /** @description ISO 8601 time it was created */
+            created: string;
+            expires_at: string | null;
+            /** @description the networks it may be used from; [] for any */
+            allowed_networks: string[];
+            last_used: string | null;
+            /** @description the key: pass it as Authorization: Bearer or ?authtoken=; it is not shown again */
+            key: string;
+        };
+        AuditEntry: {
+            /** @description ISO 8601 */
+            time: string;
+            /** @description the user uuid, or the API key id */
+            user: string;
+            /** @description the change was made with an API key */
+            api_key: boolean;
+            /** @enum {string} */
+            method: "POST" | "PUT" | "PATCH" | "DELETE";
+            /** @description the route as declared, e.g. /admin/queue/members/{name} */
+            route: string;
+            /** @description the path as called */
+            path: string;
+            /** @description the path parameters: which object was changed */
+            object: {
+                [key: string]: string;
+            };
+            /** @description the HTTP status answered */
+            status: number;
+            backup?: (string | null) | null;
+            reload?: components["schemas"]["ReloadOutcome"] | null;
+        };
+        Buddy: {
+            /** @description the record's uuid */
+            uuid: string;
+            /** @description the buddy: a user uuid */
+            uuid_user: string;
+            name: string | null;
+            detail: string | null;
+            /** @description ISO 8601 time it was created */
+            tm_create: string;
+            /** @description ISO 8601 time it was last changed */
+            tm_update: string;
+        };
+        Channel: {
+            /** @description Uniqueid */
+            unique_id: string;
+            /** @description Linkedid */
+            linked_id: string;
+            /** @description channel name, e.g. PJSIP/1001-00000007 */
+            channel: string;
+            /** @description ChannelState (0 down ... 6 up) */
+            channel_state: number;
+            /** @description ChannelStateDesc, e.g. Ring, Up */
+            channel_state_desc: string;
+            context: string;
+            exten: string;
+            /** @description a string, as the spec writes it */
+            priority: string;
+            caller_id_name: string;
+            caller_id_num: string;
+            connected_line_name: string;
+            connected_line_num: string;
+            account_code: string;
+            language: string;
+            application: string;
+            application_data: string;
+            bridge_id: string | null;
+            hangup_cause: number | null;
+            hangup_cause_desc: string | null;
+            /** @description channel variables set with Set() and seen by AMI (VarSet) */
+            variables: {
+                [key: string]: string;
+            };
+            recording: components["schemas"]["Recording"] | null;
+            /** @description seconds since the channel was created */
+            duration: number;
+            /** @description ISO 8601 time of the last change */
+            tm_update: string;
+        };
+        ChannelRecording: {
+            /** @description the recorded channel */
+            unique_id: string;
+            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
+            file: string;
+            /** @description the file name alone */
+            file_name: string;
+            /** @description wav, gsm, ulaw ... */
+            format: string;
+            /**
+             * @description recording, paused (MixMonitorMute), or stopped
+             * @enum {string}
+             */
+            state: "recording" | "paused" | "stopped";
+            /** @description ISO 8601 time the recording began */
+            started: string;
+        };
+        ChannelVariable: {
+            name: string;
+            value: string;
+        };
+        Chat: {
+            /** @description this member's chat entry (the spec's <detail>) */
+            uuid: string;
+            /** @description the member's own name for the room */
+            name: string;
+            detail: string;
+            room: components["schemas"]["ChatRoom"] | null;
             tm_create: string;
             tm_update: string;
+        };
+        ChatMessage: {
+            uuid: string;
+            /** @description the user who posted it */
+            uuid_owner: string;
+            /** @description the spec's shape: {"message": "text"} */
+            message: {
+                message: string;
+            };
+            /** @description ISO 8601; strictly increasing within a room */
+            tm_create: string;
+        };
+        ChatMessageCreated: {
+            /** @description the room (not the member's chat entry) */
+            room_uuid: string;
+            uuid: string;
+            /** @description the user who posted it */
+            uuid_owner: string;
+            /** @description the spec's shape: {"message": "text"} */
+            message: {
+                message: string;
+            };
+            /** @description ISO 8601; strictly increasing within a room */
+            tm_create: string;
+        };
+        ChatRoom: {
+            uuid: string;
+            /** @description the spec's room type (1 in its examples); kept as given */
+            type: number;
+            /** @description user uuids */
+            members: string[];
+            uuid_creator: string;
+            /** @description the member who may change the members and the type */
+            uuid_owner: string;
+            tm_create: string;
+            tm_update: string;
+        };
+        ConfigApplied: {
+            list: {
+                /** @description the reload made ("module reload res_pjsip.so", "dialplan reload"), once per module */
+                module: string;
+                /** @description the files written with ?reload=later it applied */
+                files: string[];
+                reload: components["schemas"]["ReloadOutcome"];
+            }[];
+        };
+        /** @description what a write would do: checked like the real one (400, 404, 409, 412 alike), but no byte written, no backup, no reload */
+        ConfigDryRun: {
+            /**
+             * @description always true: nothing was written
+             * @constant
+             */
+            dry_run: true;
+            /** @description the file the write would change */
+            name: string;
+            /** @description the unified diff (diff -u) from the file as it is to the file as it would be; "" when nothing would change */
+            diff: string;
+            reload: string | null;
+        };
+        /** @description one line of a section in the array form */
+        ConfigEntry: {
+            [key: string]: string;
+        } | {
+            key: string;
+            /** @enum {string} */
+            op: "=" | "=>" | "+=";
+            value: string;
+        };
+        /** @description one line of a section, as sent: {"key": "value"} or {"key", "op", "value"} */
+        ConfigEntryInput: {
+            [key: string]: string | number;
+        } | {
+            /** @description the option, e.g. exten, member, parkpos */
+            key: string;
+            op?: ("=" | "=>" | "+=") | null;
+            /** @description the value (a number is written as its digits) */
+            value: string | number;
+        };
+        ConfigFile: {
+            /** @description the file name, or a backup of it: <file>.<ISO timestamp> */
+            name: string;
+            /** @description the whole file */
+            data: string;
+        };
+        ConfigFileWritten: {
+            /** @description the file name */
+            name: string;
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+            option_check?: components["schemas"]["ConfigOptionCheck"];
+        };
+        /** @description the check of the options written against Asterisk's own lists */
+        ConfigOptionCheck: {
+            /**
+             * @description done: checked against Asterisk's lists; skipped: Asterisk was not connected
+             * @enum {string}
+             */
+            status: "done" | "skipped";
+            /** @description what was checked, or why not */
+            message: string;
+        };
+        /** @description one section of a config file */
+        ConfigSection: {
+            /** @description the section name */
+            name: string;
+            /** @description which of the sections of this name (0, 1 ...); only when the file has more than one */
+            index?: number;
+            data: components["schemas"]["ConfigEntry"][] | {
+                [key: string]: string;
+            };
+            /** @description the templates it uses: [name](t1,t2) */
+            templates?: string[];
+            /**
+             * @description a template: [name](!)
+             * @constant
+             */
+            is_template?: true;
+        };
+        /** @description a section's entries, in either form; a PUT replaces them all */
+        ConfigSectionDataInput: components["schemas"]["ConfigEntryInput"][] | {
+            [key: string]: string | number;
+        };
+        ConfigSectionDeleted: {
+            /** @description the section name */
+            name: string;
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+        };
+        /** @description the keys to change: "value" sets, null removes, ["a", "b"] replaces the lines of a repeated key; keys left out stay */
+        ConfigSectionPatch: {
+            [key: string]: null | string | number | (string | number)[];
+        };
+        /** @description the section as written */
+        ConfigSectionWritten: {
+            /** @description the section name */
+            name: string;
+            /** @description which of the sections of this name (0, 1 ...); only when the file has more than one */
+            index?: number;
+            data: components["schemas"]["ConfigEntry"][] | {
+                [key: string]: string;
+            };
+            /** @description the templates it uses: [name](t1,t2) */
+            templates?: string[];
+            /**
+             * @description a template: [name](!)
+             * @constant
+             */
+            is_template?: true;
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+            option_check?: components["schemas"]["ConfigOptionCheck"];
+        };
+        ConfigUnapplied: {
+            /** @description a config file written with ?reload=later */
+            name: string;
+            /** @description what reloading it does */
+            module: string;
+            /** @description ISO 8601: the first such write not yet applied */
+            since: string;
+        };
+        Contact: {
+            /** @description the record's uuid */
+            uuid: string;
+            /** @description ISO 8601 time it was created */
+            tm_create: string;
+            /** @description ISO 8601 time it was last changed */
+            tm_update: string;
+            /** @description the user it is assigned to */
+            user_uuid: string;
+            /** @description e.g. pjsip_endpoint */
+            type: string;
+            /** @description e.g. the endpoint, 199 */
+            target: string;
+            name: string;
+            detail: string;
+            /** @description flat settings, e.g. {"id", "password", "public_url", "realm"}; secrets (password, secret ...) are answered as "" */
+            info: {
+                [key: string]: string | number | boolean;
+            };
+        };
+        DeviceState: {
+            /** @description e.g. PJSIP/1001 */
+            device: string;
+            /** @description e.g. NOT_INUSE, INUSE, UNAVAILABLE */
+            state: string;
+            tm_update: string;
+        };
+        Module: {
+            /** @description without .so */
+            name: string;
+            /** @description Running, Not Running ... */
+            load: string;
+            size: number | null;
+            description: string;
+            use_count: number;
+            support_level: string;
+            tm_update: string;
+        };
+        OriginateAccepted: {
+            /** @description the unique id the called channel gets; the outcome event (core.originate.*) carries it */
+            unique_id: string;
+            /** @description the unique id of the second half of a Local channel (;2) */
+            other_unique_id: string;
+        };
+        OriginateOutcome: {
+            /** @description the unique id the 202 answer gave: the originated channel's */
+            unique_id: string;
+            /** @description the unique id of the second half of a Local channel (;2), also chosen by the gateway */
+            other_unique_id: string;
+            /** @description the channel as asked for, e.g. PJSIP/1001 */
+            channel: string;
+            /** @enum {string} */
+            outcome: "answered" | "failed";
+            /**
+             * @description from OriginateResponse's Reason: 4 answered, 5 busy, 3 or 2 (ringing or ring without answer) no_answer, 8 congestion, 1 hangup (hung up before answer), 0 failed (the channel could not be created or called: unknown endpoint, unreachable), or no_such_extension when the channel is Local/<exten>@<context> and the dialplan has no such extension
+             * @enum {string}
+             */
+            reason: "answered" | "busy" | "no_answer" | "congestion" | "hangup" | "no_such_extension" | "failed";
+            /** @description OriginateResponse's Reason as Asterisk sent it */
+            reason_code: number;
+            /** @description the outcome in words */
+            message: string;
+        };
+        ParkedCall: {
+            parkee_unique_id: string;
+            parkee_linked_id: string;
+            parkee_channel: string;
+            /** @description a string, as the spec writes it (e.g. "6") */
+            parkee_channel_state: string;
+            parkee_channel_state_desc: string;
+            parkee_caller_id_name: string;
+            parkee_caller_id_num: string;
+            parkee_connected_line_name: string;
+            parkee_connected_line_num: string;
+            parkee_account_code: string;
+            parkee_context: string;
+            parkee_exten: string;
+            parkee_priority: string;
+            /** @description dial string to call the parker back on timeout */
+            parker_dial_string: string;
+            /** @description seconds parked so far */
+            parking_duration: number;
+            parking_lot: string;
+            parking_space: string;
+            /** @description seconds left before the call leaves the lot (0: no limit) */
+            parking_timeout: number;
+            /** @description when Asterisk last reported the call; duration and timeout count on from it */
+            tm_update: string;
+        };
+        ParkingLot: {
+            /** @description parking lot name */
+            name: string;
+            /** @description first parking space */
+            start_space: string;
+            /** @description last parking space (the spec's spelling; stop_space is the same value) */
+            stop_spcae: string;
+            /** @description last parking space */
+            stop_space: string;
+            /** @description seconds a call may stay parked (parkingtime; 0: no limit) */
+            timeout: number;
+            /** @description ISO 8601 time of the last change */
+            tm_update: string;
+        };
+        ParkingLotChange: {
+            /** @description the lot */
+            name: string;
+            reload: components["schemas"]["ReloadOutcome"];
+            parkinglot: components["schemas"]["ParkingLot"] | null;
+        };
+        ParkingLotEdit: {
+            reload: components["schemas"]["ReloadOutcome"];
+            parkinglot: components["schemas"]["ParkingLot"] | null;
+        };
+        Peer: {
+            /** @description "PJSIP/<endpoint>": the endpoint's name (object_name) with the channel technology */
+            peer: string;
+            /** @description Registered when one of the AORs of the endpoint (its aors option) has a registered contact (PJSIPShowContacts, kept live by ContactStatus and PeerStatus), else Unregistered; a static contact (contact= of the AOR) is not a registration */
+            status: string;
+            /** @description <ip>:<port> of its best contact (reachable first, then registered before static, then the latest registration): the address the REGISTER came from (the contact's via_address), else the host and port of the contact URI (5060, or 5061 for sips:); "" without a contact */
+            address: string;
+            /** @description from the qualify of that contact (AOR qualify_frequency; ContactStatus and its RoundtripUsec): "OK (<N> ms)" when Reachable (N: the last round trip Asterisk reported, at least 1), "UNREACHABLE" when Unreachable, "Unmonitored" when not qualified (qualify_frequency 0), "UNKNOWN" before the first answer or without a contact on a qualified AOR */
+            monitor_status: string;
+            /**
+             * @description always PJSIP (the spec's SIP was chan_sip, gone from Asterisk 21)
+             * @constant
+             */
+            channel_type: "PJSIP";
+            /**
+             * @description always endpoint (a PJSIP endpoint; chan_sip said peer)
+             * @constant
+             */
+            chan_object_type: "endpoint";
+            /** @description yes when one of its AORs accepts registrations (max_contacts above 0), else no */
+            dynamic: string;
+            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_comedia); see comedia */
+            auto_comedia: string;
+            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_force_rport); see force_port */
+            auto_force_port: string;
+            /** @description yes when the endpoint has an ACL (its acl, deny or permit options), else no */
+            acl: string;
+            /** @description the endpoint's rtp_symmetric as yes/no (send RTP back to where it comes from) */
+            comedia: string;
+            /** @description always "": a PJSIP endpoint has no description option */
+            description: string;
+            /** @description the endpoint's force_rport as yes/no */
+            force_port: string;
+            /** @description always no: the gateway reads endpoints over AMI and cannot tell a realtime one; it serves pjsip.conf */
+            realtime_device: string;
+            /** @description yes when the endpoint's allow has a text codec (t140, red), else no */
+            text_support: string;
+            /** @description yes when the endpoint's allow has a video codec (h264, vp8 ...) and max_video_streams is above 0, else no */
+            video_support: string;
+            /** @description ISO 8601 time the gateway last saw one of the fields above change */
+            tm_update: string;
+        };
+        PeerListItem: {
+            /** @description "PJSIP/<endpoint>": one per PJSIP endpoint (PJSIPShowEndpoints) */
+            peer: string;
+        };
+        Permission: {
+            /** @description the record's uuid */
+            uuid: string;
+            /** @description ISO 8601 time it was created */
+            tm_create: string;
+            /** @description ISO 8601 time it was last changed */
+            tm_update: string;
+            user_uuid: string;
+            /**
+             * @description a permission: admin, manager or user
+             * @enum {string}
+             */
+            permission: "admin" | "manager" | "user";
+        };
+        PickupAccepted: {
+            /** @description the picking channel's unique id */
+            unique_id: string;
+            /** @description the second half of a Local channel (;2) */
+            other_unique_id: string;
+        };
+        PjsipAor: {
+            /** @description the object's name (its section in pjsip.conf) */
+            object_name: string;
+            /** @description ISO 8601 time of the last change the gateway saw */
+            tm_update: string;
+            /** @constant */
+            object_type: "aor";
+            /** @description the first endpoint that uses it, or "" */
+            endpoint_name: string;
+            /** @description its contacts as aor/uri, comma-separated, in Asterisk's order */
+            contacts: string;
+            /** @description its registered (not static) contacts */
+            contacts_registered: number;
+            /** @description all its contacts, static ones included */
+            total_contacts: number;
+            default_expiration?: number;
+            max_contacts?: number;
+            maximum_expiration?: number;
+            minimum_expiration?: number;
+            qualify_frequency?: number;
+            qualify_timeout?: number;
+            authenticate_qualify?: string;
+            mailboxes?: string;
+            outbound_proxy?: string;
+            remove_existing?: string;
+            support_path?: string;
+            voicemail_extension?: string;
+        } & {
+            [key: string]: string | number;
+        };
+        PjsipAuth: {
+            /** @description the object's name (its section in pjsip.conf) */
+            object_name: string;
+            /** @description ISO 8601 time of the last change the gateway saw */
+            tm_update: string;
+            /** @constant */
+            object_type: "auth";
+            /** @description the first endpoint that uses it (auth or outbound_auth), or "" */
+            endpoint_name: string;
+            username?: string;
+            /** @description userpass, md5 ... */
+            auth_type?: string;
+            realm?: string;
+            nonce_lifetime?: number;
+            /**
+             * @description a secret: never returned, always ""
+             * @constant
+             */
+            password?: "";
+            /**
+             * @description a secret: never returned, always ""
+             * @constant
+             */
+            md5_cred?: "";
+            /**
+             * @description a secret: never returned, always ""
+             * @constant
+             */
+            password_digest?: "";
+            /**
+             * @description a secret: never returned, always ""
+             * @constant
+             */
+            oauth_secret?: "";
+            /**
+             * @description a secret: never returned, always ""
+             * @constant
+             */
+            refresh_token?: "";
+        } & {
+            [key: string]: string | number;
+        };
+        PjsipContact: {
+            aor: string;
+            /** @description 1 when the contact is qualified with authentication, else 0 */
+            authentication_qualify: number;
+            /** @description Call-ID of the registration ("" for a static contact) */
+            call_id: string;
+            /** @description "" for a static contact of an AOR no endpoint uses */
+            endpoint_name: string;
+            /** @description <aor>;@<hash> (registered) or <aor>@@<hash> (static, from contact= of the AOR) */
+            id: string;
+            outbound_proxy: string;
+            path: string;
+            qualify_frequency: number;
+            /** @description the qualify timeout in seconds (the spec's spelling) */
+            qualify_timout: number;
+            /** @description when the registration expires, seconds since the epoch; 0 for a static contact */
+            reg_expire: number;
+            /** @description the last qualify's round trip, or N/A */
+            round_trip_usec: string;
+            /** @description Reachable, Unreachable, NonQualified, Unknown ... */
+            status: string;
+            tm_update: string;
+            uri: string;
+            user_agent: string;
+            /** @description host:port the registration came from */
+            via_address: string;
         };
         PjsipEndpoint: {
             /** @description the object's name (its section in pjsip.conf) */
@@ -3547,105 +3529,6 @@ export interface components {
         } & {
             [key: string]: string | number;
         };
-        PjsipAor: {
-            /** @description the object's name (its section in pjsip.conf) */
-            object_name: string;
-            /** @description ISO 8601 time of the last change the gateway saw */
-            tm_update: string;
-            /** @constant */
-            object_type: "aor";
-            /** @description the first endpoint that uses it, or "" */
-            endpoint_name: string;
-            /** @description its contacts as aor/uri, comma-separated, in Asterisk's order */
-            contacts: string;
-            /** @description its registered (not static) contacts */
-            contacts_registered: number;
-            /** @description all its contacts, static ones included */
-            total_contacts: number;
-            default_expiration?: number;
-            max_contacts?: number;
-            maximum_expiration?: number;
-            minimum_expiration?: number;
-            qualify_frequency?: number;
-            qualify_timeout?: number;
-            authenticate_qualify?: string;
-            mailboxes?: string;
-            outbound_proxy?: string;
-            remove_existing?: string;
-            support_path?: string;
-            voicemail_extension?: string;
-        } & {
-            [key: string]: string | number;
-        };
-        PjsipAuth: {
-            /** @description the object's name (its section in pjsip.conf) */
-            object_name: string;
-            /** @description ISO 8601 time of the last change the gateway saw */
-            tm_update: string;
-            /** @constant */
-            object_type: "auth";
-            /** @description the first endpoint that uses it (auth or outbound_auth), or "" */
-            endpoint_name: string;
-            username?: string;
-            /** @description userpass, md5 ... */
-            auth_type?: string;
-            realm?: string;
-            nonce_lifetime?: number;
-            /**
-             * @description a secret: never returned, always ""
-             * @constant
-             */
-            password?: "";
-            /**
-             * @description a secret: never returned, always ""
-             * @constant
-             */
-            md5_cred?: "";
-            /**
-             * @description a secret: never returned, always ""
-             * @constant
-             */
-            password_digest?: "";
-            /**
-             * @description a secret: never returned, always ""
-             * @constant
-             */
-            oauth_secret?: "";
-            /**
-             * @description a secret: never returned, always ""
-             * @constant
-             */
-            refresh_token?: "";
-        } & {
-            [key: string]: string | number;
-        };
-        PjsipContact: {
-            aor: string;
-            /** @description 1 when the contact is qualified with authentication, else 0 */
-            authentication_qualify: number;
-            /** @description Call-ID of the registration ("" for a static contact) */
-            call_id: string;
-            /** @description "" for a static contact of an AOR no endpoint uses */
-            endpoint_name: string;
-            /** @description <aor>;@<hash> (registered) or <aor>@@<hash> (static, from contact= of the AOR) */
-            id: string;
-            outbound_proxy: string;
-            path: string;
-            qualify_frequency: number;
-            /** @description the qualify timeout in seconds (the spec's spelling) */
-            qualify_timout: number;
-            /** @description when the registration expires, seconds since the epoch; 0 for a static contact */
-            reg_expire: number;
-            /** @description the last qualify's round trip, or N/A */
-            round_trip_usec: string;
-            /** @description Reachable, Unreachable, NonQualified, Unknown ... */
-            status: string;
-            tm_update: string;
-            uri: string;
-            user_agent: string;
-            /** @description host:port the registration came from */
-            via_address: string;
-        };
         PjsipRegistrationOutbound: {
             /** @description the object's name (its section in pjsip.conf) */
             object_name: string;
@@ -3670,55 +3553,143 @@ export interface components {
         } & {
             [key: string]: string | number;
         };
-        PeerListItem: {
-            /** @description "PJSIP/<endpoint>": one per PJSIP endpoint (PJSIPShowEndpoints) */
-            peer: string;
-        };
-        Peer: {
-            /** @description "PJSIP/<endpoint>": the endpoint's name (object_name) with the channel technology */
-            peer: string;
-            /** @description Registered when one of the AORs of the endpoint (its aors option) has a registered contact (PJSIPShowContacts, kept live by ContactStatus and PeerStatus), else Unregistered; a static contact (contact= of the AOR) is not a registration */
-            status: string;
-            /** @description <ip>:<port> of its best contact (reachable first, then registered before static, then the latest registration): the address the REGISTER came from (the contact's via_address), else the host and port of the contact URI (5060, or 5061 for sips:); "" without a contact */
-            address: string;
-            /** @description from the qualify of that contact (AOR qualify_frequency; ContactStatus and its RoundtripUsec): "OK (<N> ms)" when Reachable (N: the last round trip Asterisk reported, at least 1), "UNREACHABLE" when Unreachable, "Unmonitored" when not qualified (qualify_frequency 0), "UNKNOWN" before the first answer or without a contact on a qualified AOR */
-            monitor_status: string;
-            /**
-             * @description always PJSIP (the spec's SIP was chan_sip, gone from Asterisk 21)
-             * @constant
-             */
-            channel_type: "PJSIP";
-            /**
-             * @description always endpoint (a PJSIP endpoint; chan_sip said peer)
-             * @constant
-             */
-            chan_object_type: "endpoint";
-            /** @description yes when one of its AORs accepts registrations (max_contacts above 0), else no */
-            dynamic: string;
-            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_comedia); see comedia */
-            auto_comedia: string;
-            /** @description always no: PJSIP has no automatic NAT detection (chan_sip nat=auto_force_rport); see force_port */
-            auto_force_port: string;
-            /** @description yes when the endpoint has an ACL (its acl, deny or permit options), else no */
-            acl: string;
-            /** @description the endpoint's rtp_symmetric as yes/no (send RTP back to where it comes from) */
-            comedia: string;
-            /** @description always "": a PJSIP endpoint has no description option */
-            description: string;
-            /** @description the endpoint's force_rport as yes/no */
-            force_port: string;
-            /** @description always no: the gateway reads endpoints over AMI and cannot tell a realtime one; it serves pjsip.conf */
-            realtime_device: string;
-            /** @description yes when the endpoint's allow has a text codec (t140, red), else no */
-            text_support: string;
-            /** @description yes when the endpoint's allow has a video codec (h264, vp8 ...) and max_video_streams is above 0, else no */
-            video_support: string;
-            /** @description ISO 8601 time the gateway last saw one of the fields above change */
+        Queue: {
+            /** @description queue name */
+            name: string;
+            /** @description call distribution, e.g. ringall */
+            strategy: string;
+            /** @description most callers that may wait (0: no limit) */
+            max: number;
+            /** @description queue priority */
+            weight: number;
+            /** @description callers waiting now */
+            calls: number;
+            /** @description calls answered by a member */
+            completed: number;
+            /** @description callers who hung up while waiting */
+            abandoned: number;
+            /** @description average wait in seconds */
+            hold_time: number;
+            /** @description average talk time in seconds */
+            talk_time: number;
+            /** @description the service level interval in seconds */
+            service_level: number;
+            /** @description service level performance in percent; the spec writes <integer>, Asterisk gives one decimal (66.7) */
+            service_level_perf: number;
+            /** @description ISO 8601 time of the last change */
             tm_update: string;
         };
-        RegistryListItem: {
-            /** @description "<user>@<host>:<port>": one per outbound registration (PJSIPShowRegistrationsOutbound); user from its client_uri, host and port from its server_uri (5060, or 5061 for sips:) */
-            account: string;
+        QueueEntry: {
+            /** @description the waiting channel's unique id */
+            unique_id: string;
+            queue_name: string;
+            channel: string;
+            caller_id_name: string;
+            caller_id_num: string;
+            connected_line_name: string;
+            connected_line_num: string;
+            /** @description 1 is the next caller to be answered */
+            position: number;
+            /** @description seconds waited so far */
+            wait: number;
+            tm_update: string;
+        };
+        QueueMember: {
+            /** @description <name>@<queue_name> */
+            id: string;
+            /** @description member name (its interface when it has none) */
+            name: string;
+            queue_name: string;
+            /** @description device state of the member (AST_DEVICE_*: 1 not in use, 2 in use, 5 unavailable ...) */
+            status: number;
+            /** @description static (queues.conf), dynamic (added over AMI or the API) or realtime */
+            membership: string;
+            state_interface: string;
+            /** @description the interface called, e.g. PJSIP/2001 or Local/2001@agents/n */
+            location: string;
+            /** @description 1 paused, 0 not */
+            paused: number;
+            paused_reason: string;
+            penalty: number;
+            calls_taken: number;
+            /** @description 1 while on a call from the queue */
+            in_call: number;
+            /** @description epoch seconds of the last call taken (0: none) */
+            last_call: number;
+            /** @description epoch seconds of the last pause (0: none) */
+            last_pause: number;
+            ring_inuse: number | null;
+            tm_update: string;
+            /** @description beyond the spec: epoch seconds when the member was added to the queue (Asterisk LoginTime; 0: unknown) */
+            login_time: number;
+            /** @description beyond the spec: epoch seconds when the current pause began (0: not paused) */
+            paused_since: number;
+            /** @description beyond the spec: seconds paused so far (0: not paused) */
+            paused_for_s: number;
+            /** @description beyond the spec: calls this member answered from this queue in the last 15 minutes */
+            calls_taken_15m: number;
+            /** @description beyond the spec: the same for the last 60 minutes */
+            calls_taken_60m: number;
+            /** @description beyond the spec: the same since the daily reset (queue_stats.reset_at) */
+            calls_taken_since_reset: number;
+        };
+        QueueStats: {
+            queue_name: string;
+            /** @description callers waiting now */
+            waiting: number;
+            /** @description seconds the longest-waiting caller has waited so far (0: nobody waits) */
+            longest_wait_s: number;
+            /** @description the queue's service level threshold in seconds (queues.conf servicelevel) */
+            service_level_s: number;
+            /** @description local time of the daily reset (gateway.yaml queue_stats.reset_at) */
+            reset_at: string;
+            last_15m: components["schemas"]["QueueWindowStats"];
+            last_60m: components["schemas"]["QueueWindowStats"];
+            since_reset: components["schemas"]["QueueWindowStats"];
+            /** @description ISO 8601 time the figures were computed */
+            tm_update: string;
+        };
+        /** @description calls are counted by the moment they were answered or abandoned */
+        QueueWindowStats: {
+            /** @description ISO 8601 start of the window */
+            from: string;
+            /** @description answered + abandoned */
+            offered: number;
+            /** @description calls a member answered (AgentConnect) */
+            answered: number;
+            /** @description callers who hung up while waiting (QueueCallerAbandon) */
+            abandoned: number;
+            /** @description answered calls that have ended (AgentComplete): what Asterisk counts as Completed */
+            completed: number;
+            /** @description answered after waiting no longer than the service level threshold (service_level_s) */
+            answered_in_sl: number;
+            service_level_pct: number | null;
+            abandoned_pct: number | null;
+            avg_wait_s: number | null;
+            avg_abandon_wait_s: number | null;
+            /** @description longest wait of a call answered or abandoned in the window */
+            max_wait_s: number;
+            avg_talk_s: number | null;
+        };
+        Ready: {
+            ready: boolean;
+            ami_connected: boolean;
+            plugins: string[];
+        };
+        Recording: {
+            /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
+            file: string;
+            /** @description the file name alone */
+            file_name: string;
+            /** @description wav, gsm, ulaw ... */
+            format: string;
+            /**
+             * @description recording, paused (MixMonitorMute), or stopped
+             * @enum {string}
+             */
+            state: "recording" | "paused" | "stopped";
+            /** @description ISO 8601 time the recording began */
+            started: string;
         };
         Registry: {
             /** @description "<user>@<host>:<port>", as in the list */
@@ -3742,199 +3713,17 @@ export interface components {
             /** @description ISO 8601 time of the last change the gateway saw */
             tm_update: string;
         };
-        /** @description live state, from the pjsip plugin's tables (kept current by Registry and ContactStatus events) */
-        TrunkStatus: {
-            /** @description Asterisk has the trunk's endpoint now (false until the reload after a write, or when pjsip.conf does not load) */
-            loaded: boolean;
-            /** @description the outbound registration's status as Asterisk reports it (Registered, Unregistered, Rejected, Failed ...); "" when the trunk does not register or Asterisk does not show the registration */
-            registration: string;
-            /** @description the status of the AOR's contact (the provider): Reachable, Unreachable (OPTIONS unanswered), NonQualified (qualify_frequency 0, or before the first OPTIONS, which Asterisk sends within one qualify_frequency), Unknown; "" when Asterisk shows no contact */
-            qualify: string;
+        RegistryListItem: {
+            /** @description "<user>@<host>:<port>": one per outbound registration (PJSIPShowRegistrationsOutbound); user from its client_uri, host and port from its server_uri (5060, or 5061 for sips:) */
+            account: string;
         };
-        TrunkSection: {
-            /** @description the section name (the trunk's name) */
-            name: string;
+        ReloadOutcome: {
             /**
-             * @description its type= option
+             * @description done; failed (Asterisk refused); pending (AMI down: made on reconnect); none (no reload needed); later (?reload=later: made by POST /admin/config/apply)
              * @enum {string}
              */
-            type: "endpoint" | "aor" | "auth" | "registration" | "identify";
-        };
-        /** @description A SIP provider: same-named sections of pjsip.conf (endpoint, aor, identify; auth when it has a username; registration when it registers). The password is never answered. */
-        Trunk: {
-            /** @description the trunk name: the name of each of its sections */
-            name: string;
-            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
-            hostname: string;
-            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
-            username: string;
-            /** @description where calls from the provider land (the endpoint's context) */
-            context: string;
-            /** @description true when the trunk registers to the provider (it has a registration section) */
-            register: boolean;
-            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
-            transport: string;
-            /** @description the endpoint's codecs, comma-separated */
-            allow: string;
-            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
-            caller_id: string;
-            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
-            from_user: string;
-            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
-            from_domain: string;
-            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
-            qualify_frequency: number;
-            status: components["schemas"]["TrunkStatus"];
-            /** @description the sections of pjsip.conf the trunk owns, in file order */
-            sections: components["schemas"]["TrunkSection"][];
-        };
-        /** @description the trunk as written, with the backup and the reload of res_pjsip */
-        TrunkWritten: {
-            /** @description the trunk name: the name of each of its sections */
-            name: string;
-            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
-            hostname: string;
-            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
-            username: string;
-            /** @description where calls from the provider land (the endpoint's context) */
-            context: string;
-            /** @description true when the trunk registers to the provider (it has a registration section) */
-            register: boolean;
-            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
-            transport: string;
-            /** @description the endpoint's codecs, comma-separated */
-            allow: string;
-            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
-            caller_id: string;
-            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
-            from_user: string;
-            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
-            from_domain: string;
-            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
-            qualify_frequency: number;
-            status: components["schemas"]["TrunkStatus"];
-            /** @description the sections of pjsip.conf the trunk owns, in file order */
-            sections: components["schemas"]["TrunkSection"][];
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-        };
-        TrunkDeleted: {
-            /** @description the trunk name */
-            name: string;
-            /** @description the sections removed */
-            sections: components["schemas"]["TrunkSection"][];
-            backup: string | null;
-            reload: components["schemas"]["ReloadOutcome"];
-        };
-        TrunkCreate: {
-            /** @description the name of the trunk: of each of its sections, and of its endpoint in dial strings (PJSIP/<number>@<name>) */
-            name: string;
-            /** @description the provider: host[:port], e.g. sip.example.com or 192.0.2.10:5060 (the AOR's contact, the identify match, the registration's server_uri) */
-            hostname: string;
-            /** @description where calls from the provider land (the endpoint's context) */
-            context: string;
-            username?: string | null;
-            password?: string | null;
-            register?: boolean | null;
-            transport?: string | null;
-            allow?: string | null;
-            caller_id?: string | null;
-            from_user?: string | null;
-            from_domain?: string | null;
-            qualify_frequency?: number | null;
-            /** @description read-only: live state; accepted and ignored */
-            status?: unknown;
-            /** @description read-only: the sections the trunk owns; accepted and ignored */
-            sections?: unknown;
-        };
-        TrunkUpdate: {
-            name?: string | null;
-            hostname?: string | null;
-            context?: string | null;
-            username?: string | null;
-            password?: string | null;
-            register?: boolean | null;
-            transport?: string | null;
-            allow?: string | null;
-            caller_id?: string | null;
-            from_user?: string | null;
-            from_domain?: string | null;
-            qualify_frequency?: number | null;
-            /** @description read-only: live state; accepted and ignored */
-            status?: unknown;
-            /** @description read-only: the sections the trunk owns; accepted and ignored */
-            sections?: unknown;
-        };
-        TrunkPatch: {
-            /** @description the name in the URL (renaming is not supported) */
-            name?: string;
-            /** @description the provider: host[:port] */
-            hostname?: string;
-            /** @description where calls from the provider land (the endpoint's context) */
-            context?: string;
-            username?: string | null;
-            /** @description written to the auth section (auth_type=userpass) as Asterisk needs it; never answered */
-            password?: string;
-            /** @description register to the provider (needs a username); false removes the registration */
-            register?: boolean;
-            transport?: string | null;
-            /** @description the codecs, in order of preference, comma-separated (e.g. "ulaw,alaw"); written as disallow=all then allow=<this> */
-            allow?: string;
-            caller_id?: string | null;
-            from_user?: string | null;
-            from_domain?: string | null;
-            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
-            qualify_frequency?: number;
-            /** @description read-only: live state; accepted and ignored */
-            status?: unknown;
-            /** @description read-only: the sections the trunk owns; accepted and ignored */
-            sections?: unknown;
-        };
-        ChatRoom: {
-            uuid: string;
-            /** @description the spec's room type (1 in its examples); kept as given */
-            type: number;
-            /** @description user uuids */
-            members: string[];
-            uuid_creator: string;
-            /** @description the member who may change the members and the type */
-            uuid_owner: string;
-            tm_create: string;
-            tm_update: string;
-        };
-        Chat: {
-            /** @description this member's chat entry (the spec's <detail>) */
-            uuid: string;
-            /** @description the member's own name for the room */
-            name: string;
-            detail: string;
-            room: components["schemas"]["ChatRoom"] | null;
-            tm_create: string;
-            tm_update: string;
-        };
-        ChatMessage: {
-            uuid: string;
-            /** @description the user who posted it */
-            uuid_owner: string;
-            /** @description the spec's shape: {"message": "text"} */
-            message: {
-                message: string;
-            };
-            /** @description ISO 8601; strictly increasing within a room */
-            tm_create: string;
-        };
-        ChatMessageCreated: {
-            /** @description the room (not the member's chat entry) */
-            room_uuid: string;
-            uuid: string;
-            /** @description the user who posted it */
-            uuid_owner: string;
-            /** @description the spec's shape: {"message": "text"} */
-            message: {
-                message: string;
-            };
-            /** @description ISO 8601; strictly increasing within a room */
-            tm_create: string;
+            status: "done" | "failed" | "pending" | "none" | "later";
+            message?: string | null;
         };
         Status: {
             gateway: {
@@ -3993,10 +3782,221 @@ export interface components {
                 unapplied: components["schemas"]["ConfigUnapplied"][];
             };
         };
-        Ready: {
-            ready: boolean;
-            ami_connected: boolean;
-            plugins: string[];
+        System: {
+            id: string;
+            system_name: string;
+            ami_version: string;
+            ast_version: string;
+            cdr_enabled: string;
+            http_enabled: string;
+            real_time_enabled: string;
+            current_calls: number;
+            processed_calls: number;
+            max_calls: number;
+            max_file_handles: number;
+            /** @description a real number, always written with a decimal point (0.0, 2.0) */
+            max_load_avg: number;
+            reload_date: string;
+            reload_time: string;
+            run_group: string;
+            run_user: string;
+            startup_date: string;
+            startup_time: string;
+            tm_update: string;
+        };
+        TransferProgress: {
+            /** @description the transferring channel */
+            unique_id: string;
+            /** @enum {string} */
+            kind: "blind" | "attended";
+            /** @enum {string} */
+            state: "started" | "completed" | "cancelled" | "failed";
+            context: string;
+            exten: string;
+            /** @description what happened, in Asterisk's words where it gave some */
+            message: string;
+        };
+        /** @description A SIP provider: same-named sections of pjsip.conf (endpoint, aor, identify; auth when it has a username; registration when it registers). The password is never answered. */
+        Trunk: {
+            /** @description the trunk name: the name of each of its sections */
+            name: string;
+            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
+            hostname: string;
+            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
+            username: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            /** @description true when the trunk registers to the provider (it has a registration section) */
+            register: boolean;
+            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
+            transport: string;
+            /** @description the endpoint's codecs, comma-separated */
+            allow: string;
+            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
+            caller_id: string;
+            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
+            from_user: string;
+            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
+            from_domain: string;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency: number;
+            status: components["schemas"]["TrunkStatus"];
+            /** @description the sections of pjsip.conf the trunk owns, in file order */
+            sections: components["schemas"]["TrunkSection"][];
+        };
+        TrunkCreate: {
+            /** @description the name of the trunk: of each of its sections, and of its endpoint in dial strings (PJSIP/<number>@<name>) */
+            name: string;
+            /** @description the provider: host[:port], e.g. sip.example.com or 192.0.2.10:5060 (the AOR's contact, the identify match, the registration's server_uri) */
+            hostname: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            username?: string | null;
+            password?: string | null;
+            register?: boolean | null;
+            transport?: string | null;
+            allow?: string | null;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            qualify_frequency?: number | null;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
+        TrunkDeleted: {
+            /** @description the trunk name */
+            name: string;
+            /** @description the sections removed */
+            sections: components["schemas"]["TrunkSection"][];
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+        };
+        TrunkPatch: {
+            /** @description the name in the URL (renaming is not supported) */
+            name?: string;
+            /** @description the provider: host[:port] */
+            hostname?: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context?: string;
+            username?: string | null;
+            /** @description written to the auth section (auth_type=userpass) as Asterisk needs it; never answered */
+            password?: string;
+            /** @description register to the provider (needs a username); false removes the registration */
+            register?: boolean;
+            transport?: string | null;
+            /** @description the codecs, in order of preference, comma-separated (e.g. "ulaw,alaw"); written as disallow=all then allow=<this> */
+            allow?: string;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency?: number;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
+        TrunkSection: {
+            /** @description the section name (the trunk's name) */
+            name: string;
+            /**
+             * @description its type= option
+             * @enum {string}
+             */
+            type: "endpoint" | "aor" | "auth" | "registration" | "identify";
+        };
+        /** @description live state, from the pjsip plugin's tables (kept current by Registry and ContactStatus events) */
+        TrunkStatus: {
+            /** @description Asterisk has the trunk's endpoint now (false until the reload after a write, or when pjsip.conf does not load) */
+            loaded: boolean;
+            /** @description the outbound registration's status as Asterisk reports it (Registered, Unregistered, Rejected, Failed ...); "" when the trunk does not register or Asterisk does not show the registration */
+            registration: string;
+            /** @description the status of the AOR's contact (the provider): Reachable, Unreachable (OPTIONS unanswered), NonQualified (qualify_frequency 0, or before the first OPTIONS, which Asterisk sends within one qualify_frequency), Unknown; "" when Asterisk shows no contact */
+            qualify: string;
+        };
+        TrunkUpdate: {
+            name?: string | null;
+            hostname?: string | null;
+            context?: string | null;
+            username?: string | null;
+            password?: string | null;
+            register?: boolean | null;
+            transport?: string | null;
+            allow?: string | null;
+            caller_id?: string | null;
+            from_user?: string | null;
+            from_domain?: string | null;
+            qualify_frequency?: number | null;
+            /** @description read-only: live state; accepted and ignored */
+            status?: unknown;
+            /** @description read-only: the sections the trunk owns; accepted and ignored */
+            sections?: unknown;
+        };
+        /** @description the trunk as written, with the backup and the reload of res_pjsip */
+        TrunkWritten: {
+            /** @description the trunk name: the name of each of its sections */
+            name: string;
+            /** @description the provider, host[:port] (the AOR's contact; "" when a hand-made trunk names none) */
+            hostname: string;
+            /** @description the account at the provider (the auth section's username, and the user of the registration's client_uri); "" for none */
+            username: string;
+            /** @description where calls from the provider land (the endpoint's context) */
+            context: string;
+            /** @description true when the trunk registers to the provider (it has a registration section) */
+            register: boolean;
+            /** @description a transport section of pjsip.conf for the endpoint and the registration; "" lets Asterisk choose */
+            transport: string;
+            /** @description the endpoint's codecs, comma-separated */
+            allow: string;
+            /** @description the endpoint's callerid option, e.g. "Office" <+15551230000>: Asterisk gives it to every call that comes in through the trunk (it replaces the provider's caller ID); calls out keep the caller ID the dialplan gives them (from_user sets the user of their From); "" for none */
+            caller_id: string;
+            /** @description the endpoint's from_user (the user part of From on outgoing calls); "" for none */
+            from_user: string;
+            /** @description the endpoint's from_domain (the host part of From on outgoing calls); "" for none */
+            from_domain: string;
+            /** @description seconds between OPTIONS to the provider (the AOR's qualify_frequency); 0: not qualified */
+            qualify_frequency: number;
+            status: components["schemas"]["TrunkStatus"];
+            /** @description the sections of pjsip.conf the trunk owns, in file order */
+            sections: components["schemas"]["TrunkSection"][];
+            backup: string | null;
+            reload: components["schemas"]["ReloadOutcome"];
+        };
+        User: {
+            /** @description the record's uuid */
+            uuid: string;
+            username: string;
+            name: string;
+            /** @description the user's dialplan context ("" when unset) */
+            context: string;
+            permissions: components["schemas"]["UserPermission"][];
+            /** @description ISO 8601 time it was created */
+            tm_create: string;
+            /** @description ISO 8601 time it was last changed */
+            tm_update: string;
+        };
+        UserPermission: {
+            /**
+             * @description a permission: admin, manager or user
+             * @enum {string}
+             */
+            permission: "admin" | "manager" | "user";
+        };
+        WsClientMessage: {
+            /** @constant */
+            type: "subscribe";
+            /** @description an event type or prefix, e.g. "queue." or "core.channel.updated"; refused when no event type starts with it (not_found) or the user may receive none of them (forbidden) */
+            topic: string;
+            filter?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            snapshot?: boolean | null;
+        } | {
+            /** @constant */
+            type: "unsubscribe";
+            topic: string;
         };
         ErrorResult: {
             /** @description what was wrong, for a person */

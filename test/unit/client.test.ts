@@ -3,13 +3,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { SCHEMA_FILE, clientTypes } from '../../client/generate.ts';
+import { EVENTS_FILE, SCHEMA_FILE, clientTypes, eventTypes } from '../../client/generate.ts';
 
 test('client/schema.d.ts matches the current OpenAPI document (run npm run client when this fails)', async () => {
   const fresh = await clientTypes();
   const committed = readFileSync(SCHEMA_FILE, 'utf8');
   assert.ok(fresh.includes('"/v1/admin/core/channels"'));
   assert.equal(committed === fresh, true, 'client/schema.d.ts is stale: run `npm run client` and commit it');
+});
+
+test('client/event-frames.d.ts matches the current AsyncAPI document (run npm run client when this fails)', async () => {
+  const fresh = await eventTypes();
+  assert.match(fresh, /"core\.channel\.updated": components\['schemas'\]\["frame:core\.channel\.updated"\];/);
+  assert.equal(readFileSync(EVENTS_FILE, 'utf8') === fresh, true, 'client/event-frames.d.ts is stale: run `npm run client` and commit it');
 });
 
 test('the typed client calls a gateway: typed answers, typed errors', async () => {
