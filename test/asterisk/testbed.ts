@@ -344,7 +344,10 @@ export class AsteriskTestbed {
         (err as Error & { fatal?: boolean }).fatal = /Authentication failed/.test((e as Error).message);
         throw err;
       }
-      await ami.waitEvent((m) => m.Event === 'FullyBooted', timeoutMs);
+      // At most a few seconds per attempt: a login that lands while Asterisk finishes booting can miss both the
+      // FullyBooted sent at login (not yet booted) and the one broadcast at boot (not yet a session): seen once in
+      // a restart loop, it then waited out the whole start-up timeout. A new login gets the event at once.
+      await ami.waitEvent((m) => m.Event === 'FullyBooted', Math.min(timeoutMs, 5000));
       await ami.logoff();
     } finally {
       ami.close();
