@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
 import { SOCKET_MESSAGES } from '../core/contract/asyncapi.ts';
 import { generateDocuments } from '../core/contract/documents.ts';
 
@@ -27,28 +28,46 @@ export async function clientTypes(): Promise<string> {
 
 /**
  * The event stream's frames as TypeScript: the AsyncAPI document's messages, each frame's schema put under
- * `frame:<type>` beside the document's own schemas (which the frames refer to), turned into types by the same
- * generator as the REST client; then one map from each event type to its frame, and one for the socket's own frames.
+ * `frame:<type>`, turned into types by the same generator as the REST client; then one map from each event type to
+ * its frame, and one for the socket's own frames. The payloads' schemas (Channel, QueueMember, ...) are the REST
+ * document's, so they are not generated twice: each is an alias of schema.d.ts's type of that name.
  */
 export async function eventTypes(): Promise<string> {
-  const { asyncapi } = (await generateDocuments()) as unknown as { asyncapi: Json };
+  const { asyncapi, openapi } = (await generateDocuments()) as unknown as { asyncapi: Json; openapi: Json };
   const messages = Object.values(asyncapi.channels.events.messages as Record<string, Json>).filter(
     (m) => m.name !== 'subscribe / unsubscribe',
   );
   const frames: Record<string, Json> = {};
   for (const m of messages) frames[`frame:${m.name}`] = m.payload;
+  const shared: Record<string, Json> = {};
+  for (const [name, schema] of Object.entries(asyncapi.components.schemas as Record<string, Json>)) {
+    // one generator of both documents' schemas: a difference would make the alias wrong, so it stops here
+    if (JSON.stringify(openapi.components.schemas[name]) !== JSON.stringify(schema)) {
+      throw new Error(`schema ${name} differs between /v1/asyncapi.json and /v1/openapi.json`);
+    }
+    shared[name] = { 'x-rest-schema': name };
+  }
   const doc = {
     openapi: '3.1.0',
     info: { title: 'asterisk-gateway event frames', version: asyncapi.info.version },
     paths: {},
-    components: { schemas: { ...asyncapi.components.schemas, ...frames } },
+    components: { schemas: { ...shared, ...frames } },
   };
-  const ast = await openapiTS(doc as Parameters<typeof openapiTS>[0]);
+  const literal = (text: string) => ts.factory.createLiteralTypeNode(ts.factory.createStringLiteral(text));
+  const ast = await openapiTS(doc as Parameters<typeof openapiTS>[0], {
+    // a payload schema: rest['schemas']['<name>'], the REST client's type
+    transform: (schema) => {
+      const name = (schema as Json)['x-rest-schema'];
+      if (typeof name !== 'string') return undefined;
+      const schemas = ts.factory.createIndexedAccessTypeNode(ts.factory.createTypeReferenceNode('rest'), literal('schemas'));
+      return ts.factory.createIndexedAccessTypeNode(schemas, literal(name));
+    },
+  });
   const socket = new Set(SOCKET_MESSAGES.map((m) => m.type));
   const entry = (name: string) => `  ${JSON.stringify(name)}: components['schemas'][${JSON.stringify(`frame:${name}`)}];`;
   const names = messages.map((m) => m.name as string);
   return [
-    EVENTS_HEADER + astToString(ast),
+    `${EVENTS_HEADER}import type { components as rest } from './schema.d.ts';\n\n${astToString(ast)}`,
     '/** Every event frame the gateway may send, by event type (who receives which: /v1/asyncapi.json). */',
     'export interface EventFrames {',
     ...names.filter((n) => !socket.has(n)).map(entry),
