@@ -230,22 +230,7 @@ export interface components {
             seq: number;
             /** @description this run of the gateway; with seq, the client's resume point */
             run: string;
-            data: {
-                unique_id: string;
-                /** @description the file's full path as Asterisk writes it (the folder is gateway.yaml's recordings.dir) */
-                file: string;
-                /** @description the file name alone */
-                file_name: string;
-                /** @description wav, gsm, ulaw ... */
-                format: string;
-                /**
-                 * @description recording, paused (MixMonitorMute), or stopped
-                 * @enum {string}
-                 */
-                state: "recording" | "paused" | "stopped";
-                /** @description ISO 8601 time the recording began */
-                started: string;
-            };
+            data: components["schemas"]["ChannelRecording"];
             /** Format: date-time */
             timestamp: string;
         };

@@ -166,7 +166,7 @@ export const events = {
   recordingUpdated: event(
     'core.recording.updated',
     'a recording started over REST began, paused, resumed or stopped',
-    obj({ unique_id: line(), ...RecordingSchema.entries }),
+    ChannelRecordingSchema,
     {
       like: '/admin/core/channels',
     },
