@@ -124,6 +124,12 @@ export interface components {
             /** @enum {unknown} */
             request: "subscribe" | "unsubscribe";
             topic: string;
+            /** @description the last event seq this frame accounts for (events after it have a higher seq) */
+            seq: number;
+            /** @description this run of the gateway; with seq, the client's resume point */
+            run: string;
+            /** @description subscribe: the event types the subscription delivers to this user (those it may receive) */
+            types?: string[];
         };
         "frame:error": {
             /** @constant */

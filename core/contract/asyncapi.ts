@@ -16,7 +16,7 @@ const position = {
 };
 
 /** Frames the socket itself sends, beside the plugins' events. */
-export const SOCKET_MESSAGES: { type: string; summary: string; data?: Json; extra?: Json }[] = [
+export const SOCKET_MESSAGES: { type: string; summary: string; data?: Json; extra?: Json; optional?: Json }[] = [
   {
     type: 'hello',
     summary: 'sent once when the socket opens: the run and the current seq',
@@ -37,7 +37,14 @@ export const SOCKET_MESSAGES: { type: string; summary: string; data?: Json; extr
   {
     type: 'ack',
     summary: 'a subscribe or unsubscribe was applied',
-    extra: { request: { enum: ['subscribe', 'unsubscribe'] }, topic: str },
+    extra: { request: { enum: ['subscribe', 'unsubscribe'] }, topic: str, ...position },
+    optional: {
+      types: {
+        type: 'array',
+        items: str,
+        description: 'subscribe: the event types the subscription delivers to this user (those it may receive)',
+      },
+    },
   },
   {
     type: 'error',
@@ -95,7 +102,7 @@ function accessDocs(access: EventAccess): Json {
 export function asyncApiDocument(events: readonly EventSpec[], info: { version: string }, brokers: readonly BrokerDoc[] = []): Json {
   const messages: Record<string, Json> = {};
   const key = (type: string) => type.replace(/[^A-Za-z0-9_.-]/g, '_');
-  const wrap = (type: string, data: Json | undefined, extra: Json = {}) => ({
+  const wrap = (type: string, data: Json | undefined, extra: Json = {}, optional: Json = {}) => ({
     type: 'object',
     properties: {
       type: { type: 'string', const: type },
@@ -103,11 +110,13 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
       ...(data ? { data } : {}),
       ...(data ? { timestamp: { type: 'string', format: 'date-time' } } : {}),
       ...extra,
+      ...optional,
     },
     required: ['type', ...(data ? ['seq', 'run', 'data', 'timestamp'] : []), ...Object.keys(extra)],
     additionalProperties: false,
   });
-  for (const m of SOCKET_MESSAGES) messages[key(m.type)] = { name: m.type, summary: m.summary, payload: wrap(m.type, m.data, m.extra) };
+  for (const m of SOCKET_MESSAGES)
+    messages[key(m.type)] = { name: m.type, summary: m.summary, payload: wrap(m.type, m.data, m.extra, m.optional) };
   for (const e of [...events].sort((a, b) => a.type.localeCompare(b.type))) {
     messages[key(e.type)] = {
       name: e.type,

@@ -212,6 +212,17 @@ const WHO = { admin: 'administrators', manager: 'managers and administrators' } 
  * the user may receive, or a filter field none of them has, or whose value is of another type. A dashboard would
  * otherwise wait for events that never come.
  */
+/** Whether a user with `roles` may receive events of this type (members events: per message, as their audience says). */
+const mayGet = (e: EventSpec, roles: Set<Role>): boolean => 'members' in e.access || hasRole(roles, requiredRole(e.access.like));
+
+/** The event types a subscription to `topic` delivers to a user with `roles` (the subscribe ack lists them). */
+export function receivableTypes(events: readonly EventSpec[], topic: string, roles: Set<Role>): string[] {
+  return events
+    .filter((e) => e.type.startsWith(topic) && mayGet(e, roles))
+    .map((e) => e.type)
+    .sort();
+}
+
 export function topicProblem(
   events: readonly EventSpec[],
   topic: string,
@@ -225,7 +236,7 @@ export function topicProblem(
       `topic: ${JSON.stringify(topic)} matches no event this gateway publishes (event types start with ${prefixes}; /v1/asyncapi.json lists them)`,
     );
   }
-  const receivable = covered.filter((e) => 'members' in e.access || hasRole(roles, requiredRole(e.access.like)));
+  const receivable = covered.filter((e) => mayGet(e, roles));
   if (receivable.length === 0) {
     const e = covered[0] as EventSpec & { access: { like: string } };
     const role = requiredRole(e.access.like) as keyof typeof WHO;
@@ -488,7 +499,8 @@ export function registerWebSocket(
       }
       s.subs.set(msg.topic, msg.filter);
       s.everything = false;
-      send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, seq: bus.seq, run: bus.runId });
+      const types = receivableTypes(opts.events(), msg.topic, s.roles);
+      send(s, { type: 'ack', request: 'subscribe', topic: msg.topic, types, seq: bus.seq, run: bus.runId });
       if (msg.snapshot) sendBurst(s, [snapshotFrame(s, msg.topic)]);
     } else {
       const had = s.subs.delete(msg.topic);

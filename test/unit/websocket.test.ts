@@ -1,5 +1,7 @@
 // The WebSocket endpoint over a real socket: a token is required, bus events are pushed, topics filter them, a socket
 // receives only what its user may GET, and it is closed when its token ends or its user loses a permission.
+import Ajv2020 from 'ajv/dist/2020.js';
+import { SOCKET_MESSAGES } from '../../core/contract/asyncapi.ts';
 import { event } from '../../core/contract/events.ts';
 import { line, obj } from '../../core/contract/schema.ts';
 import { test, before, after } from 'node:test';
@@ -33,11 +35,19 @@ before(async () => {
 after(() => gateway?.close());
 
 /** A WebSocket to the gateway (at `b`, host:port; the shared one by default) that keeps every frame. */
+/** Every frame of the socket's own (hello, ack, error, snapshot, gateway.resync) any test here received. */
+const socketFrames: any[] = [];
+const SOCKET_TYPES = new Set(SOCKET_MESSAGES.map((m) => m.type));
+
 function open(query: string, b = base): Promise<{ ws: WebSocket; messages: any[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://${b}/v1/ws${query}`);
     const messages: any[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+    ws.on('message', (d) => {
+      const frame = JSON.parse(String(d));
+      messages.push(frame);
+      if (SOCKET_TYPES.has(frame.type)) socketFrames.push(frame);
+    });
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
@@ -567,4 +577,22 @@ test('a peer that does not answer pings is dropped after a heartbeat and counted
   } finally {
     await quick.stop();
   }
+});
+
+// Last: the frames the tests above received, each against its schema in /v1/asyncapi.json (the event frames' payloads
+// are checked where real events are published: every real-Asterisk bed validates each one on the bus).
+test('every socket frame received above matches its message in /v1/asyncapi.json', async () => {
+  const doc = (await (await fetch(`http://${base}/v1/asyncapi.json`)).json()) as any;
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  ajv.addSchema(doc, 'asyncapi');
+  const seen = new Set(socketFrames.map((f) => f.type));
+  assert.deepEqual([...seen].sort(), [...SOCKET_TYPES].sort(), 'the tests above saw every kind of socket frame');
+  const problems: string[] = [];
+  for (const frame of socketFrames) {
+    const validate =
+      ajv.getSchema(`asyncapi#/channels/events/messages/${frame.type}/payload`) ??
+      ajv.compile({ $ref: `asyncapi#/channels/events/messages/${frame.type}/payload` });
+    if (!validate(frame)) problems.push(`${JSON.stringify(frame).slice(0, 200)}: ${ajv.errorsText(validate.errors)}`);
+  }
+  assert.deepEqual(problems, []);
 });
