@@ -88,7 +88,19 @@ export interface components {
             run: string;
             data: {
                 topics: string[];
+                /** @description with ?heartbeat=true: a heartbeat frame comes this often */
+                heartbeat_s?: number;
             };
+            /** Format: date-time */
+            timestamp: string;
+        };
+        "frame:heartbeat": {
+            /** @constant */
+            type: "heartbeat";
+            /** @description the last event seq this frame accounts for (events after it have a higher seq) */
+            seq: number;
+            /** @description this run of the gateway; with seq, the client's resume point */
+            run: string;
             /** Format: date-time */
             timestamp: string;
         };
@@ -568,6 +580,7 @@ export interface EventFrames {
 /** The frames of the socket itself: hello, snapshot, gateway.resync, ack, error. */
 export interface SocketFrames {
   "hello": components['schemas']["frame:hello"];
+  "heartbeat": components['schemas']["frame:heartbeat"];
   "snapshot": components['schemas']["frame:snapshot"];
   "gateway.resync": components['schemas']["frame:gateway.resync"];
   "ack": components['schemas']["frame:ack"];

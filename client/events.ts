@@ -90,9 +90,13 @@ export function eventStream(opts: EventStreamOptions): EventStream {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let failures = 0;
+  /** Checks that frames keep coming: a heartbeat at least every heartbeat_s (the hello says how often). */
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Drop the current socket as dead and reconnect (set by connect for its socket). */
+  let giveUp = () => {};
 
   const query = (): URLSearchParams => {
-    const q = new URLSearchParams({ authtoken: opts.token });
+    const q = new URLSearchParams({ authtoken: opts.token, heartbeat: 'true' });
     if (opts.topics?.length) q.set('topics', opts.topics.join(','));
     // resume once there is a position; before the first snapshot, ask for one
     if (run !== undefined) q.set('resume', `${run}:${seq}`);
@@ -124,6 +128,7 @@ export function eventStream(opts: EventStreamOptions): EventStream {
     timer = undefined;
     if (stopped) return;
     let opened = false;
+    let lastFrame = Date.now();
     const ws = new WS(`${wsBase}/v1/ws?${query()}`);
     socket = ws;
     ws.onopen = () => {
@@ -132,9 +137,26 @@ export function eventStream(opts: EventStreamOptions): EventStream {
       opts.onStatus?.({ connected: true });
     };
     ws.onmessage = (ev) => {
+      lastFrame = Date.now();
       const frame = JSON.parse(String(ev.data)) as EventFrame | SocketFrames[keyof SocketFrames];
       switch (frame.type) {
-        case 'hello':
+        case 'hello': {
+          // no frame for two heartbeats and a second: the link is dead even if the socket does not know it yet
+          // (a browser sees no pings, and a silent network drop can take minutes to close a TCP connection)
+          const limitMs = ((frame.data.heartbeat_s ?? 30) * 2 + 1) * 1000;
+          if (watchdog) clearInterval(watchdog);
+          watchdog = setInterval(
+            () => {
+              if (socket === ws && Date.now() - lastFrame > limitMs) giveUp();
+            },
+            Math.min(1000, limitMs),
+          );
+          return;
+        }
+        case 'heartbeat':
+          // every event up to its seq that this socket may receive was sent before it: a later resume point
+          if (frame.run === run && frame.seq > seq) seq = frame.seq;
+          return;
         case 'ack':
         case 'error':
           return;
@@ -156,16 +178,20 @@ export function eventStream(opts: EventStreamOptions): EventStream {
       }
     };
     ws.onerror = () => {};
-    ws.onclose = (ev) => {
-      if (socket === ws) socket = undefined;
+    /** The socket is gone (closed, or given up by the watchdog): end for good, or reconnect. */
+    const lost = (code: number, reason: string) => {
+      if (socket !== ws) return;
+      socket = undefined;
+      if (watchdog) clearInterval(watchdog);
+      watchdog = undefined;
       if (stopped) return;
-      if (FINAL_CLOSE.has(ev.code)) {
-        end({ code: ev.code, message: ev.reason });
+      if (FINAL_CLOSE.has(code)) {
+        end({ code, message: reason });
         return;
       }
       const again = () => {
         const retryInMs = Math.min(retry.max, retry.first * 2 ** failures++);
-        opts.onStatus?.({ connected: false, retryInMs, code: ev.code });
+        opts.onStatus?.({ connected: false, retryInMs, code });
         timer = setTimeout(connect, retryInMs);
       };
       if (opened) again();
@@ -175,6 +201,18 @@ export function eventStream(opts: EventStreamOptions): EventStream {
           if (why) end(why);
           else again();
         });
+    };
+    ws.onclose = (ev) => lost(ev.code, ev.reason);
+    giveUp = () => {
+      // a closing handshake over a dead link waits for its own timeout: reconnect now, let the old socket go
+      lost(4000, 'no heartbeat');
+      ws.onclose = null;
+      ws.onmessage = null;
+      try {
+        ws.close(4000, 'no heartbeat');
+      } catch {
+        /* already closing */
+      }
     };
   };
 
@@ -187,6 +225,7 @@ export function eventStream(opts: EventStreamOptions): EventStream {
     close() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (watchdog) clearInterval(watchdog);
       socket?.close(1000, 'closed by the client');
       socket = undefined;
     },

@@ -20,7 +20,20 @@ export const SOCKET_MESSAGES: { type: string; summary: string; data?: Json; extr
   {
     type: 'hello',
     summary: 'sent once when the socket opens: the run and the current seq',
-    data: { type: 'object', properties: { topics: { type: 'array', items: str } }, required: ['topics'] },
+    data: {
+      type: 'object',
+      properties: {
+        topics: { type: 'array', items: str },
+        heartbeat_s: { type: 'number', description: 'with ?heartbeat=true: a heartbeat frame comes this often' },
+      },
+      required: ['topics'],
+    },
+  },
+  {
+    type: 'heartbeat',
+    summary:
+      'with ?heartbeat=true, every websocket.heartbeat_s: the current seq, a resume point (every event up to it this socket may receive was sent before it); no frame for two intervals means the link is dead',
+    extra: { ...position, timestamp: { type: 'string', format: 'date-time' } },
   },
   {
     type: 'snapshot',
@@ -242,7 +255,7 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
       title: 'asterisk-gateway events',
       version: info.version,
       description: [
-        'The event stream at /v1/ws?authtoken=<token>[&topics=<prefix>,...][&snapshot=true][&resume=<run>:<seq>].',
+        'The event stream at /v1/ws?authtoken=<token>[&topics=<prefix>,...][&snapshot=true][&resume=<run>:<seq>][&heartbeat=true].',
         'Each event frame is {type, seq, run, data, timestamp}; seq is monotonic within one run of the gateway.',
         'A socket receives only the events its user may GET (see each message). Subscribe in-band with',
         '{"type":"subscribe","topic":"queue.","filter":{"queue_name":"sales"},"snapshot":true}; ?resume= replays the',

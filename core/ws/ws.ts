@@ -14,7 +14,8 @@
 //     differs, the socket gets {"type":"gateway.resync"} and a fresh snapshot instead. After an AMI reconnect every
 //     socket gets gateway.resync with the rebuilt state, and a resume from that point or before gets a resync too (a
 //     replay would not remove calls that ended while Asterisk was away);
-//   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped;
+//   - ping every websocket.heartbeat_s; a socket that did not answer the last ping is dropped; with ?heartbeat=true
+//     the socket also gets {"type":"heartbeat","seq":N} then (hello says how often), which a browser can see;
 //   - a socket with more than websocket.max_buffered_bytes unsent (plus what is left of a snapshot or replay it was
 //     sent: those go out whole), or that has had unsent data for
 //     websocket.max_lag_s (seen at every frame sent and every check), is closed with 1013 (too slow) and counted.
@@ -86,6 +87,8 @@ interface Socket {
    */
   everything: boolean;
   awaitingPong: boolean;
+  /** ?heartbeat=true: a heartbeat frame with the current seq at every ping (a browser cannot see pings). */
+  heartbeat: boolean;
   closed: boolean;
   /** Since when (ms) the socket has had unsent data without a moment of none seen; undefined: caught up. */
   behindSince: number | undefined;
@@ -463,6 +466,9 @@ export function registerWebSocket(
         s.awaitingPong = true;
         s.raw.ping();
       }
+      // every event up to bus.seq this socket may get has been handed to it (the bus publishes synchronously), so
+      // the heartbeat's seq is a resume point: a client on a quiet topic moves it on without events
+      if (ping && s.heartbeat) send(s, { type: 'heartbeat', seq: bus.seq, run: bus.runId, timestamp: new Date().toISOString() });
     }
     if (sockets.size === 0 && timer) {
       clearInterval(timer);
@@ -520,9 +526,11 @@ export function registerWebSocket(
         if (resume !== undefined && !/^[0-9a-f-]{36}:\d{1,15}$/.test(resume)) {
           return errorResponse(badRequest('resume: must be <run>:<seq> as the last event frame gave them', { field: 'resume' }));
         }
-        const snap = c.req.query('snapshot');
-        if (snap !== undefined && snap !== 'true' && snap !== 'false') {
-          return errorResponse(badRequest('snapshot: must be true or false', { field: 'snapshot' }));
+        for (const flag of ['snapshot', 'heartbeat']) {
+          const value = c.req.query(flag);
+          if (value !== undefined && value !== 'true' && value !== 'false') {
+            return errorResponse(badRequest(`${flag}: must be true or false`, { field: flag }));
+          }
         }
         const listed = topicList(c.req.query('topics'));
         if (new Set(listed).size > MAX_SUBSCRIPTIONS) {
@@ -541,6 +549,7 @@ export function registerWebSocket(
         const topics = topicList(c.req.query('topics'));
         const resume = c.req.query('resume');
         const snapshot = c.req.query('snapshot') === 'true';
+        const heartbeat = c.req.query('heartbeat') === 'true';
         // read now: the closures below outlive the request and must not keep its context
         const token = c.get('token');
         const user = c.get('userUuid');
@@ -568,6 +577,7 @@ export function registerWebSocket(
               subs: new Map(topics.map((t) => [t, undefined])),
               everything: topics.length === 0,
               awaitingPong: false,
+              heartbeat,
               closed: false,
               behindSince: undefined,
               burst: 0,
@@ -581,7 +591,8 @@ export function registerWebSocket(
             timer.unref?.();
             // Everything below runs synchronously: no event can fall between the replay or snapshot and the live
             // events that follow.
-            send(s, { type: 'hello', seq: bus.seq, run: bus.runId, data: { topics }, timestamp: new Date().toISOString() });
+            const hello = heartbeat ? { topics, heartbeat_s: opts.heartbeatMs / 1000 } : { topics };
+            send(s, { type: 'hello', seq: bus.seq, run: bus.runId, data: hello, timestamp: new Date().toISOString() });
             if (resume !== undefined) {
               const [run, seqText] = resume.split(':');
               const from = Number(seqText);

@@ -3,9 +3,12 @@
 // stops for good (no reconnect loop) when the token ends or the gateway refuses the stream, saying why.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { type EventFrame, type EventStream, type EventStreamOptions, type StreamEnd, eventStream } from '../../client/events.ts';
 import type { Gateway } from '../../core/gateway.ts';
+import { event } from '../../core/contract/events.ts';
+import { line, obj } from '../../core/contract/schema.ts';
 import { events } from '../../plugins/core/schemas.ts';
 import { type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
@@ -17,9 +20,9 @@ let token: string;
 before(async () => {
   gateway = await tempGateway({
     prefix: 'gw-stream',
-    // a replay buffer of 5 events, so a test can outrun it
+    // a replay buffer of 5 events, so a test can outrun it; a heartbeat every second
     yaml: (d) =>
-      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core, users]\nwebsocket: {replay_buffer_events: 5}\n`,
+      `http: {port: 0}\nami: {port: 1, username: u, secret: s}\ndata_dir: ${d}\nauth: {bootstrap_admin: {username: a, password: b}}\nplugins: [core, users]\nwebsocket: {replay_buffer_events: 5, heartbeat_s: 1}\n`,
     known: ['core', 'users'],
     start: true,
   });
@@ -109,6 +112,60 @@ test('missed more than the buffer holds, or Asterisk reconnected: gateway.resync
     assert.deepEqual(s.devices(), ['PJSIP/20']);
   } finally {
     s.stream.close();
+  }
+});
+
+/** A TCP relay to the gateway whose latest connection can be silenced: nothing passes either way, nothing closes. */
+async function relay(): Promise<{ base: string; silence(): void; close(): void }> {
+  const pairs: [net.Socket, net.Socket][] = [];
+  const server = net.createServer((down) => {
+    const up = net.connect(gateway.port, '127.0.0.1');
+    for (const s of [down, up]) s.on('error', () => {});
+    down.pipe(up);
+    up.pipe(down);
+    pairs.push([down, up]);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    silence() {
+      const [down, up] = pairs.at(-1)!;
+      down.unpipe(up);
+      up.unpipe(down);
+      down.pause();
+      up.pause();
+    },
+    close() {
+      for (const p of pairs) for (const s of p) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a link that goes silent is given up after two heartbeats and resumed; heartbeats move the resume point', async () => {
+  const link = await relay();
+  const s = recorded({ baseUrl: link.base });
+  try {
+    await until('the snapshot', () => s.log.snapshots === 1);
+    // events on a topic the stream does not follow: the next heartbeat's seq becomes its resume point
+    const elsewhere = event('core.channel.updated', 'test', obj({ id: line() }), { like: '/admin/core/channels' });
+    gw.bus.publish(elsewhere, { id: 'x' });
+    const busSeq = gw.bus.seq;
+    await until('a heartbeat past the other topic', () => (s.stream.position()?.seq ?? 0) >= busSeq);
+    device(30);
+    await until('the event', () => s.log.events.length === 1);
+    // the link goes silent: nothing passes any more (no frames, no pings, no close), as over a dead network
+    link.silence();
+    device(31);
+    device(32);
+    await new Promise((r) => setTimeout(r, 3500)); // two heartbeats and a second, then the watchdog's check
+    await until('the reconnect and the missed events', () => s.log.events.length === 3);
+    assert.deepEqual(s.devices(), ['PJSIP/30', 'PJSIP/31', 'PJSIP/32']);
+    assert.equal(s.log.snapshots, 1, 'resumed, not started over');
+    assert.equal(s.sockets.length, 2);
+  } finally {
+    s.stream.close();
+    link.close();
   }
 });
 

@@ -579,6 +579,47 @@ test('a peer that does not answer pings is dropped after a heartbeat and counted
   }
 });
 
+test('?heartbeat=true: a heartbeat frame at every ping carries the current seq, a resume point on a quiet topic', async () => {
+  const { gw: own, b, t } = await ownGateway('ws-heartbeat', '{heartbeat_s: 1}');
+  try {
+    const r = await fetch(`http://${b}/v1/ws?authtoken=${t}&heartbeat=yes`);
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as any).result.message, /^heartbeat: must be true or false/);
+    const beating = await open(`?authtoken=${t}&heartbeat=true&topics=core.device_state.`, b);
+    const plain = await open(`?authtoken=${t}&topics=core.device_state.`, b);
+    await until(() => beating.messages.length >= 1 && plain.messages.length >= 1);
+    assert.deepEqual(beating.messages[0].data, { topics: ['core.device_state.'], heartbeat_s: 1 });
+    assert.deepEqual(plain.messages[0].data, { topics: ['core.device_state.'] });
+    // events on another topic move the bus on; the next heartbeat says so
+    own.bus.publish(adminEvent, { id: 'elsewhere' });
+    own.bus.publish(adminEvent, { id: 'elsewhere too' });
+    const after = own.bus.seq;
+    for (let i = 0; i < 40 && !beating.messages.some((m) => m.type === 'heartbeat' && m.seq >= after); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const beat = beating.messages.find((m) => m.type === 'heartbeat' && m.seq >= after);
+    assert.ok(beat, 'a heartbeat with the current seq within two intervals');
+    assert.equal(beat.run, own.bus.runId);
+    assert.equal(beat.seq, after);
+    // resuming from it replays nothing and needs no resync
+    const resumed = await open(`?authtoken=${t}&topics=core.device_state.&resume=${beat.run}:${beat.seq}`, b);
+    own.bus.publish(anyoneEvent, { id: 'next' });
+    await until(() => resumed.messages.some((m) => m.data?.id === 'next'));
+    assert.deepEqual(
+      resumed.messages.map((m) => m.type),
+      ['hello', 'core.device_state.updated'],
+    );
+    assert.equal(
+      plain.messages.some((m) => m.type === 'heartbeat'),
+      false,
+      'only sockets that ask get heartbeats',
+    );
+    for (const s of [beating, plain, resumed]) s.ws.close();
+  } finally {
+    await own.stop();
+  }
+});
+
 // Last: the frames the tests above received, each against its schema in /v1/asyncapi.json (the event frames' payloads
 // are checked where real events are published: every real-Asterisk bed validates each one on the bus).
 test('every socket frame received above matches its message in /v1/asyncapi.json', async () => {
