@@ -128,7 +128,12 @@ export interface WsOptions {
 function allowed(access: EventAccess, audience: readonly string[] | undefined, user: string, roles: Set<Role>): boolean {
   if ('members' in access) return audience?.includes(user) ?? false;
   if (audience && !audience.includes(user)) return false;
-  return hasRole(roles, requiredRole(access.like));
+  return roleAllows(access, roles);
+}
+
+/** The role rule alone: the event's REST route's role (members events pass here; their audience decides per message). */
+function roleAllows(access: EventAccess, roles: Set<Role>): boolean {
+  return 'members' in access || hasRole(roles, requiredRole(access.like));
 }
 
 export function mayReceive(m: BusMessage, user: string, roles: Set<Role>): boolean {
@@ -209,23 +214,20 @@ function payloadFields(schema: v.GenericSchema): Record<string, v.GenericSchema>
 
 const WHO = { admin: 'administrators', manager: 'managers and administrators' } as const;
 
+/** The event types a subscription to `topic` delivers to a user with `roles` (the subscribe ack lists them). */
+export function receivableTypes(events: readonly EventSpec[], topic: string, roles: Set<Role>): string[] {
+  return events
+    .filter((e) => e.type.startsWith(topic) && roleAllows(e.access, roles))
+    .map((e) => e.type)
+    .sort();
+}
+
 /**
  * Why a subscription to `topic` (with `filter`) could never deliver an event to a user with `roles`, or undefined
  * when it can: no declared event type starts with the topic (a typo, or the plugin is not enabled), none of those
  * the user may receive, or a filter field none of them has, or whose value is of another type. A dashboard would
  * otherwise wait for events that never come.
  */
-/** Whether a user with `roles` may receive events of this type (members events: per message, as their audience says). */
-const mayGet = (e: EventSpec, roles: Set<Role>): boolean => 'members' in e.access || hasRole(roles, requiredRole(e.access.like));
-
-/** The event types a subscription to `topic` delivers to a user with `roles` (the subscribe ack lists them). */
-export function receivableTypes(events: readonly EventSpec[], topic: string, roles: Set<Role>): string[] {
-  return events
-    .filter((e) => e.type.startsWith(topic) && mayGet(e, roles))
-    .map((e) => e.type)
-    .sort();
-}
-
 export function topicProblem(
   events: readonly EventSpec[],
   topic: string,
@@ -239,7 +241,7 @@ export function topicProblem(
       `topic: ${JSON.stringify(topic)} matches no event this gateway publishes (event types start with ${prefixes}; /v1/asyncapi.json lists them)`,
     );
   }
-  const receivable = covered.filter((e) => mayGet(e, roles));
+  const receivable = covered.filter((e) => roleAllows(e.access, roles));
   if (receivable.length === 0) {
     const e = covered[0] as EventSpec & { access: { like: string } };
     const role = requiredRole(e.access.like) as keyof typeof WHO;
@@ -600,10 +602,7 @@ export function registerWebSocket(
               // (calls that ended while Asterisk was away are not events), so the client starts over from a snapshot
               const missed = run === bus.runId && from > resyncedAt ? bus.since(from) : undefined;
               if (missed) {
-                sendBurst(
-                  s,
-                  missed.filter((m) => wants(s, m)).map((m) => encode(eventFrame(m))),
-                );
+                sendBurst(s, missed.filter((m) => wants(s, m)).map(eventFrame));
               } else {
                 resync(
                   s,
