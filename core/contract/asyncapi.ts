@@ -5,7 +5,7 @@ import type * as v from 'valibot';
 import type { EventAccess, EventSpec } from './events.ts';
 import { requiredRole } from './route.ts';
 import { componentSchemas, ERROR_RESULT, envelope, jsonSchema } from './openapi.ts';
-import { ClientMessageSchema } from '../ws/ws.ts';
+import { ClientMessageSchema, MAX_SUBSCRIPTIONS, WS_MAX_CLIENT_MESSAGE } from '../ws/ws.ts';
 
 type Json = Record<string, unknown>;
 
@@ -266,8 +266,8 @@ export function asyncApiDocument(events: readonly EventSpec[], info: { version: 
         'value of another type than the field (invalid_field): such a subscription would never deliver anything.',
         'Close codes: 4001 the token ended (logout, expiry, user deleted), 4003 the user lost a permission,',
         '1013 too slow (more than websocket.max_buffered_bytes unsent, or unsent data for websocket.max_lag_s);',
-        '1009 a client message over 64 KiB; a socket that misses a ping is dropped. A socket holds at most 64',
-        'subscriptions.',
+        `1009 a client message over ${WS_MAX_CLIENT_MESSAGE / 1024} KiB; a socket that misses a ping is dropped.`,
+        `A socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions.`,
         ...brokers.map(
           (b) =>
             `On ${b.server.key} (server ${b.server.key}): the same frames on ${b.events.address} (channel ${b.server.key}Events)` +

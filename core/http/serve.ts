@@ -17,9 +17,7 @@ import { STATUS_CODES } from 'node:http';
 import { defineWebSocketHelper, type UpgradeWebSocket, type WSEvents } from 'hono/ws';
 import { serve as nodeServe } from '@hono/node-server';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-
-/** The largest message a WebSocket client may send (bytes). */
-export const WS_MAX_CLIENT_MESSAGE = 64 * 1024;
+import { WS_MAX_CLIENT_MESSAGE } from '../ws/ws.ts';
 
 export interface RunningServer {
   port: number;

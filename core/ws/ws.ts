@@ -70,6 +70,8 @@ type Filter = Record<string, string | number | boolean>;
 
 /** Subscriptions one socket may hold (each event is checked against each of them). */
 export const MAX_SUBSCRIPTIONS = 64;
+/** The largest message a client may send (bytes): past it the socket is closed with 1009 (core/http/serve.ts). */
+export const WS_MAX_CLIENT_MESSAGE = 64 * 1024;
 
 interface Socket {
   ws: WSContext;

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { Gateway } from '../../core/gateway.ts';
-import { MAX_SUBSCRIPTIONS, WS_CLOSE } from '../../core/ws/ws.ts';
-import { WS_MAX_CLIENT_MESSAGE } from '../../core/http/serve.ts';
+import { MAX_SUBSCRIPTIONS, WS_CLOSE, WS_MAX_CLIENT_MESSAGE } from '../../core/ws/ws.ts';
 import { gatewayIn, type TempGateway, tempGateway } from '../support/gateway.ts';
 import { client } from '../support/http.ts';
 
