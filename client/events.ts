@@ -83,7 +83,8 @@ export function eventStream(opts: EventStreamOptions): EventStream {
   if (!WS) throw new Error('eventStream: no WebSocket class here; pass { WebSocket } (e.g. from the ws package)');
   const fetchFn = opts.fetch ?? ((url: string) => globalThis.fetch(url));
   const retry = opts.retryMs ?? { first: 500, max: 30_000 };
-  const wsBase = opts.baseUrl.replace(/\/+$/, '').replace(/^http/, 'ws');
+  const httpBase = opts.baseUrl.replace(/\/+$/, '');
+  const wsBase = httpBase.replace(/^http/, 'ws');
   let run: string | undefined;
   let seq = -1;
   let socket: WebSocketLike | undefined;
@@ -92,8 +93,6 @@ export function eventStream(opts: EventStreamOptions): EventStream {
   let failures = 0;
   /** Checks that frames keep coming: a heartbeat at least every heartbeat_s (the hello says how often). */
   let watchdog: ReturnType<typeof setInterval> | undefined;
-  /** Drop the current socket as dead and reconnect (set by connect for its socket). */
-  let giveUp = () => {};
 
   const query = (): URLSearchParams => {
     const q = new URLSearchParams({ authtoken: opts.token, heartbeat: 'true' });
@@ -113,7 +112,7 @@ export function eventStream(opts: EventStreamOptions): EventStream {
   /** A socket that closed before it opened: the gateway may have refused the upgrade; its answer says why. */
   const whyRefused = async (): Promise<StreamEnd | undefined> => {
     try {
-      const r = await fetchFn(`${opts.baseUrl.replace(/\/+$/, '')}/v1/ws?${query()}`);
+      const r = await fetchFn(`${httpBase}/v1/ws?${query()}`);
       if (r.status === 400 || r.status === 401 || r.status === 403 || r.status === 404) {
         const body = (await r.json().catch(() => null)) as { result?: { message?: string } } | null;
         return { code: r.status, message: body?.result?.message ?? `HTTP ${r.status}` };
@@ -203,7 +202,8 @@ export function eventStream(opts: EventStreamOptions): EventStream {
         });
     };
     ws.onclose = (ev) => lost(ev.code, ev.reason);
-    giveUp = () => {
+    /** The watchdog's verdict: the link is dead. */
+    const giveUp = () => {
       // a closing handshake over a dead link waits for its own timeout: reconnect now, let the old socket go
       lost(4000, 'no heartbeat');
       ws.onclose = null;
