@@ -577,7 +577,7 @@ export interface EventFrames {
   "queue.stats.updated": components['schemas']["frame:queue.stats.updated"];
   "users.user.deleted": components['schemas']["frame:users.user.deleted"];
 }
-/** The frames of the socket itself: hello, snapshot, gateway.resync, ack, error. */
+/** The frames of the socket itself: hello, heartbeat, snapshot, gateway.resync, ack, error. */
 export interface SocketFrames {
   "hello": components['schemas']["frame:hello"];
   "heartbeat": components['schemas']["frame:heartbeat"];
