@@ -1,3 +1,4 @@
+import { decodeUtf8 } from './decode.ts';
 import type { AmiMessage } from './message.ts';
 
 /** Upper bound for one message (and for one unfinished line); past it the message is dropped. */
@@ -218,7 +219,7 @@ export class AmiParser {
         const line = Buffer.concat(this.tail, this.tailBytes + firstLf + 1);
         this.tail = [];
         this.tailBytes = 0;
-        this.parseLines(line.toString('utf8'));
+        this.parseLines(decodeUtf8(line, 0, line.length));
       }
       pos = firstLf + 1;
     }
@@ -229,7 +230,7 @@ export class AmiParser {
       while (pos < end) {
         const blank = pos + PIECE_BYTES < end ? chunk.indexOf(BLANK_LINE, pos + PIECE_BYTES) : -1;
         const pieceEnd = blank === -1 || blank + 3 > end ? end : blank + 3;
-        this.parseLines(chunk.toString('utf8', pos, pieceEnd));
+        this.parseLines(decodeUtf8(chunk, pos, pieceEnd));
         pos = pieceEnd;
       }
     }
