@@ -4,7 +4,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
-import { isMain } from '../../bench/support/is-main.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const WAT_PATH = path.join(here, 'latin1.wat');
@@ -29,7 +28,7 @@ export async function generatedLatin1Wasm(): Promise<string> {
   }
 }
 
-if (isMain(import.meta.url)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   writeFileSync(GENERATED_PATH, await generatedLatin1Wasm());
   console.log(`wrote ${path.relative(process.cwd(), GENERATED_PATH)}`);
 }
