@@ -5,12 +5,11 @@
 // result is always what buf.toString('utf8') gives (test/unit/ami-decode.test.ts compares the two).
 import { LATIN1_WASM } from './latin1-wasm.ts';
 
-/** Input bytes the module takes at once (see latin1.wat): longer text is decoded by the engine. */
-export const WASM_MAX_BYTES = 131_072;
-
 interface Latin1Module {
   latin1(n: number): number;
   memory: { buffer: ArrayBuffer };
+  /** Where the module writes its output, which is also the most input it takes at once (see latin1.wat). */
+  out: { value: number };
 }
 
 /** The part of the WebAssembly global used here (the project's type libraries do not declare it). */
@@ -19,11 +18,11 @@ declare const WebAssembly: {
   Instance: new (module: object) => { exports: unknown };
 };
 
-function instantiate(): { fn: (n: number) => number; mem: Buffer } | null {
+function instantiate(): { fn: (n: number) => number; mem: Buffer; out: number } | null {
   try {
     const exports = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(LATIN1_WASM, 'base64'))).exports as Latin1Module;
     // the memory never grows, so this view stays valid
-    return { fn: exports.latin1, mem: Buffer.from(exports.memory.buffer) };
+    return { fn: exports.latin1, mem: Buffer.from(exports.memory.buffer), out: exports.out.value };
   } catch {
     // no WebAssembly (node --jitless) or no SIMD: the engine decodes everything
     return null;
@@ -34,14 +33,16 @@ const wasm = instantiate();
 
 /** Whether the WebAssembly path is in use (tests check it is, on both runtimes). */
 export const latin1WasmActive = wasm !== null;
+/** Input bytes the module takes at once (latin1.wat's `out`; 0 without it): longer text is decoded by the engine. */
+export const WASM_MAX_BYTES = wasm?.out ?? 0;
 
 /** buf[start, end) as UTF-8 text, the same string buf.toString('utf8', start, end) gives. */
 export function decodeUtf8(buf: Buffer, start: number, end: number): string {
   const n = end - start;
-  if (wasm !== null && n <= WASM_MAX_BYTES) {
+  if (wasm !== null && n <= wasm.out) {
     buf.copy(wasm.mem, 0, start, end);
     const len = wasm.fn(n);
-    if (len >= 0) return wasm.mem.toString('latin1', WASM_MAX_BYTES, WASM_MAX_BYTES + len);
+    if (len >= 0) return wasm.mem.toString('latin1', wasm.out, wasm.out + len);
   }
   return buf.toString('utf8', start, end);
 }

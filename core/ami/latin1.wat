@@ -3,15 +3,16 @@
 ;; text whose characters all fit in one byte (ASCII plus U+0080-U+00FF: é, ö, ñ...) is turned into Latin-1 here,
 ;; 16 bytes at a time, and decoded with the engine's Latin-1 copy instead.
 ;;
-;; latin1(n): reads the UTF-8 bytes at [0, n), writes their Latin-1 bytes from OUT = 131072 on, and returns how
-;; many it wrote; -1 when the text holds a character above U+00FF or is not well-formed UTF-8 there (the caller then
-;; decodes it as UTF-8 itself, which also turns malformed bytes into U+FFFD as usual). n <= 131072.
+;; latin1(n): reads the UTF-8 bytes at [0, n), writes their Latin-1 bytes from `out` (exported: 131072) on, and
+;; returns how many it wrote; -1 when the text holds a character above U+00FF or is not well-formed UTF-8 there (the
+;; caller then decodes it as UTF-8 itself, which also turns malformed bytes into U+FFFD as usual). n <= out.
 ;; Memory: 5 pages (320 KiB): the input, the output, and room for the last 16-byte store past the output's end.
 (module
   (memory (export "memory") 5)
+  (global $out (export "out") i32 (i32.const 131072))
   (func (export "latin1") (param $n i32) (result i32)
     (local $i i32) (local $o i32) (local $b i32) (local $c i32) (local $v v128) (local $mask i32) (local $skip i32)
-    (local.set $o (i32.const 131072))
+    (local.set $o (global.get $out))
     (block $fail
       (loop $next
         (if (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))
@@ -31,7 +32,7 @@
             (local.set $o (i32.add (local.get $o) (local.get $skip))))
           (else
             (if (i32.ge_u (local.get $i) (local.get $n))
-              (then (return (i32.sub (local.get $o) (i32.const 131072)))))))
+              (then (return (i32.sub (local.get $o) (global.get $out)))))))
         ;; one byte: a high one, or one of the last 15
         (local.set $b (i32.load8_u (local.get $i)))
         (if (i32.lt_u (local.get $b) (i32.const 0x80))
