@@ -101,7 +101,8 @@ export class Gateway {
   /** What plugins add to GET /me/info. */
   readonly profile = new ProfileRegistry();
   private server: RunningServer | null = null;
-  private ws: ReturnType<typeof registerWebSocket> | undefined;
+  /** Set first thing in wire(), which create() runs before handing the gateway out. */
+  private ws!: ReturnType<typeof registerWebSocket>;
   private snapshotReaders: SnapshotReader[] = [];
   /** Every event type the enabled plugins publish (for the AsyncAPI document). */
   events: EventSpec[] = [];
@@ -317,7 +318,7 @@ export class Gateway {
     if (metrics) {
       metrics.readFrom({
         amiConnected: () => ami.connected,
-        websocket: () => this.ws?.stats() ?? { connected: 0, dropped_slow: 0, dropped_dead: 0 },
+        websocket: () => this.ws.stats(),
         brokerLink: () => this.brokerLink?.() ?? null,
       });
       ami.onEvent((m: AmiMessage) => metrics.amiEvent(m.fields.Event));
@@ -331,7 +332,7 @@ export class Gateway {
       await this.readAsteriskInfo();
       await this.plugins.resyncAll('connect');
       // every socket starts over from the rebuilt state: no client keeps showing calls that ended while AMI was down
-      this.ws?.resyncAll('Asterisk (re)connected: the state was read again');
+      this.ws.resyncAll('Asterisk (re)connected: the state was read again');
       await this.configFiles.flushPendingReloads();
     });
     ami.onDisconnect((reason: string) => {
@@ -374,14 +375,7 @@ export class Gateway {
       plugins: this.plugins.status(),
       nats: this.brokerLink?.() ?? null,
       config: { unapplied: this.configFiles.unappliedFiles() },
-      websocket: this.ws?.stats() ?? {
-        connected: 0,
-        dropped_slow: 0,
-        dropped_dead: 0,
-        run_id: this.bus.runId,
-        seq: this.bus.seq,
-        replay_buffer: { depth: 0, capacity: this.bus.replayCapacity },
-      },
+      websocket: this.ws.stats(),
     };
   }
 
@@ -435,7 +429,7 @@ export class Gateway {
     const server = this.server;
     this.server = null;
     server?.stopAccepting();
-    this.ws?.close();
+    this.ws.close();
     const boundMs = this.config.http.shutdown_timeout_s * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const drained = await Promise.race([
