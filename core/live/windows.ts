@@ -1,14 +1,15 @@
 // Rolling windows for supervisor figures (queue statistics, calls taken by members and agents): the last 15 and 60
 // minutes, and the time since the daily reset (gateway.yaml queue_stats.reset_at, local time). Time comes from an
 // injectable clock so unit tests can move it; records older than every window are pruned.
+import { clockMs } from './clock.ts';
 import type { Collection, Store, StoredRecord } from '../store/store.ts';
 
-/** Where "now" comes from: Date.now in the gateway, a hand-moved clock in tests. */
+/** Where "now" comes from: clockMs (core/live/clock.ts) in the gateway, a hand-moved clock in tests. */
 export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: clockMs };
 
 const MINUTE = 60_000;
 

@@ -2,6 +2,7 @@
 // Each plugin is "live" only between a finished resync and the next disconnect; live routes answer 503 otherwise.
 import { AmiNotConnectedError } from '../ami/errors.ts';
 import type { AmiMessage } from '../ami/message.ts';
+import { holdClock, releaseClock } from '../live/clock.ts';
 import type { Logger } from '../log.ts';
 import type { AmiEventHandler, PluginContext, PluginDefinition, PluginInstance } from './contract.ts';
 
@@ -64,10 +65,16 @@ export class PluginHost {
     if (name === 'FullyBooted') void this.resyncAll('FullyBooted');
     const hs = this.handlers.get(name);
     if (!hs) return;
-    for (const h of hs) {
-      const p = h.owner;
-      if (p.held) p.held.push({ seq, m, fn: h.fn });
-      else this.apply(h.plugin, h.fn, m);
+    // one clock reading for every handler of this event (see core/live/clock.ts)
+    holdClock();
+    try {
+      for (const h of hs) {
+        const p = h.owner;
+        if (p.held) p.held.push({ seq, m, fn: h.fn });
+        else this.apply(h.plugin, h.fn, m);
+      }
+    } finally {
+      releaseClock();
     }
   }
 

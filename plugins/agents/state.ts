@@ -4,7 +4,7 @@
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { channelBlock, num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import { AGENT_STATUS, type StoredAgent as Agent, type AgentStatus } from './schemas.ts';
 
 const now = isoNow;
@@ -118,7 +118,7 @@ export class AgentState {
       'AGENT_IDLE',
       prev && prev.status !== 'AGENT_LOGGEDOFF' && prev.unique_id === m.fields.Uniqueid
         ? prev.logged_in_time
-        : Math.floor(Date.now() / 1000),
+        : Math.floor(clockMs() / 1000),
       channelPart(m),
       now(),
     );

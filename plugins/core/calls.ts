@@ -7,7 +7,7 @@ import path from 'node:path/posix';
 import { AmiError } from '../../core/ami/errors.ts';
 import { type AmiMessage, own } from '../../core/ami/message.ts';
 import type { AmiHeaders, AmiPort } from '../../core/ami/port.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import { ApiError, badRequest, notFound } from '../../core/http/errors.ts';
 import type { Channel, CoreState } from './state.ts';
 import type { OriginateOutcome, Recording, TransferProgress } from './schemas.ts';
@@ -163,7 +163,7 @@ export class CallService {
       if (this.early.size < PENDING_MAX) {
         // delete first: a repeated ActionID goes to the end, so the map stays in arrival order
         this.early.delete(actionId);
-        this.early.set(actionId, { outcome: originateResponse(m), at: Date.now() });
+        this.early.set(actionId, { outcome: originateResponse(m), at: clockMs() });
       }
       return;
     }
@@ -214,7 +214,7 @@ export class CallService {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = clockMs();
     for (const [id, p] of this.pending) if (p.expires < now || this.pending.size > PENDING_MAX) this.pending.delete(id);
     // oldest first (onOriginateResponse keeps arrival order): stop at the first one still young, instead of walking
     // every kept response on each OriginateResponse

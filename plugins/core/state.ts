@@ -4,7 +4,7 @@ import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { channelBlock, hmsToSeconds, num, type ChannelBlock } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
 import type { ChannelView, DeviceState, Module, SystemInfo } from './schemas.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 
 /** A channel as kept: the answered shape without `duration`, plus when it was created (duration derives from it). */
 export type Channel = Omit<ChannelView, 'duration'> & {
@@ -62,7 +62,7 @@ function newChannel(b: ChannelBlock, application: string, applicationData: strin
  * The answered shape: every field but `created`, in newChannel's order, then `duration`. One literal, not a rest
  * spread: it runs for every channel event published on the bus, and a spread copy is several times slower.
  */
-export function renderChannel(c: Channel, nowMs = Date.now()): ChannelView {
+export function renderChannel(c: Channel, nowMs = clockMs()): ChannelView {
   c.variablesOut = true;
   return {
     unique_id: c.unique_id,
@@ -128,7 +128,7 @@ export class CoreState {
     if (!uid) return undefined;
     let c = this.channels.get(uid);
     if (!c) {
-      c = newChannel(channelBlock(m), '', '', null, Date.now());
+      c = newChannel(channelBlock(m), '', '', null, clockMs());
       this.channels.set(c.unique_id, c); // the key is the channel's own copy too (a Map holds the string it is given)
     } else {
       // Hot path (thousands of events a second): assign the block's fields in place, no intermediate objects.

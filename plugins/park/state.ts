@@ -6,7 +6,7 @@
 import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import type { ParkedCall as ParkedCallView, ParkingLot } from './schemas.ts';
 
 /** A parked call as kept: timeout and duration as Asterisk last reported them, and when (`at`); the answer counts on. */
@@ -20,7 +20,7 @@ export type ParkedCall = Omit<ParkedCallView, 'parking_duration' | 'parking_time
 
 const now = isoNow;
 
-export function renderParkedCall(p: ParkedCall, nowMs = Date.now()): ParkedCallView {
+export function renderParkedCall(p: ParkedCall, nowMs = clockMs()): ParkedCallView {
   const elapsed = Math.max(0, Math.floor((nowMs - p.at) / 1000));
   return {
     parkee_unique_id: p.parkee_unique_id,
@@ -58,7 +58,7 @@ export function lotFrom(m: AmiMessage, t = now()): ParkingLot {
   };
 }
 
-export function parkedCallFrom(m: AmiMessage, nowMs = Date.now(), t = now()): ParkedCall {
+export function parkedCallFrom(m: AmiMessage, nowMs = clockMs(), t = now()): ParkedCall {
   const f = m.fields;
   // own() copies: a parked call is kept (and published into the bus's resume ring), and a bare event value would pin
   // the whole piece of text its event was decoded from (see own())

@@ -10,7 +10,7 @@ import { yesNo } from '../../core/ami/channel-block.ts';
 // list misses static contacts), so they have the spec's fields exactly.
 import { createHash } from 'node:crypto';
 import type { AmiMessage } from '../../core/ami/message.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import type { v } from '../../core/contract/schema.ts';
 import {
   AUTH_SECRETS,
@@ -169,7 +169,7 @@ export function authRow(m: AmiMessage, now = isoNow()): Auth {
   return sortedRow<Auth>(e);
 }
 
-export function registrationFrom(m: AmiMessage, nowMs = Date.now(), now = isoNow()): Registration {
+export function registrationFrom(m: AmiMessage, nowMs = clockMs(), now = isoNow()): Registration {
   const e = dumpEntries(m, 'registration', REG_SKIP);
   e.push(['tm_update', now]);
   const next = Number(m.fields.NextReg);
@@ -177,7 +177,7 @@ export function registrationFrom(m: AmiMessage, nowMs = Date.now(), now = isoNow
 }
 
 /** A registration as the API shows it: next_reg counts down from what Asterisk said at the last read. */
-export function renderRegistration(r: Registration, nowMs = Date.now()): RegistrationOutbound {
+export function renderRegistration(r: Registration, nowMs = clockMs()): RegistrationOutbound {
   const next = r.next_reg_at > 0 ? Math.max(0, Math.round((r.next_reg_at - nowMs) / 1000)) : 0;
   return sortedRow<RegistrationOutbound>([...Object.entries(r.row), ['next_reg', next]]);
 }

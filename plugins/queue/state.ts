@@ -8,7 +8,7 @@
 import { type AmiMessage, own } from '../../core/ami/message.ts';
 import { num, yesNo } from '../../core/ami/channel-block.ts';
 import { LiveTable } from '../../core/live/table.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import type { Queue, QueueEntry, QueueMember, StoredMember } from './schemas.ts';
 import type { MemberCalls } from './stats.ts';
 
@@ -26,7 +26,7 @@ export const memberKey = (queue: string, iface: string) => `${queue}\u0000${ifac
 /** QueueStatus prints an unknown caller id as `unknown`; events print `<unknown>`. Show one spelling. */
 const cid = (v: string | undefined) => (v === undefined || v === '' || v === 'unknown' ? '<unknown>' : own(v));
 
-export function renderEntry(e: Entry, nowMs = Date.now()): QueueEntry {
+export function renderEntry(e: Entry, nowMs = clockMs()): QueueEntry {
   return {
     unique_id: e.unique_id,
     queue_name: e.queue_name,
@@ -111,7 +111,7 @@ const NO_CALLS: MemberCalls = { last_15m: 0, last_60m: 0, since_reset: 0, last: 
  * A member as answered: the kept record plus, beyond the spec, since when it is paused (Asterisk sets LastPause
  * when a pause begins, and leaves it on unpause) and the calls it answered per window (from the gateway's records).
  */
-export function renderMember(mem: StoredMember, calls: MemberCalls | undefined, nowMs = Date.now()): QueueMember {
+export function renderMember(mem: StoredMember, calls: MemberCalls | undefined, nowMs = clockMs()): QueueMember {
   const c = calls ?? NO_CALLS;
   const pausedSince = mem.paused === 1 ? mem.last_pause : 0;
   return {
@@ -280,7 +280,7 @@ export class QueueState {
     const prev = this.entries.get(f.Uniqueid);
     if (prev && prev.queue_name !== queue) this.removeEntry(prev, t);
     const again = prev !== undefined && prev.queue_name === queue;
-    const e = entryFrom(m, again ? prev.joined : Date.now(), t);
+    const e = entryFrom(m, again ? prev.joined : clockMs(), t);
     const line = this.lineOf(e.queue_name);
     if (again) {
       e.position = prev.position; // seen already (a replay): it keeps its place
