@@ -17,7 +17,7 @@ export function clockMs(): number {
 
 /** clockMs() as ISO-8601 text. */
 export function isoNow(): string {
-  const ms = heldMs === 0 ? Date.now() : heldMs;
+  const ms = clockMs();
   if (ms !== lastMs) {
     lastMs = ms;
     lastIso = new Date(ms).toISOString();
