@@ -4,7 +4,7 @@
 // owners, contact counts, contact indexes).
 import type { AmiMessage } from '../../core/ami/message.ts';
 import { LiveTable } from '../../core/live/table.ts';
-import { isoNow } from '../../core/live/clock.ts';
+import { clockMs, isoNow } from '../../core/live/clock.ts';
 import {
   aorRow,
   authRow,
@@ -287,7 +287,7 @@ export class PjsipState {
       r.row.status = f.Status ?? '';
       r.row.tm_update = isoNow();
       // Asterisk publishes Registry after every answer, re-registrations included
-      if (r.row.status === 'Registered') r.registered_at = Math.floor(Date.now() / 1000);
+      if (r.row.status === 'Registered') r.registered_at = Math.floor(clockMs() / 1000);
       this.registrations.touch();
       return r;
     }
