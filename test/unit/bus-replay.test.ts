@@ -70,3 +70,30 @@ test('a channel variable set after an update was published leaves that update, a
   bus.checkUnchanged();
   assert.deepEqual(problems, []);
 });
+
+test('since() gives every kept message after a seq, as published, also after the ring wrapped; older or future: undefined', () => {
+  const bus = new EventBus(5);
+  const other = event('test.other.changed', 'test', obj({ n: line() }), { members: 'test' });
+  const published: { seq: number; type: string; data: unknown; audience?: readonly string[] }[] = [];
+  bus.subscribe((m) => published.push({ seq: m.seq, type: m.type, data: m.data, ...(m.audience ? { audience: m.audience } : {}) }));
+  assert.deepEqual(bus.since(0), []);
+  for (let i = 1; i <= 12; i++) {
+    if (i % 3 === 0) bus.publish(other, { n: String(i) }, [`user-${i}`]);
+    else bus.publish(spec, { variables: { N: String(i) } });
+  }
+  assert.equal(bus.seq, 12);
+  assert.equal(bus.replayDepth, 5);
+  const asPublished = (from: number) =>
+    bus.since(from)!.map((m) => ({ seq: m.seq, type: m.type, data: m.data, ...(m.audience ? { audience: m.audience } : {}) }));
+  // 8..12 are kept (12 messages in 5 places: the ring went round more than twice); each as its listener got it, audience
+  // and payload object included
+  for (const from of [7, 8, 10, 11]) assert.deepEqual(asPublished(from), published.slice(from), `since(${from})`);
+  assert.equal(bus.since(9)![0]!.data, published[9]!.data, 'the payload object itself, not a copy');
+  const [first] = bus.since(7)!;
+  assert.equal(first!.access, spec.access);
+  assert.match(first!.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual(bus.since(12), []);
+  assert.equal(bus.since(6), undefined, 'seq 7 is no longer kept');
+  assert.equal(bus.since(13), undefined, 'a seq not published yet');
+  assert.equal(bus.since(-1), undefined);
+});
