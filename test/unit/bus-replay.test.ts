@@ -3,7 +3,7 @@
 // breaks this, and the channel state (whose variables change in place on VarSet) hands out copies on write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventBus } from '../../core/bus/bus.ts';
+import { type BusMessage, EventBus } from '../../core/bus/bus.ts';
 import { event } from '../../core/contract/events.ts';
 import { dict, line, obj } from '../../core/contract/schema.ts';
 import { events } from '../../plugins/core/schemas.ts';
@@ -74,8 +74,10 @@ test('a channel variable set after an update was published leaves that update, a
 test('since() gives every kept message after a seq, as published, also after the ring wrapped; older or future: undefined', () => {
   const bus = new EventBus(5);
   const other = event('test.other.changed', 'test', obj({ n: line() }), { members: 'test' });
-  const published: { seq: number; type: string; data: unknown; audience?: readonly string[] }[] = [];
-  bus.subscribe((m) => published.push({ seq: m.seq, type: m.type, data: m.data, ...(m.audience ? { audience: m.audience } : {}) }));
+  /** What a message says, as listeners and replays compare it. */
+  const view = (m: BusMessage) => ({ seq: m.seq, type: m.type, data: m.data, ...(m.audience ? { audience: m.audience } : {}) });
+  const published: ReturnType<typeof view>[] = [];
+  bus.subscribe((m) => published.push(view(m)));
   assert.deepEqual(bus.since(0), []);
   for (let i = 1; i <= 12; i++) {
     if (i % 3 === 0) bus.publish(other, { n: String(i) }, [`user-${i}`]);
@@ -83,11 +85,9 @@ test('since() gives every kept message after a seq, as published, also after the
   }
   assert.equal(bus.seq, 12);
   assert.equal(bus.replayDepth, 5);
-  const asPublished = (from: number) =>
-    bus.since(from)!.map((m) => ({ seq: m.seq, type: m.type, data: m.data, ...(m.audience ? { audience: m.audience } : {}) }));
   // 8..12 are kept (12 messages in 5 places: the ring went round more than twice); each as its listener got it, audience
   // and payload object included
-  for (const from of [7, 8, 10, 11]) assert.deepEqual(asPublished(from), published.slice(from), `since(${from})`);
+  for (const from of [7, 8, 10, 11]) assert.deepEqual(bus.since(from)!.map(view), published.slice(from), `since(${from})`);
   assert.equal(bus.since(9)![0]!.data, published[9]!.data, 'the payload object itself, not a copy');
   const [first] = bus.since(7)!;
   assert.equal(first!.access, spec.access);
